@@ -1,0 +1,83 @@
+// The only reader of process.env: one zod schema, parsed once, failing fast with every bad
+// variable named. Secrets are validated here for shape; their use lives in lib/crypto.
+import { z } from "zod";
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+
+const flag = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => v === "true" || v === "1");
+
+const url = z.url({ protocol: /^https?$/ });
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /** PostgreSQL connection string; without it Frontdesk uses embedded PGlite in FRONTDESK_DATA_DIR. */
+  DATABASE_URL: z.string().startsWith("postgres").optional(),
+  FRONTDESK_DATA_DIR: z.string().min(1).default("./.data"),
+  /** Key-encryption keys, `version:base64(32 bytes)`, comma separated; the first is active. */
+  FRONTDESK_KEYS: z.string().optional(),
+  /** Public origin of the portal and API, e.g. https://frontdesk.example.com. */
+  FRONTDESK_URL: url.optional(),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** next-auth session/CSRF secret (at least 32 bytes of randomness). */
+  AUTH_SECRET: z.string().min(32).optional(),
+  /** The organization's identity provider (portal sign-in, default subject-token issuer). */
+  OIDC_ISSUER: url.optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_GROUPS_CLAIM: z.string().min(1).default("groups"),
+  OIDC_ADMIN_GROUP: z.string().min(1).optional(),
+  /** Emails of users who are admins regardless of groups. */
+  ADMIN_EMAILS: csv,
+  /** Extra trusted subject-token issuers (besides OIDC_ISSUER). */
+  SUBJECT_TOKEN_ISSUERS: csv,
+  /** Accepted `aud` values of subject tokens (default: OIDC_CLIENT_ID and FRONTDESK_URL). */
+  SUBJECT_TOKEN_AUDIENCES: csv,
+  /** Development only: issuers that may be reached over plain http (logged at start). */
+  FRONTDESK_INSECURE_HTTP_ISSUERS: csv,
+  ELICITATION_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
+  /** Upper bound for `expires_in` handed to gateways, so their caches honor revocation quickly. */
+  TOKEN_MAX_EXPIRES_IN: z.coerce.number().int().min(5).max(3600).default(300),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  FRONTDESK_DEMO: flag,
+});
+
+export type Env = z.output<typeof envSchema>;
+
+export class EnvError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
+    this.name = "EnvError";
+  }
+}
+
+/** Parses a given environment (pure; used by tests and by `env()`). */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  // Treat empty strings as unset, the way .env files and shells usually mean them.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    // Name the variable and the problem, never the value (it may be a secret).
+    throw new EnvError(result.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`));
+  }
+  return result.data;
+}
+
+let cached: Env | undefined;
+
+/** The process configuration, parsed once. */
+export function env(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
+
+/** The public origin (no trailing slash). */
+export function publicUrl(): string {
+  const e = env();
+  return (e.FRONTDESK_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
+}

@@ -1,0 +1,80 @@
+// One error type with a closed set of codes, and one exhaustive code -> HTTP status map.
+// Messages are written for the caller; they never carry secrets or internals.
+
+export type ErrorCode =
+  | "invalid_request"
+  | "invalid_body"
+  | "invalid_query"
+  | "invalid_params"
+  | "unsupported_media_type"
+  | "payload_too_large"
+  | "unauthenticated"
+  | "invalid_client"
+  | "invalid_subject"
+  | "forbidden"
+  | "policy_denied"
+  | "not_found"
+  | "conflict"
+  | "gone"
+  | "interaction_required"
+  | "upstream_error"
+  | "upstream_unavailable"
+  | "rate_limited"
+  | "config_error"
+  | "internal_error";
+
+export function httpStatus(code: ErrorCode): number {
+  switch (code) {
+    case "invalid_request":
+    case "invalid_body":
+    case "invalid_query":
+    case "invalid_params":
+    case "invalid_subject":
+    case "interaction_required":
+      return 400;
+    case "unauthenticated":
+    case "invalid_client":
+      return 401;
+    case "forbidden":
+    case "policy_denied":
+      return 403;
+    case "not_found":
+      return 404;
+    case "conflict":
+      return 409;
+    case "gone":
+      return 410;
+    case "payload_too_large":
+      return 413;
+    case "unsupported_media_type":
+      return 415;
+    case "rate_limited":
+      return 429;
+    case "upstream_error":
+      return 502;
+    case "upstream_unavailable":
+      return 503;
+    case "config_error":
+    case "internal_error":
+      return 500;
+  }
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+
+  get status(): number {
+    return httpStatus(this.code);
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
