@@ -27,6 +27,8 @@ const securityHeaders = [
 
 const nextConfig: NextConfig = {
   poweredByHeader: false,
+  // Lets parallel test runs and benchmarks keep separate builds (build config, not app config).
+  distDir: process.env.FRONTDESK_DIST_DIR || ".next",
   // PGlite loads its WASM from its own package folder; pg and oidc-provider are Node-only.
   serverExternalPackages: ["@electric-sql/pglite", "pglite-prisma-adapter", "pg", "oidc-provider"],
   async headers() {
