@@ -221,6 +221,20 @@ CREATE TABLE "ReplayNonce" (
     CONSTRAINT "ReplayNonce_pkey" PRIMARY KEY ("key")
 );
 
+-- CreateTable
+CREATE TABLE "SigningKey" (
+    "id" TEXT NOT NULL,
+    "alg" TEXT NOT NULL,
+    "publicJwk" JSONB NOT NULL,
+    "privateKeyCipher" TEXT NOT NULL,
+    "wrappedKey" TEXT NOT NULL,
+    "keyVersion" TEXT NOT NULL,
+    "status" "ActiveStatus" NOT NULL DEFAULT 'active',
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "SigningKey_pkey" PRIMARY KEY ("id")
+);
+
 -- CreateIndex
 CREATE INDEX "User_email_idx" ON "User"("email");
 
@@ -289,6 +303,9 @@ CREATE INDEX "AuditEvent_action_at_idx" ON "AuditEvent"("action", "at");
 
 -- CreateIndex
 CREATE INDEX "ReplayNonce_expiresAt_idx" ON "ReplayNonce"("expiresAt");
+
+-- CreateIndex
+CREATE INDEX "SigningKey_status_createdAt_idx" ON "SigningKey"("status", "createdAt");
 
 -- AddForeignKey
 ALTER TABLE "Account" ADD CONSTRAINT "Account_userId_fkey" FOREIGN KEY ("userId") REFERENCES "User"("id") ON DELETE CASCADE ON UPDATE CASCADE;
