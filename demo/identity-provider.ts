@@ -1,0 +1,69 @@
+// The demo organization's identity provider: a real OpenID Connect server (oidc-provider)
+// with three password-checked accounts and a `groups` claim. Frontdesk's portal signs people
+// in with it; gateways present its JWTs as subject tokens.
+import { importJWK, SignJWT } from "jose";
+import { handleInteraction, type DemoAccount } from "./oidc-interactions";
+import { startLocalOidcServer, type LocalClient } from "./local-oidc";
+
+export const DEMO_USERS = {
+  alice: { sub: "alice", email: "alice@example.test", name: "Alice Liddell", password: "wonderland", groups: ["engineering"] },
+  bob: { sub: "bob", email: "bob@example.test", name: "Bob Builder", password: "canwefixit", groups: ["sales"] },
+  admin: { sub: "admin", email: "admin@example.test", name: "Ada Admin", password: "frontdesk-admin", groups: ["frontdesk-admins"] },
+} satisfies Record<string, DemoAccount>;
+
+export const ADMIN_GROUP = "frontdesk-admins";
+
+export interface IdentityProvider {
+  issuer: string;
+  port: number;
+  jwksUri: string;
+  users: typeof DEMO_USERS;
+  /** Signs a JWT as this issuer (RS256, its published key): a subject token for a gateway. */
+  signJwt(claims: Record<string, unknown>, opts?: { expiresIn?: number; notBefore?: number }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startIdentityProvider(opts: { clients: LocalClient[]; port?: number }): Promise<IdentityProvider> {
+  const server = await startLocalOidcServer({
+    port: opts.port,
+    cookiePrefix: "idp",
+    accounts: DEMO_USERS,
+    clients: opts.clients,
+    configuration: {
+      scopes: ["openid", "email", "profile", "groups", "offline_access"],
+      claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"], groups: ["groups"] },
+      // next-auth reads email, name and groups from the ID token.
+      conformIdTokenClaims: false,
+      features: { devInteractions: { enabled: false }, revocation: { enabled: true } },
+      // The organization's own portal is first-party: no consent screen, only sign-in.
+      loadExistingGrant: async (ctx) => {
+        const accountId = ctx.oidc.session?.accountId;
+        if (!accountId || !ctx.oidc.client) return undefined;
+        const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId });
+        grant.addOIDCScope("openid email profile groups offline_access");
+        grant.addOIDCClaims(["email", "email_verified", "name", "groups"]);
+        await grant.save();
+        return grant;
+      },
+    },
+    before: (provider) => (req, res) => handleInteraction(provider, { brand: "Example Corp SSO", accounts: DEMO_USERS, askConsent: false }, req, res),
+  });
+  const key = await importJWK(server.privateJwk, "RS256");
+  return {
+    issuer: server.issuer,
+    port: server.port,
+    jwksUri: `${server.issuer}/jwks`,
+    users: DEMO_USERS,
+    async signJwt(claims, o = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      const jwt = new SignJWT(claims)
+        .setProtectedHeader({ alg: "RS256", kid: server.privateJwk.kid, typ: "JWT" })
+        .setIssuer(server.issuer)
+        .setIssuedAt(now)
+        .setExpirationTime(now + (o.expiresIn ?? 300));
+      if (o.notBefore !== undefined) jwt.setNotBefore(o.notBefore);
+      return jwt.sign(key);
+    },
+    close: server.close,
+  };
+}
