@@ -1,6 +1,7 @@
 // The only reader of process.env: one zod schema, parsed once, failing fast with every bad
 // variable named. Secrets are validated here for shape; their use lives in lib/crypto.
 import { z } from "zod";
+import { KeySpecError, parseKeySpecs } from "@/lib/crypto/key-spec";
 
 const csv = z
   .string()
@@ -20,7 +21,18 @@ export const envSchema = z.object({
   DATABASE_URL: z.string().startsWith("postgres").optional(),
   FRONTDESK_DATA_DIR: z.string().min(1).default("./.data"),
   /** Key-encryption keys, `version:base64(32 bytes)`, comma separated; the first is active. */
-  FRONTDESK_KEYS: z.string().optional(),
+  FRONTDESK_KEYS: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value === undefined) return;
+      try {
+        parseKeySpecs(value, "key list");
+      } catch (e) {
+        // The parser's messages name the entry and the problem, never the key.
+        ctx.addIssue({ code: "custom", message: e instanceof KeySpecError ? e.message : "invalid key list" });
+      }
+    }),
   /** Public origin of the portal and API, e.g. https://frontdesk.example.com. */
   FRONTDESK_URL: url.optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),

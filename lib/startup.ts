@@ -1,13 +1,16 @@
 // Process start-up checks shared by the web server and the CLI.
 import { env } from "@/lib/env";
+import { getKeyring } from "@/lib/crypto/keyring";
 import { getDb, isEmbedded } from "@/lib/db/client";
 import { log } from "@/lib/log";
 
 export async function startFrontdesk(): Promise<void> {
   try {
     env();
+    // Keys before the database: without a usable key-encryption key nothing may be stored.
+    const keyring = getKeyring();
     await getDb();
-    log.info("frontdesk started", { database: isEmbedded() ? "embedded" : "postgresql" });
+    log.info("frontdesk started", { database: isEmbedded() ? "embedded" : "postgresql", kekVersion: keyring.activeVersion });
   } catch (e) {
     // Fail closed: a process that cannot read its configuration or keys must not serve.
     process.stderr.write(`Frontdesk cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
