@@ -1,0 +1,81 @@
+// A built Frontdesk (`next start`) in a child process on 127.0.0.1 and a free port, with the
+// given environment. Waits for /api/health; stop() ends the whole process group. The build
+// itself is made once by the test command (`next build`) before the suites run.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { freePort } from "./postgres-cluster";
+
+export interface FrontdeskServer {
+  /** Base URL using `localhost` (next-auth callbacks must match it; see toolchain.md). */
+  url: string;
+  port: number;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 60_000;
+
+export function distDir(): string {
+  return process.env.FRONTDESK_DIST_DIR || ".next";
+}
+
+export async function startFrontdesk(opts: { env: Record<string, string>; distDir?: string; port?: number }): Promise<FrontdeskServer> {
+  const dir = opts.distDir ?? distDir();
+  if (!existsSync(path.join(dir, "BUILD_ID"))) {
+    throw new Error(`No Next.js build in ${dir}: run \`FRONTDESK_DIST_DIR=${dir} npx next build\` first (npm test does).`);
+  }
+  const port = opts.port ?? (await freePort());
+  const url = `http://localhost:${port}`;
+  const child = spawn(path.join("node_modules", ".bin", "next"), ["start", "--hostname", "127.0.0.1", "--port", String(port)], {
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      FRONTDESK_URL: url,
+      PORT: String(port),
+      ...opts.env,
+      FRONTDESK_DIST_DIR: dir,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  let exited = false;
+  child.on("exit", () => (exited = true));
+
+  const stop = async () => {
+    if (exited || child.pid === undefined) return;
+    const done = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, 5000);
+    await done;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`Frontdesk exited during start-up:\n${output}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/health`);
+      if (res.status === 200) return { url, port, logs: () => output, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await stop();
+  throw new Error(`Frontdesk did not become healthy within ${START_TIMEOUT_MS} ms:\n${output}`);
+}
