@@ -290,16 +290,16 @@ CREATE UNIQUE INDEX "AuditEvent_id_key" ON "AuditEvent"("id");
 CREATE INDEX "AuditEvent_at_idx" ON "AuditEvent"("at");
 
 -- CreateIndex
-CREATE INDEX "AuditEvent_userId_at_idx" ON "AuditEvent"("userId", "at");
+CREATE INDEX "AuditEvent_userId_seq_idx" ON "AuditEvent"("userId", "seq");
 
 -- CreateIndex
-CREATE INDEX "AuditEvent_gatewayId_at_idx" ON "AuditEvent"("gatewayId", "at");
+CREATE INDEX "AuditEvent_gatewayId_seq_idx" ON "AuditEvent"("gatewayId", "seq");
 
 -- CreateIndex
-CREATE INDEX "AuditEvent_providerId_at_idx" ON "AuditEvent"("providerId", "at");
+CREATE INDEX "AuditEvent_providerId_seq_idx" ON "AuditEvent"("providerId", "seq");
 
 -- CreateIndex
-CREATE INDEX "AuditEvent_action_at_idx" ON "AuditEvent"("action", "at");
+CREATE INDEX "AuditEvent_action_seq_idx" ON "AuditEvent"("action", "seq");
 
 -- CreateIndex
 CREATE INDEX "ReplayNonce_expiresAt_idx" ON "ReplayNonce"("expiresAt");
