@@ -19,6 +19,8 @@ export type ErrorCode =
   | "interaction_required"
   | "upstream_error"
   | "upstream_unavailable"
+  /** Frontdesk itself cannot serve right now (e.g. the audit queue is full); retryable. */
+  | "service_unavailable"
   | "rate_limited"
   | "config_error"
   | "internal_error";
@@ -53,6 +55,7 @@ export function httpStatus(code: ErrorCode): number {
     case "upstream_error":
       return 502;
     case "upstream_unavailable":
+    case "service_unavailable":
       return 503;
     case "config_error":
     case "internal_error":
