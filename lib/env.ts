@@ -44,6 +44,10 @@ export const envSchema = z.object({
   OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   OIDC_GROUPS_CLAIM: z.string().min(1).default("groups"),
   OIDC_ADMIN_GROUP: z.string().min(1).optional(),
+  /** Scopes the portal asks the IdP for at sign-in (add e.g. `groups` if the IdP needs it for the claim). */
+  OIDC_SCOPES: z.string().min(1).default("openid email profile"),
+  /** Name of the IdP on the sign-in button, e.g. "Acme SSO". */
+  OIDC_PROVIDER_NAME: z.string().min(1).max(60).default("your organization"),
   /** Emails of users who are admins regardless of groups. */
   ADMIN_EMAILS: csv,
   /** Extra trusted subject-token issuers (besides OIDC_ISSUER). */

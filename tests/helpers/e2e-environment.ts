@@ -21,6 +21,9 @@ export interface E2eEnvironment {
   stop(): Promise<void>;
 }
 
+/** The provider slug under which specs register the upstream (its redirect URI is registered). */
+export const UPSTREAM_PROVIDER_SLUG = "notes";
+
 export function testKey(version = "v1"): string {
   return `${version}:${randomBytes(32).toString("base64")}`;
 }
@@ -33,7 +36,9 @@ export async function startE2eEnvironment(opts: { env?: Record<string, string>; 
   const base = `http://localhost:${port}`;
   const idp = await startIdp({ redirectUris: [`${base}/api/auth/callback/idp`] });
   const upstream = await startUpstream({
-    redirectUris: [`${base}/api/oauth/callback`],
+    // The portal's upstream callback is per provider: /api/oauth/callback/<provider slug>;
+    // tests register the upstream as provider slug UPSTREAM_PROVIDER_SLUG.
+    redirectUris: [`${base}/api/oauth/callback`, `${base}/api/oauth/callback/${UPSTREAM_PROVIDER_SLUG}`],
     accessTokenTtl: opts.upstreamAccessTokenTtl,
   });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "frontdesk-e2e-"));
@@ -47,6 +52,8 @@ export async function startE2eEnvironment(opts: { env?: Record<string, string>; 
     OIDC_CLIENT_ID: idp.clientId,
     OIDC_CLIENT_SECRET: idp.clientSecret,
     OIDC_ADMIN_GROUP: "frontdesk-admins",
+    // The demo IdP releases the groups claim only with the `groups` scope.
+    OIDC_SCOPES: "openid email profile groups",
     FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, upstream.issuer].join(","),
     ...opts.env,
   };

@@ -1,0 +1,36 @@
+// Reading an elicitation. Expiry is applied lazily: a pending elicitation past its deadline is
+// moved to `expired` with one guarded statement (so exactly one reader audits it).
+import { appendAudit } from "@/lib/audit/append";
+import { getDb } from "@/lib/db/client";
+import type { Elicitation } from "@/lib/generated/prisma/client";
+import { isElicitationId } from "./context";
+
+export async function getElicitation(id: string): Promise<Elicitation | null> {
+  if (!isElicitationId(id)) return null;
+  const db = await getDb();
+  const found = await db.elicitation.findUnique({ where: { id } });
+  if (!found || found.status !== "pending" || found.expiresAt.getTime() > Date.now()) return found;
+  const expired = await db.$transaction(async (tx) => {
+    const now = new Date();
+    const { count } = await tx.elicitation.updateMany({
+      where: { id, status: "pending", expiresAt: { lte: now } },
+      data: { status: "expired" },
+    });
+    if (count === 1) {
+      await appendAudit(
+        {
+          actorType: "system",
+          gatewayId: found.gatewayId,
+          providerId: found.providerId,
+          action: "elicitation.expired",
+          decision: "info",
+          context: { elicitationId: id },
+        },
+        tx,
+      );
+    }
+    return count === 1;
+  });
+  if (expired) return { ...found, status: "expired" };
+  return db.elicitation.findUnique({ where: { id } });
+}

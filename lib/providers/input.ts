@@ -1,0 +1,60 @@
+// The shape of a provider registration, parsed strictly at every edge (CLI, admin, presets).
+import { z } from "zod";
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+export const providerSlugSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lowercase letters, digits and dashes, starting with a letter or digit");
+
+export const tokenEndpointAuthSchema = z.enum(["client_secret_basic", "client_secret_post", "none"]);
+
+export const providerInputSchema = z
+  .object({
+    slug: providerSlugSchema,
+    displayName: z.string().trim().min(1).max(100),
+    kind: z.enum(["oidc", "oauth2", "api_key"]),
+    preset: z.string().min(1).max(40).optional(),
+    issuer: httpUrl.optional(),
+    authorizationEndpoint: httpUrl.optional(),
+    tokenEndpoint: httpUrl.optional(),
+    revocationEndpoint: httpUrl.optional(),
+    clientId: z.string().min(1).max(500).optional(),
+    clientSecret: z.string().min(1).max(2000).optional(),
+    tokenEndpointAuth: tokenEndpointAuthSchema.default("client_secret_basic"),
+    defaultScopes: z.array(z.string().min(1).max(500)).max(100).default([]),
+    scopeSeparator: z.string().min(1).max(3).default(" "),
+    extraAuthParams: z.record(z.string().min(1).max(100), z.string().max(2000)).default({}),
+    resourceUrls: z.array(httpUrl).max(50).default([]),
+    apiKeyHeader: z.string().regex(/^[A-Za-z0-9-]{1,100}$/).optional(),
+    apiKeyPrefix: z.string().max(50).optional(),
+    validationUrl: httpUrl.optional(),
+    allowInsecureHttp: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const need = (field: keyof typeof p, why: string) => {
+      if (p[field] === undefined) ctx.addIssue({ code: "custom", path: [field], message: why });
+    };
+    if (p.kind === "oidc") need("issuer", "required for oidc providers (discovery)");
+    if (p.kind === "oauth2") {
+      need("authorizationEndpoint", "required for oauth2 providers");
+      need("tokenEndpoint", "required for oauth2 providers");
+    }
+    if (p.kind !== "api_key") {
+      need("clientId", "required for OAuth providers");
+      if (p.tokenEndpointAuth !== "none") need("clientSecret", "required unless tokenEndpointAuth is none");
+    }
+    if (p.kind === "api_key") need("apiKeyHeader", "required for api_key providers (the header to inject)");
+    if (!p.allowInsecureHttp) {
+      for (const field of ["issuer", "authorizationEndpoint", "tokenEndpoint", "revocationEndpoint", "validationUrl"] as const) {
+        const value = p[field];
+        if (value?.startsWith("http:")) {
+          ctx.addIssue({ code: "custom", path: [field], message: "must be https (allowInsecureHttp is for development only)" });
+        }
+      }
+    }
+  });
+
+export type ProviderInput = z.input<typeof providerInputSchema>;
+export type ParsedProviderInput = z.output<typeof providerInputSchema>;
