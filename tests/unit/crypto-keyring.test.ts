@@ -1,0 +1,141 @@
+// Key-encryption keys: strict parsing of FRONTDESK_KEYS, fail-closed loading, and the embedded
+// key file (generated 0600, reused, refused when others can read it).
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { openField, sealFields } from "@/lib/crypto/envelope";
+import { generateKeySpec, KeySpecError, nextKeyVersion, parseKeySpecs } from "@/lib/crypto/key-spec";
+import { EMBEDDED_KEY_FILE, loadKeyring, setKeyring } from "@/lib/crypto/keyring";
+
+const key32 = randomBytes(32);
+const good = `v1:${key32.toString("base64")}`;
+const tmpDirs: string[] = [];
+function tmpDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "frontdesk-keyring-"));
+  tmpDirs.push(dir);
+  return dir;
+}
+afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterEach(() => setKeyring(undefined));
+
+function parseError(text: string): KeySpecError {
+  try {
+    parseKeySpecs(text);
+  } catch (e) {
+    expect(e).toBeInstanceOf(KeySpecError);
+    return e as KeySpecError;
+  }
+  throw new Error("expected parseKeySpecs to throw");
+}
+
+describe("parseKeySpecs", () => {
+  it("accepts version:base64 entries (standard or URL-safe, surrounding spaces), first is first", () => {
+    const other = randomBytes(32);
+    const specs = parseKeySpecs(` k-2_b:${other.toString("base64url")} , ${good}`);
+    expect(specs.map((s) => s.version)).toEqual(["k-2_b", "v1"]);
+    expect(specs[0]!.key.equals(other)).toBe(true);
+    expect(specs[1]!.key.equals(key32)).toBe(true);
+  });
+
+  const short = randomBytes(16).toString("base64");
+  const long = randomBytes(33).toString("base64");
+  const cases: [string, string, RegExp][] = [
+    ["empty", "", /is empty/],
+    ["only spaces", "   ", /is empty/],
+    ["wrong length (16 bytes)", `v1:${short}`, /decodes to 16 bytes; a key must be exactly 32 bytes/],
+    ["wrong length (33 bytes)", `v1:${long}`, /decodes to 33 bytes/],
+    ["bad base64", `v1:${"!".repeat(43)}=`, /not valid base64/],
+    ["base64 with a bad length", `v1:${key32.toString("base64").slice(0, 41)}`, /not valid base64/],
+    ["duplicate version", `${good},v1:${randomBytes(32).toString("base64")}`, /repeats key version "v1"/],
+    ["missing version", key32.toString("base64"), /must look like version:base64key/],
+    ["empty version", `:${key32.toString("base64")}`, /invalid version label/],
+    ["version with bad characters", `v 1:${key32.toString("base64")}`, /invalid version label/],
+    ["version too long", `${"v".repeat(33)}:${key32.toString("base64")}`, /invalid version label/],
+    ["stray comma", `${good},`, /entry 2 is empty/],
+  ];
+  it.each(cases)("rejects %s, naming the variable but not the value", (_name, text, message) => {
+    const error = parseError(text);
+    expect(error.message).toMatch(/FRONTDESK_KEYS/);
+    expect(error.message).toMatch(message);
+    const secretPart = text.split(",").map((e) => e.slice(e.indexOf(":") + 1).trim()).filter((s) => s.length > 4);
+    for (const s of secretPart) expect(error.message).not.toContain(s);
+    expect(error.message).not.toContain(key32.toString("base64"));
+  });
+
+  it("generateKeySpec produces a valid 32-byte key; nextKeyVersion counts up", () => {
+    const line = generateKeySpec("v3");
+    const [spec] = parseKeySpecs(line);
+    expect(spec!.version).toBe("v3");
+    expect(spec!.key.length).toBe(32);
+    expect(nextKeyVersion([])).toBe("v1");
+    expect(nextKeyVersion(["v2", "v10", "prod"])).toBe("v11");
+  });
+});
+
+describe("loadKeyring", () => {
+  const silent = () => undefined;
+
+  it("uses FRONTDESK_KEYS: first is active, all versions unwrap", () => {
+    const ring = loadKeyring({ keys: `v2:${randomBytes(32).toString("base64")},${good}`, databaseUrl: "postgresql://db/x", dataDir: tmpDir() }, silent);
+    expect(ring.activeVersion).toBe("v2");
+    expect(ring.versions).toEqual(["v2", "v1"]);
+  });
+
+  it("fails closed with DATABASE_URL set and no key, naming the variable", () => {
+    for (const keys of [undefined, ""]) {
+      expect(() => loadKeyring({ keys, databaseUrl: "postgresql://u:p@db/x", dataDir: tmpDir() }, silent)).toThrow(
+        /FRONTDESK_KEYS is required when DATABASE_URL is set/,
+      );
+    }
+  });
+
+  it("fails on a malformed key whatever the database", () => {
+    expect(() => loadKeyring({ keys: "v1:abcd", dataDir: tmpDir() }, silent)).toThrow(KeySpecError);
+    expect(() => loadKeyring({ keys: "v1:abcd", databaseUrl: "postgresql://db/x", dataDir: tmpDir() }, silent)).toThrow(KeySpecError);
+  });
+
+  it("embedded without keys: generates a 0600 key file atomically, warns loudly, and reuses it next start", async () => {
+    const dataDir = path.join(tmpDir(), "nested", "data");
+    const warnings: string[] = [];
+    const first = loadKeyring({ dataDir }, (m) => warnings.push(m));
+    const file = path.join(dataDir, EMBEDDED_KEY_FILE);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(parseKeySpecs(readFileSync(file, "utf8").trim(), file)).toHaveLength(1);
+    expect(warnings.join("")).toMatch(/LOCAL USE ONLY/);
+    expect(warnings.join("")).toContain(file);
+    expect(warnings.join("")).not.toContain(readFileSync(file, "utf8").trim().slice(3));
+
+    setKeyring(first);
+    const binding = { table: "Grant" as const, id: "grt_1", owner: "usr_1", provider: "prv_1" };
+    const sealed = await sealFields(binding, { accessToken: "tok" });
+
+    const before = readFileSync(file, "utf8");
+    const second = loadKeyring({ dataDir }, (m) => warnings.push(m));
+    expect(readFileSync(file, "utf8")).toBe(before);
+    expect(warnings).toHaveLength(2);
+    setKeyring(second);
+    expect(await openField(binding, sealed, "accessToken", sealed.ciphertexts.accessToken!)).toBe("tok");
+    // No temporary files are left behind.
+    expect(readFileSync(file, "utf8")).toMatch(/^v1:/);
+  });
+
+  it("refuses an embedded key file other users can read, and a malformed one (naming the file)", () => {
+    const dataDir = tmpDir();
+    const file = path.join(dataDir, EMBEDDED_KEY_FILE);
+    writeFileSync(file, `${good}\n`, { mode: 0o644 });
+    chmodSync(file, 0o644);
+    expect(() => loadKeyring({ dataDir }, silent)).toThrow(/accessible by other users.*chmod 600/);
+    writeFileSync(file, "v1:AAAA\n", { mode: 0o600 });
+    chmodSync(file, 0o600);
+    expect(() => loadKeyring({ dataDir }, silent)).toThrow(new RegExp(`${EMBEDDED_KEY_FILE} entry 1 .*decodes to`));
+  });
+
+  it("configured keys take precedence over an existing embedded key file", () => {
+    const dataDir = tmpDir();
+    loadKeyring({ dataDir }, silent);
+    const ring = loadKeyring({ keys: `prod:${randomBytes(32).toString("base64")}`, dataDir }, silent);
+    expect(ring.versions).toEqual(["prod"]);
+  });
+});
