@@ -1,0 +1,85 @@
+// Extends the hash chain inside a transaction. Chain extension is serialized in PostgreSQL,
+// not in the process, because several Frontdesk instances append to one table:
+//   1. pg_advisory_xact_lock(AUDIT_CHAIN_LOCK) - held until the transaction ends;
+//   2. read the tail (highest seq) in a NEW statement, so READ COMMITTED gives it a snapshot
+//      taken after the lock was granted and it sees the previous holder's committed rows;
+//   3. insert the events with seq tail+1, tail+2, ... each hashed over its predecessor.
+// seq is the primary key, so even a misuse (e.g. a REPEATABLE READ caller transaction whose
+// snapshot predates the lock) cannot fork the chain: the insert fails on the duplicate seq
+// and the transaction rolls back (fail closed).
+import type { Db } from "@/lib/db/client";
+import type { Prisma } from "@/lib/generated/prisma/client";
+import { computeAuditHash, GENESIS_HASH } from "./hash";
+import type { SafeJson } from "./sanitize";
+
+/** The interactive-transaction client of `Db` (what `db.$transaction(async (tx) => ...)` passes). */
+export type AuditTx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+/**
+ * Advisory lock key of the audit chain (one bigint, ASCII "FDAUDIT"). Other modules taking
+ * single-key advisory locks must not use this value.
+ */
+export const AUDIT_CHAIN_LOCK = 0x46444155444954n;
+
+/** An event ready to be chained: validated, sanitized, with its id. */
+export interface PreparedEvent {
+  id: string;
+  actorType: string;
+  actorId: string | null;
+  userId: string | null;
+  gatewayId: string | null;
+  providerId: string | null;
+  action: string;
+  decision: "allow" | "deny" | "info";
+  reason: string | null;
+  context: { [key: string]: SafeJson };
+  requestId: string | null;
+}
+
+export interface AppendedEvent {
+  id: string;
+  seq: bigint;
+  hash: string;
+}
+
+const INSERT_CHUNK = 1000;
+
+interface TailRow {
+  nowMs: bigint;
+  seq: bigint | null;
+  hash: string | null;
+  atMs: bigint | null;
+}
+
+// The time comes from the database clock (one clock for every instance) and never goes
+// backwards along the chain, so `at` is non-decreasing in seq order.
+const TAIL_SQL = `
+  SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS "nowMs",
+         t.seq, t.hash, floor(extract(epoch FROM t.at) * 1000)::bigint AS "atMs"
+  FROM (SELECT 1) AS one
+  LEFT JOIN LATERAL (SELECT seq, hash, at FROM "AuditEvent" ORDER BY seq DESC LIMIT 1) AS t ON true`;
+
+/** Appends `events` in order at the end of the chain, inside the caller's transaction. */
+export async function extendChain(tx: AuditTx, events: readonly PreparedEvent[]): Promise<AppendedEvent[]> {
+  if (events.length === 0) return [];
+  await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+  const [tail] = await tx.$queryRawUnsafe<TailRow[]>(TAIL_SQL);
+  if (!tail) throw new Error("audit chain tail query returned no row");
+  let seq = tail.seq ?? 0n;
+  let prevHash = tail.hash ?? GENESIS_HASH;
+  const nowMs = Number(tail.nowMs);
+  const at = new Date(tail.atMs === null ? nowMs : Math.max(nowMs, Number(tail.atMs)));
+  const rows = events.map((e) => {
+    seq += 1n;
+    const row = { ...e, seq, at, prevHash };
+    const hash = computeAuditHash(row);
+    prevHash = hash;
+    return { ...row, hash };
+  });
+  // Chunked so that one statement stays well under PostgreSQL's 65,535 bind parameters.
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    const data = rows.slice(i, i + INSERT_CHUNK).map((r) => ({ ...r, context: r.context as Prisma.InputJsonValue }));
+    await tx.auditEvent.createMany({ data });
+  }
+  return rows.map((r) => ({ id: r.id, seq: r.seq, hash: r.hash }));
+}

@@ -1,0 +1,65 @@
+// The chain's hash function. Every stored field of an event, including its seq, id and time,
+// goes into its hash together with the previous event's hash, so changing, removing,
+// inserting or moving a row breaks the chain at that row. The serialization is canonical
+// (fixed field order, object keys sorted) so that a context read back from jsonb, which
+// reorders keys, hashes exactly as it did when written.
+import { createHash } from "node:crypto";
+
+/** prevHash of the first event (seq 1). */
+export const GENESIS_HASH = "0".repeat(64);
+
+/** Bumped if the serialization ever changes; part of every hash. */
+const FORMAT = "frontdesk.audit.v1";
+
+export interface HashableEvent {
+  seq: bigint;
+  id: string;
+  at: Date;
+  actorType: string;
+  actorId: string | null;
+  userId: string | null;
+  gatewayId: string | null;
+  providerId: string | null;
+  action: string;
+  decision: string;
+  reason: string | null;
+  context: unknown;
+  requestId: string | null;
+  prevHash: string;
+}
+
+/** JSON with object keys sorted recursively; stable across jsonb round trips. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj)
+      .filter((k) => obj[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
+  }
+  if (typeof value === "bigint") return JSON.stringify(value.toString());
+  return JSON.stringify(value) ?? "null";
+}
+
+/** hash = sha256(prevHash || canonical serialization of every stored field), hex. */
+export function computeAuditHash(e: HashableEvent): string {
+  const body = canonicalJson([
+    FORMAT,
+    e.seq.toString(),
+    e.id,
+    e.at.toISOString(),
+    e.actorType,
+    e.actorId,
+    e.userId,
+    e.gatewayId,
+    e.providerId,
+    e.action,
+    e.decision,
+    e.reason,
+    e.context ?? {},
+    e.requestId,
+  ]);
+  return createHash("sha256").update(e.prevHash).update("\n").update(body).digest("hex");
+}
