@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import "./commands/audit";
 import "./commands/db";
 import "./commands/keys";
+import "./commands/provider";
 import { runCli } from "./run";
 
 export { runCli } from "./run";
