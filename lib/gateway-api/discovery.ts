@@ -1,0 +1,44 @@
+// GET /.well-known/oauth-authorization-server (RFC 8414) and GET /.well-known/jwks.json
+// (interface F). Public, cacheable, no gateway authentication.
+import { AUTHORIZATION_SERVER_METADATA_PATH, ELICITATIONS_PATH, issuerUrl, JWKS_PATH, RESOLVE_PATH, tokenEndpointUrl } from "@/lib/gateways/urls";
+import { publicUrl } from "@/lib/env";
+import { listPublicJwks } from "@/lib/signing/key";
+import { ASYMMETRIC_ALGORITHMS } from "@/lib/subject-tokens/issuers";
+import { GRANT_TYPE_TOKEN_EXCHANGE } from "./token-exchange";
+
+export function authorizationServerMetadata() {
+  return {
+    issuer: issuerUrl(),
+    token_endpoint: tokenEndpointUrl(),
+    jwks_uri: `${publicUrl()}${JWKS_PATH}`,
+    grant_types_supported: [GRANT_TYPE_TOKEN_EXCHANGE],
+    token_endpoint_auth_methods_supported: ["private_key_jwt", "client_secret_basic", "client_secret_post"],
+    token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
+    // No authorization endpoint: gateways only use the token endpoint.
+    response_types_supported: [],
+    frontdesk_resolve_endpoint: `${publicUrl()}${RESOLVE_PATH}`,
+    frontdesk_elicitations_endpoint: `${publicUrl()}${ELICITATIONS_PATH}`,
+  };
+}
+
+export async function handleAuthorizationServerMetadata(_req: Request): Promise<Response> {
+  return new Response(JSON.stringify(authorizationServerMetadata()), {
+    headers: { "Content-Type": "application/json", "Cache-Control": "public, max-age=300" },
+  });
+}
+
+export async function handleJwks(_req: Request): Promise<Response> {
+  try {
+    const keys = await listPublicJwks();
+    return new Response(JSON.stringify({ keys }), {
+      headers: { "Content-Type": "application/jwk-set+json", "Cache-Control": "public, max-age=300" },
+    });
+  } catch {
+    return new Response(JSON.stringify({ error: { code: "upstream_unavailable", message: "Keys unavailable" } }), {
+      status: 503,
+      headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+    });
+  }
+}
+
+export { AUTHORIZATION_SERVER_METADATA_PATH };

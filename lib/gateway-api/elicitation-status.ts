@@ -1,0 +1,61 @@
+// GET /api/v1/elicitations/<id>?wait=<seconds> - status of an elicitation this gateway created
+// (interface E), long-polling up to 60 s for a change made on any instance.
+import { z } from "zod";
+import { getDb } from "@/lib/db/client";
+import { getElicitation } from "@/lib/elicitations/read";
+import { AppError } from "@/lib/errors";
+import { waitForElicitationChange } from "@/lib/gateways/elicitation-watch";
+import { gatewayRoute } from "./gateway-route";
+import { json } from "./http";
+
+const querySchema = z
+  .object({ wait: z.string().regex(/^\d{1,2}$/, "wait: whole seconds, 0 to 60").optional() })
+  .strict();
+
+const ID_PATTERN = /^eli_[A-Za-z0-9_-]{16,64}$/;
+export const MAX_WAIT_SECONDS = 60;
+
+function parseRequest(req: Request): { id: string; waitSeconds: number } {
+  const url = new URL(req.url);
+  const parsed = querySchema.safeParse(Object.fromEntries(url.searchParams));
+  if (!parsed.success || new Set(url.searchParams.keys()).size !== [...url.searchParams.keys()].length) {
+    throw new AppError("invalid_query", parsed.success ? "Repeated query parameter" : (parsed.error.issues[0]?.message ?? "Invalid query"));
+  }
+  const waitSeconds = parsed.data.wait === undefined ? 0 : Number(parsed.data.wait);
+  if (waitSeconds > MAX_WAIT_SECONDS) throw new AppError("invalid_query", `wait: at most ${MAX_WAIT_SECONDS} seconds`);
+  const id = decodeURIComponent(url.pathname.split("/").filter(Boolean).pop() ?? "");
+  return { id, waitSeconds };
+}
+
+async function readStatus(id: string) {
+  const db = await getDb();
+  return db.elicitation.findUnique({ where: { id }, select: { status: true, completedAt: true, expiresAt: true, gatewayId: true } });
+}
+
+export const handleElicitationStatus = gatewayRoute({ body: "none", style: "api" }, async ({ req, gateway }) => {
+  const { id, waitSeconds } = parseRequest(req);
+  // Unknown, malformed and other gateways' ids look the same: not found.
+  const notFound = () => new AppError("not_found", "No such elicitation");
+  if (!ID_PATTERN.test(id)) throw notFound();
+  // getElicitation marks an expired one as such (and audits it).
+  let row = await getElicitation(id);
+  if (!row || row.gatewayId !== gateway.id) throw notFound();
+  let status = { status: row.status, completedAt: row.completedAt, expiresAt: row.expiresAt };
+  const deadline = Date.now() + waitSeconds * 1000;
+  while (status.status === "pending" && Date.now() < deadline) {
+    const until = Math.min(deadline, status.expiresAt.getTime() + 1_000) - Date.now();
+    if (until <= 0) break;
+    const waited = await waitForElicitationChange(id, until, req.signal);
+    if (!waited || req.signal.aborted) break;
+    const fresh = Date.now() >= status.expiresAt.getTime() ? await getElicitation(id) : await readStatus(id);
+    if (!fresh) throw notFound();
+    status = { status: fresh.status, completedAt: fresh.completedAt, expiresAt: fresh.expiresAt };
+  }
+  row = null;
+  return json({
+    elicitationId: id,
+    status: status.status,
+    ...(status.completedAt ? { completedAt: status.completedAt.toISOString() } : {}),
+    expiresAt: status.expiresAt.toISOString(),
+  });
+});

@@ -1,0 +1,109 @@
+// The one wrapper around every authenticated gateway route: request id, body parsing with size
+// and content-type checks, gateway authentication (audited when it fails), and error mapping in
+// the route's style. Handlers receive an authenticated gateway and only do their own business.
+import { appendAudit } from "@/lib/audit/append";
+import { AppError } from "@/lib/errors";
+import { authenticateGateway, type AuthenticatedGateway, type GatewayAuthFailureDetails } from "@/lib/gateways/authenticate";
+import { newId } from "@/lib/ids";
+import { log } from "@/lib/log";
+import { apiError, json, readForm, readJson } from "./http";
+import { oauthErrorResponse } from "./oauth-errors";
+
+export interface GatewayRouteContext {
+  req: Request;
+  requestId: string;
+  gateway: AuthenticatedGateway;
+  /** Form body (token endpoint), client-authentication parameters removed. */
+  form: URLSearchParams;
+  /** JSON body (REST routes). */
+  body: unknown;
+}
+
+export interface GatewayRouteOptions {
+  /** What the route reads: a form (token endpoint), JSON, or nothing (GET). */
+  body: "form" | "json" | "none";
+  /** Error shape: RFC 6749 for the token endpoint, `{error:{code,message,requestId}}` elsewhere. */
+  style: "oauth" | "api";
+}
+
+const CLIENT_AUTH_PARAMS = ["client_id", "client_secret", "client_assertion", "client_assertion_type"] as const;
+
+function takeClientAuthParams(form: URLSearchParams) {
+  const creds: Partial<Record<(typeof CLIENT_AUTH_PARAMS)[number], string>> = {};
+  for (const name of CLIENT_AUTH_PARAMS) {
+    const values = form.getAll(name);
+    if (values.length > 1) throw new AppError("invalid_request", `Parameter ${name} is repeated`);
+    if (values.length === 1) creds[name] = values[0];
+    form.delete(name);
+  }
+  return creds;
+}
+
+async function auditAuthFailure(e: AppError, requestId: string, req: Request): Promise<void> {
+  const details = e.details as unknown as GatewayAuthFailureDetails | undefined;
+  try {
+    await appendAudit({
+      actorType: "gateway",
+      actorId: details?.gatewayId ?? null,
+      gatewayId: details?.gatewayId ?? null,
+      action: "gateway.auth_failed",
+      decision: "deny",
+      reason: details?.reason ?? "invalid_client",
+      requestId,
+      context: { path: new URL(req.url).pathname },
+    });
+  } catch (err) {
+    // The request is refused either way; a failed audit write must not turn a 401 into a 500.
+    log.error("audit of gateway auth failure failed", { requestId, reason: err instanceof Error ? err.message : "unknown" });
+  }
+}
+
+export function gatewayRoute(
+  opts: GatewayRouteOptions,
+  handler: (ctx: GatewayRouteContext) => Promise<Response>,
+): (req: Request) => Promise<Response> {
+  return async (req: Request) => {
+    const requestId = newId("req");
+    const fail = (e: unknown) => {
+      if (!(e instanceof AppError)) {
+        log.error("gateway api error", { requestId, error: e instanceof Error ? `${e.name}: ${e.message}` : "unknown" });
+      }
+      const res = opts.style === "oauth" ? oauthErrorResponse(e) : apiError(e, requestId);
+      if (opts.style === "api" && e instanceof AppError && e.code === "invalid_client") {
+        const challenge = (e.details as unknown as GatewayAuthFailureDetails | undefined)?.challengeBasic;
+        if (!challenge) res.headers.delete("WWW-Authenticate");
+      }
+      res.headers.set("X-Request-Id", requestId);
+      return res;
+    };
+    try {
+      let form = new URLSearchParams();
+      let body: unknown = undefined;
+      let creds = {};
+      if (opts.body === "form") {
+        form = await readForm(req);
+        creds = takeClientAuthParams(form);
+      } else if (opts.body === "json") {
+        body = await readJson(req);
+      }
+      let gateway: AuthenticatedGateway;
+      try {
+        gateway = await authenticateGateway({
+          authorization: req.headers.get("authorization"),
+          form: creds,
+          allowBearerAssertion: opts.style === "api",
+        });
+      } catch (e) {
+        if (e instanceof AppError && e.code === "invalid_client") await auditAuthFailure(e, requestId, req);
+        throw e;
+      }
+      const res = await handler({ req, requestId, gateway, form, body });
+      res.headers.set("X-Request-Id", requestId);
+      return res;
+    } catch (e) {
+      return fail(e);
+    }
+  };
+}
+
+export { json };

@@ -1,0 +1,51 @@
+// RFC 6749 5.2 / RFC 8693 2.2.2 error responses for the token endpoint. The description is
+// written for the gateway's operator and never carries internals.
+import { AppError } from "@/lib/errors";
+import type { GatewayAuthFailureDetails } from "@/lib/gateways/authenticate";
+import { json } from "./http";
+
+export type OAuthErrorCode =
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "invalid_scope"
+  | "invalid_target"
+  | "unsupported_grant_type"
+  | "interaction_required"
+  | "temporarily_unavailable"
+  | "server_error";
+
+export function oauthErrorResponse(e: unknown): Response {
+  if (!(e instanceof AppError)) return json({ error: "server_error", error_description: "Internal error" }, 500);
+  const description = e.message;
+  const explicit = e.details?.oauthError as OAuthErrorCode | undefined;
+  if (explicit) return json({ error: explicit, error_description: description }, 400);
+  switch (e.code) {
+    case "invalid_client": {
+      const challenge = (e.details as unknown as GatewayAuthFailureDetails | undefined)?.challengeBasic;
+      return json(
+        { error: "invalid_client", error_description: description },
+        401,
+        challenge ? { "WWW-Authenticate": 'Basic realm="frontdesk", charset="UTF-8"' } : {},
+      );
+    }
+    case "invalid_request":
+    case "invalid_body":
+    case "invalid_query":
+    case "invalid_params":
+    case "unsupported_media_type":
+    // RFC 8693 2.2.2: an invalid or unacceptable subject_token is invalid_request.
+    case "invalid_subject":
+      return json({ error: "invalid_request", error_description: description }, 400);
+    case "payload_too_large":
+      return json({ error: "invalid_request", error_description: description }, 413);
+    case "not_found":
+    case "policy_denied":
+      return json({ error: "invalid_target", error_description: description }, 400);
+    case "upstream_unavailable":
+    case "upstream_error":
+      return json({ error: "temporarily_unavailable", error_description: description }, 503, { "Retry-After": "5" });
+    default:
+      return json({ error: "server_error", error_description: "Internal error" }, 500);
+  }
+}

@@ -1,0 +1,164 @@
+// The hot path shared by token exchange (interface A) and REST resolve (interface D):
+// policy -> grant -> refresh if expiring -> decrypt -> audit -> credential; or an elicitation
+// when the user must (re)connect, asking only for the scopes that are missing.
+// Every outcome is audited before it is returned; if the audit write fails, no credential leaves.
+import { appendAudit } from "@/lib/audit/append";
+import { getDb } from "@/lib/db/client";
+import { createElicitation } from "@/lib/elicitations/create";
+import { toUrlElicitation } from "@/lib/elicitations/mcp";
+import { AppError } from "@/lib/errors";
+import type { Provider } from "@/lib/generated/prisma/client";
+import type { AuthenticatedGateway } from "@/lib/gateways/authenticate";
+import { ensureFreshGrant } from "@/lib/grants/refresh";
+import { missingScopes, openGrantCredential, SEALED_GRANT_SELECT, type OpenCredential, type SealedGrant } from "@/lib/grants/sealed";
+import { markGrantUsed } from "@/lib/grants/touch";
+import { evaluatePolicy } from "@/lib/policy/evaluate";
+import { loadPolicyRules } from "@/lib/policy/load";
+import type { VerifiedSubject } from "@/lib/subject-tokens/verify";
+
+export interface ResolveContext {
+  agentId?: string;
+  mcpServer?: string;
+  toolName?: string;
+  labels?: Record<string, string>;
+}
+
+export interface ResolveRequest {
+  action: "resolve" | "token_exchange";
+  gateway: AuthenticatedGateway;
+  subject: VerifiedSubject;
+  provider: Provider;
+  /** Requested scopes; empty means the provider's default scopes. */
+  scopes: string[];
+  context: ResolveContext;
+  requestId: string;
+  /** Extra, non-secret attributes for the audit row (e.g. that an actor token was presented). */
+  auditExtra?: Record<string, unknown>;
+}
+
+export interface UrlElicitation {
+  mode: "url";
+  elicitationId: string;
+  url: string;
+  message: string;
+}
+
+export type ResolveOutcome =
+  | { kind: "credential"; grantId: string; credential: OpenCredential; scopes: string[] }
+  | { kind: "elicitation"; reason: "no_grant" | "insufficient_scope" | "needs_reauth"; elicitation: UrlElicitation; scopes: string[] };
+
+async function findUserAndGrant(subject: VerifiedSubject, providerId: string) {
+  const db = await getDb();
+  return db.user.findUnique({
+    where: { issuer_subject: { issuer: subject.issuer, subject: subject.subject } },
+    select: { id: true, email: true, groups: true, grants: { where: { providerId }, select: SEALED_GRANT_SELECT } },
+  });
+}
+
+// A gateway retrying the same call should hand the user the same link, not a new one each time.
+async function findReusableElicitation(req: ResolveRequest, scopes: string[]) {
+  const db = await getDb();
+  const candidates = await db.elicitation.findMany({
+    where: {
+      userIssuer: req.subject.issuer,
+      userSubject: req.subject.subject,
+      gatewayId: req.gateway.id,
+      providerId: req.provider.id,
+      status: "pending",
+      expiresAt: { gt: new Date(Date.now() + 60_000) },
+    },
+    orderBy: { createdAt: "desc" },
+    take: 5,
+    select: { id: true, scopes: true },
+  });
+  const wanted = [...scopes].sort().join(" ");
+  return candidates.find((c) => [...c.scopes].sort().join(" ") === wanted) ?? null;
+}
+
+export async function resolveCredential(req: ResolveRequest): Promise<ResolveOutcome> {
+  const { gateway, subject, provider } = req;
+  const scopes = [...new Set(req.scopes.length > 0 ? req.scopes : provider.defaultScopes)];
+  const [found, rules] = await Promise.all([findUserAndGrant(subject, provider.id), loadPolicyRules(provider.id, gateway.id)]);
+  const grant: SealedGrant | undefined = found?.grants[0];
+
+  const audit = (decision: "allow" | "deny", reason: string | null, extra: Record<string, unknown> = {}) =>
+    appendAudit({
+      actorType: "gateway",
+      actorId: gateway.id,
+      userId: found?.id ?? null,
+      gatewayId: gateway.id,
+      providerId: provider.id,
+      action: req.action,
+      decision,
+      reason,
+      requestId: req.requestId,
+      context: {
+        scopes,
+        subjectSource: subject.source,
+        subject: found ? undefined : { issuer: subject.issuer, subject: subject.subject },
+        agentId: req.context.agentId,
+        mcpServer: req.context.mcpServer,
+        toolName: req.context.toolName,
+        labels: req.context.labels,
+        authMethod: gateway.usedMethod,
+        ...req.auditExtra,
+        ...extra,
+      },
+    });
+
+  const decision = evaluatePolicy({
+    rules,
+    gatewayId: gateway.id,
+    providerId: provider.id,
+    subject: { userId: found?.id ?? null, subject: subject.subject, email: subject.email ?? found?.email ?? null, groups: subject.groups ?? found?.groups ?? [] },
+    scopes,
+  });
+  if (!decision.allowed) {
+    await audit("deny", `policy:${decision.reason}`, { deniedScopes: decision.deniedScopes });
+    const scopeProblem = decision.reason.startsWith("scope_");
+    throw new AppError("policy_denied", scopeProblem ? "Policy does not allow these scopes" : "Policy does not allow this request", {
+      oauthError: scopeProblem ? "invalid_scope" : "invalid_target",
+    });
+  }
+
+  const elicit = async (reason: "no_grant" | "insufficient_scope" | "needs_reauth", askScopes: string[]): Promise<ResolveOutcome> => {
+    const reusable = await findReusableElicitation(req, askScopes);
+    const created =
+      reusable ??
+      (await createElicitation({
+        userIssuer: subject.issuer,
+        userSubject: subject.subject,
+        gatewayId: gateway.id,
+        providerId: provider.id,
+        scopes: askScopes,
+        context: req.context,
+        requestId: req.requestId,
+      }));
+    await audit("deny", `interaction_required:${reason}`, { elicitationId: created.id, missingScopes: askScopes });
+    return { kind: "elicitation", reason, elicitation: toUrlElicitation(created, provider), scopes: askScopes };
+  };
+
+  if (!grant || grant.status === "revoked") return elicit("no_grant", scopes);
+  // Re-authorization asks for everything the grant had plus what is asked now.
+  if (grant.status === "needs_reauth") return elicit("needs_reauth", [...new Set([...grant.scopes, ...scopes])]);
+  const missing = missingScopes(grant.scopes, scopes);
+  if (missing.length > 0) return elicit("insufficient_scope", missing);
+
+  let fresh;
+  try {
+    fresh = await ensureFreshGrant(grant, provider, { gatewayId: gateway.id, requestId: req.requestId });
+  } catch (e) {
+    if (e instanceof AppError) await audit("deny", e.code);
+    throw e;
+  }
+  if (fresh.kind === "gone") return elicit("no_grant", scopes);
+  if (fresh.kind === "needs_reauth") return elicit("needs_reauth", [...new Set([...fresh.grant.scopes, ...scopes])]);
+  // A refresh may come back with fewer scopes than before.
+  const stillMissing = missingScopes(fresh.grant.scopes, scopes);
+  if (stillMissing.length > 0) return elicit("insufficient_scope", stillMissing);
+
+  const credential = await openGrantCredential(fresh.grant);
+  await audit("allow", null, { grantId: fresh.grant.id, refreshed: fresh.refreshed });
+  markGrantUsed(fresh.grant.id, gateway.id);
+  return { kind: "credential", grantId: fresh.grant.id, credential, scopes: fresh.grant.scopes };
+}

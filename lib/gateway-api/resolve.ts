@@ -1,0 +1,102 @@
+// POST /api/v1/resolve - REST resolve (interface D): the header to inject and until when it may
+// be cached, or (consent needed) a 403 whose body is the MCP -32042 error, ready to forward.
+import { z } from "zod";
+import { env } from "@/lib/env";
+import { AppError } from "@/lib/errors";
+import { acceptTrustedSubject, verifySubjectToken } from "@/lib/subject-tokens/verify";
+import { gatewayRoute } from "./gateway-route";
+import { json } from "./http";
+import { resolveCredential } from "./resolve-credential";
+import { findTargetProvider, parseScopes } from "./target";
+
+/** MCP's URLElicitationRequiredError code (spec 2025-11-25). */
+export const URL_ELICITATION_REQUIRED = -32042;
+
+const short = (max: number) => z.string().min(1).max(max);
+
+export const resolveBodySchema = z
+  .object({
+    subject_token: short(16 * 1024).optional(),
+    /** Trusted-subject gateways only: the user's subject (and issuer, default OIDC_ISSUER). */
+    subject: z.union([short(512), z.object({ subject: short(512), issuer: short(2048).optional() }).strict()]).optional(),
+    provider: short(128).optional(),
+    resource: short(2048).optional(),
+    scopes: z.array(short(256)).max(50).optional(),
+    context: z
+      .object({
+        agentId: short(200).optional(),
+        mcpServer: short(200).optional(),
+        toolName: short(200).optional(),
+        labels: z.record(short(64), z.string().max(200)).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+function parseBody(body: unknown) {
+  const parsed = resolveBodySchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join(".") || "body";
+    throw new AppError("invalid_body", `${where}: ${issue?.message ?? "invalid"}`);
+  }
+  const b = parsed.data;
+  if ((b.subject_token === undefined) === (b.subject === undefined)) {
+    throw new AppError("invalid_body", "Send exactly one of subject_token or subject");
+  }
+  if (b.context?.labels && Object.keys(b.context.labels).length > 20) throw new AppError("invalid_body", "context.labels: at most 20");
+  return b;
+}
+
+export const handleResolve = gatewayRoute({ body: "json", style: "api" }, async ({ body, gateway, requestId }) => {
+  const b = parseBody(body);
+  const scopes = parseScopes(b.scopes ?? []);
+  let provider;
+  try {
+    provider = await findTargetProvider({ resources: b.resource ? [b.resource] : [], audiences: b.provider ? [b.provider] : [] });
+  } catch (e) {
+    // REST keeps its own codes: an unknown provider is not_found, a malformed one invalid_body.
+    if (e instanceof AppError) throw new AppError(e.code === "not_found" ? "not_found" : "invalid_body", e.message);
+    throw e;
+  }
+  const subject =
+    b.subject_token !== undefined
+      ? await verifySubjectToken(b.subject_token)
+      : acceptTrustedSubject(gateway, typeof b.subject === "string" ? { subject: b.subject } : b.subject!);
+  const outcome = await resolveCredential({
+    action: "resolve",
+    gateway,
+    subject,
+    provider,
+    scopes,
+    context: b.context ?? {},
+    requestId,
+  });
+  if (outcome.kind === "elicitation") {
+    return json(
+      {
+        error: {
+          code: URL_ELICITATION_REQUIRED,
+          message: outcome.elicitation.message,
+          data: { elicitations: [outcome.elicitation] },
+        },
+      },
+      403,
+    );
+  }
+  const c = outcome.credential;
+  const header =
+    c.kind === "oauth"
+      ? { name: "Authorization", value: `Bearer ${c.accessToken}` }
+      : { name: provider.apiKeyHeader ?? "Authorization", value: `${provider.apiKeyPrefix ?? ""}${c.apiKey}` };
+  // Cache-until for the gateway: the token's expiry, but no later than TOKEN_MAX_EXPIRES_IN.
+  const cap = Date.now() + env().TOKEN_MAX_EXPIRES_IN * 1000;
+  const tokenExpiry = c.kind === "oauth" && c.expiresAt ? c.expiresAt.getTime() : Infinity;
+  return json({
+    header,
+    expiresAt: new Date(Math.min(cap, tokenExpiry)).toISOString(),
+    scopes: outcome.scopes,
+    grantId: outcome.grantId,
+  });
+});

@@ -1,0 +1,109 @@
+// POST /oauth/token - RFC 8693 token exchange (interface A). Sends what agentgateway
+// (`oauthTokenExchange`) and ToolHive (`token_exchange`) expect: access_token, token_type Bearer,
+// issued_token_type access_token, expires_in (remaining lifetime, capped), scope; consent needed
+// is HTTP 400 interaction_required with the MCP URL-mode elicitation.
+import { env } from "@/lib/env";
+import { AppError } from "@/lib/errors";
+import { verifySubjectToken } from "@/lib/subject-tokens/verify";
+import { gatewayRoute } from "./gateway-route";
+import { json } from "./http";
+import { resolveCredential } from "./resolve-credential";
+import { findTargetProvider, parseScopes } from "./target";
+
+export const GRANT_TYPE_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const TOKEN_TYPE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token";
+export const SUBJECT_TOKEN_TYPES = [
+  TOKEN_TYPE_ACCESS_TOKEN,
+  "urn:ietf:params:oauth:token-type:jwt",
+  "urn:ietf:params:oauth:token-type:id_token",
+] as const;
+
+const SINGLE = ["grant_type", "subject_token", "subject_token_type", "actor_token", "actor_token_type", "scope", "requested_token_type"];
+// RFC 8693 2.1 allows several resource and audience parameters (agentgateway sends one per entry).
+const REPEATABLE = ["resource", "audience"];
+
+function parseExchangeForm(form: URLSearchParams) {
+  for (const name of new Set(form.keys())) {
+    if (!SINGLE.includes(name) && !REPEATABLE.includes(name)) throw new AppError("invalid_request", `Unknown parameter ${name}`);
+    if (SINGLE.includes(name) && form.getAll(name).length > 1) throw new AppError("invalid_request", `Parameter ${name} is repeated`);
+  }
+  const get = (name: string) => {
+    const v = form.get(name);
+    return v === null || v === "" ? undefined : v;
+  };
+  const grantType = get("grant_type");
+  if (!grantType) throw new AppError("invalid_request", "grant_type is required");
+  if (grantType !== GRANT_TYPE_TOKEN_EXCHANGE) {
+    throw new AppError("invalid_request", "Only the token-exchange grant is supported", { oauthError: "unsupported_grant_type" });
+  }
+  const subjectToken = get("subject_token");
+  if (!subjectToken) throw new AppError("invalid_request", "subject_token is required");
+  const subjectTokenType = get("subject_token_type");
+  if (!subjectTokenType) throw new AppError("invalid_request", "subject_token_type is required");
+  if (!(SUBJECT_TOKEN_TYPES as readonly string[]).includes(subjectTokenType)) {
+    throw new AppError("invalid_request", "subject_token_type must be an access_token, jwt or id_token URN");
+  }
+  const requested = get("requested_token_type");
+  if (requested !== undefined && requested !== TOKEN_TYPE_ACCESS_TOKEN) {
+    throw new AppError("invalid_request", "Only access tokens can be issued");
+  }
+  const actorToken = get("actor_token");
+  const actorTokenType = get("actor_token_type");
+  if ((actorToken === undefined) !== (actorTokenType === undefined)) {
+    throw new AppError("invalid_request", "actor_token and actor_token_type go together");
+  }
+  const scope = get("scope");
+  return {
+    subjectToken,
+    resources: form.getAll("resource").filter(Boolean),
+    audiences: form.getAll("audience").filter(Boolean),
+    scopes: parseScopes(scope ? scope.split(" ").filter(Boolean) : []),
+    actorPresented: actorToken !== undefined,
+  };
+}
+
+/** Remaining lifetime, capped so gateway caches honor revocation quickly; at least 1 s. */
+export function cappedExpiresIn(expiresAt: Date | null, now = Date.now()): number {
+  const cap = env().TOKEN_MAX_EXPIRES_IN;
+  if (!expiresAt) return cap;
+  return Math.max(1, Math.min(cap, Math.floor((expiresAt.getTime() - now) / 1000)));
+}
+
+export const handleTokenRequest = gatewayRoute({ body: "form", style: "oauth" }, async ({ form, gateway, requestId }) => {
+  const params = parseExchangeForm(form);
+  const provider = await findTargetProvider({ resources: params.resources, audiences: params.audiences });
+  // An API key can stand in for a bearer token only where the provider expects it as one.
+  if (provider.kind === "api_key" && (provider.apiKeyHeader ?? "authorization").toLowerCase() !== "authorization") {
+    throw new AppError("invalid_request", "This provider's credential is not a bearer token; use the resolve API", { oauthError: "invalid_target" });
+  }
+  const subject = await verifySubjectToken(params.subjectToken);
+  const outcome = await resolveCredential({
+    action: "token_exchange",
+    gateway,
+    subject,
+    provider,
+    scopes: params.scopes,
+    context: {},
+    requestId,
+    auditExtra: params.actorPresented ? { actorTokenPresented: true } : undefined,
+  });
+  if (outcome.kind === "elicitation") {
+    return json(
+      {
+        error: "interaction_required",
+        error_description: outcome.elicitation.message,
+        elicitation: outcome.elicitation,
+      },
+      400,
+    );
+  }
+  const c = outcome.credential;
+  const accessToken = c.kind === "oauth" ? c.accessToken : `${(provider.apiKeyPrefix ?? "").replace(/^bearer\s+/i, "")}${c.apiKey}`;
+  return json({
+    access_token: accessToken,
+    token_type: "Bearer",
+    issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+    expires_in: cappedExpiresIn(c.kind === "oauth" ? c.expiresAt : null),
+    scope: outcome.scopes.join(" "),
+  });
+});

@@ -1,0 +1,197 @@
+// Authenticates a gateway on every call (design.md invariant 5):
+//  - private_key_jwt (RFC 7523): a client assertion signed with a registered key (JWKS or JWKS
+//    URI), aud = Frontdesk's token endpoint or issuer, short-lived, jti single use across all
+//    instances;
+//  - client_secret_basic / client_secret_post: the secret Frontdesk generated, compared against
+//    its stored hash in constant time.
+// Failures are AppError("invalid_client") with a safe reason in details (for the audit row).
+import { decodeJwt, jwtVerify } from "jose";
+import { verifySecret } from "@/lib/crypto/hash";
+import { getDb } from "@/lib/db/client";
+import { AppError } from "@/lib/errors";
+import type { GatewayAuthMethod } from "@/lib/generated/prisma/client";
+import { ASYMMETRIC_ALGORITHMS } from "@/lib/subject-tokens/issuers";
+import { describeJoseError } from "@/lib/subject-tokens/verify";
+import { getGatewayKeySet } from "./key-sets";
+import { consumeAssertionId } from "./replay";
+import { issuerUrl, tokenEndpointUrl } from "./urls";
+
+export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/** Longest accepted assertion lifetime (agentgateway signs 300 s assertions) plus skew. */
+export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
+const CLOCK_SKEW_SECONDS = 30;
+const MAX_ASSERTION_LENGTH = 8 * 1024;
+
+export interface AuthenticatedGateway {
+  id: string;
+  name: string;
+  authMethod: GatewayAuthMethod;
+  trustedSubject: boolean;
+  webhookUrl: string | null;
+  /** How this request authenticated. */
+  usedMethod: GatewayAuthMethod;
+}
+
+export interface ClientCredentials {
+  /** The Authorization header, if any. */
+  authorization: string | null;
+  /** Client authentication parameters from a form body (token endpoint). */
+  form?: { client_id?: string; client_secret?: string; client_assertion?: string; client_assertion_type?: string };
+  /** JSON endpoints accept `Authorization: Bearer <client assertion>` for private_key_jwt gateways. */
+  allowBearerAssertion?: boolean;
+}
+
+export interface GatewayAuthFailureDetails {
+  reason: string;
+  gatewayId: string | null;
+  /** Whether to answer with a Basic challenge (RFC 6749 5.2). */
+  challengeBasic: boolean;
+}
+
+function fail(message: string, reason: string, gatewayId: string | null, challengeBasic = false): AppError {
+  const details: GatewayAuthFailureDetails = { reason, gatewayId, challengeBasic };
+  return new AppError("invalid_client", message, details as unknown as Record<string, unknown>);
+}
+
+// A valid hash of a random value, so unknown client ids cost the same as wrong secrets.
+const DUMMY_HASH = "sha256:" + "0".repeat(64);
+
+async function loadGateway(id: string) {
+  if (id.length === 0 || id.length > 128) return null;
+  const db = await getDb();
+  return db.gateway.findUnique({
+    where: { id },
+    select: {
+      id: true,
+      name: true,
+      authMethod: true,
+      jwks: true,
+      jwksUri: true,
+      secretHash: true,
+      trustedSubject: true,
+      webhookUrl: true,
+      status: true,
+      updatedAt: true,
+    },
+  });
+}
+
+type LoadedGateway = NonNullable<Awaited<ReturnType<typeof loadGateway>>>;
+
+function toAuthenticated(g: LoadedGateway, usedMethod: GatewayAuthMethod): AuthenticatedGateway {
+  return { id: g.id, name: g.name, authMethod: g.authMethod, trustedSubject: g.trustedSubject, webhookUrl: g.webhookUrl, usedMethod };
+}
+
+/** RFC 6749 2.3.1: client id and secret are form-urlencoded before Basic encoding. */
+function parseBasic(header: string): { clientId: string; secret: string } | null {
+  const raw = Buffer.from(header.slice(6).trim(), "base64").toString("utf8");
+  const colon = raw.indexOf(":");
+  if (colon <= 0) return null;
+  try {
+    const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
+    return { clientId: decode(raw.slice(0, colon)), secret: decode(raw.slice(colon + 1)) };
+  } catch {
+    return null;
+  }
+}
+
+async function authenticateSecret(clientId: string, secret: string, usedMethod: GatewayAuthMethod): Promise<AuthenticatedGateway> {
+  const challenge = usedMethod === "client_secret_basic";
+  const gateway = await loadGateway(clientId);
+  const matches = verifySecret(secret, gateway?.secretHash ?? DUMMY_HASH);
+  if (!gateway) throw fail("Client authentication failed", "unknown_client", null, challenge);
+  if (gateway.authMethod === "private_key_jwt") {
+    throw fail("Client authentication failed", "method_not_registered", gateway.id, challenge);
+  }
+  if (!matches) throw fail("Client authentication failed", "wrong_secret", gateway.id, challenge);
+  if (gateway.status !== "active") throw fail("Client authentication failed", "gateway_disabled", gateway.id, challenge);
+  return toAuthenticated(gateway, usedMethod);
+}
+
+export async function verifyClientAssertion(assertion: string, expectedClientId?: string): Promise<AuthenticatedGateway> {
+  if (assertion.length > MAX_ASSERTION_LENGTH || assertion.split(".").length !== 3) {
+    throw fail("client_assertion is not a signed JWT", "malformed_assertion", null);
+  }
+  let claims: ReturnType<typeof decodeJwt>;
+  try {
+    claims = decodeJwt(assertion);
+  } catch {
+    throw fail("client_assertion is not a signed JWT", "malformed_assertion", null);
+  }
+  const clientId = claims.sub;
+  if (typeof clientId !== "string" || claims.iss !== clientId) {
+    throw fail("client_assertion iss and sub must both be the client id", "assertion_iss_sub", null);
+  }
+  if (expectedClientId !== undefined && expectedClientId !== clientId) {
+    throw fail("client_id does not match the client_assertion", "client_id_mismatch", null);
+  }
+  const gateway = await loadGateway(clientId);
+  if (!gateway) throw fail("Client authentication failed", "unknown_client", null);
+  if (gateway.authMethod !== "private_key_jwt") throw fail("Client authentication failed", "method_not_registered", gateway.id);
+  if (gateway.status !== "active") throw fail("Client authentication failed", "gateway_disabled", gateway.id);
+  const keySet = getGatewayKeySet(gateway);
+  if (!keySet) throw fail("Client authentication failed", "no_keys_registered", gateway.id);
+
+  let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
+  try {
+    ({ payload } = await jwtVerify(assertion, keySet, {
+      algorithms: [...ASYMMETRIC_ALGORITHMS],
+      issuer: gateway.id,
+      subject: gateway.id,
+      audience: [tokenEndpointUrl(), issuerUrl()],
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      requiredClaims: ["exp", "jti"],
+    }));
+  } catch (e) {
+    const reason = describeJoseError(e, "client_assertion");
+    throw fail(reason, reason.replace(/^client_assertion /, "assertion_").replace(/\W+/g, "_"), gateway.id);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const exp = payload.exp as number;
+  // Short-lived only: a long-lived assertion is a bearer secret in disguise.
+  if (exp - now > MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) {
+    throw fail("client_assertion lifetime is too long", "assertion_lifetime", gateway.id);
+  }
+  const jti = payload.jti;
+  if (typeof jti !== "string" || jti.length === 0 || jti.length > 256) {
+    throw fail("client_assertion jti is invalid", "assertion_jti", gateway.id);
+  }
+  const fresh = await consumeAssertionId(gateway.id, jti, new Date((exp + CLOCK_SKEW_SECONDS) * 1000));
+  if (!fresh) throw fail("client_assertion has already been used", "assertion_replayed", gateway.id);
+  return toAuthenticated(gateway, "private_key_jwt");
+}
+
+/**
+ * Authenticates the gateway behind one request. Exactly one method may be used (RFC 6749 2.3).
+ */
+export async function authenticateGateway(creds: ClientCredentials): Promise<AuthenticatedGateway> {
+  const form = creds.form ?? {};
+  const header = creds.authorization?.trim() ?? "";
+  const isBasic = /^basic /i.test(header);
+  const isBearer = /^bearer /i.test(header) && creds.allowBearerAssertion === true;
+  const usesAssertion = form.client_assertion !== undefined || form.client_assertion_type !== undefined;
+  const usesPostSecret = form.client_secret !== undefined;
+  const methods = [isBasic, isBearer, usesAssertion, usesPostSecret].filter(Boolean).length;
+  if (methods > 1) throw fail("Use exactly one client authentication method", "multiple_methods", null);
+
+  if (isBasic) {
+    const parsed = parseBasic(header);
+    if (!parsed) throw fail("Malformed Basic credentials", "malformed_basic", null, true);
+    if (form.client_id !== undefined && form.client_id !== parsed.clientId) {
+      throw fail("client_id does not match the Basic credentials", "client_id_mismatch", null, true);
+    }
+    return authenticateSecret(parsed.clientId, parsed.secret, "client_secret_basic");
+  }
+  if (isBearer) return verifyClientAssertion(header.slice(7).trim());
+  if (usesAssertion) {
+    if (form.client_assertion_type !== CLIENT_ASSERTION_TYPE || !form.client_assertion) {
+      throw fail(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE} with a client_assertion`, "malformed_assertion", null);
+    }
+    return verifyClientAssertion(form.client_assertion, form.client_id);
+  }
+  if (usesPostSecret) {
+    if (!form.client_id) throw fail("client_id is required with client_secret", "missing_client_id", null);
+    return authenticateSecret(form.client_id, form.client_secret ?? "", "client_secret_post");
+  }
+  throw fail("Client authentication is required", "no_credentials", null, true);
+}

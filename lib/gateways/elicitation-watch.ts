@@ -1,0 +1,96 @@
+// Long-poll support for elicitation status (interface E). Completion may happen on any instance,
+// so waiters are woken by the database: one shared poller per process checks every waiting id
+// in a single query at a short interval (cost independent of the number of waiters), and an
+// in-process settle (notifyElicitationSettled) wakes local waiters at once.
+//
+// Why polling and not LISTEN/NOTIFY: NOTIFY needs either every writer to send it or a trigger in
+// the migration, and a dedicated connection per instance outside Prisma's pool; one indexed
+// primary-key query every 200 ms per instance (only while someone waits) is cheaper to keep right
+// and wakes well within the one-second target.
+import { getDb } from "@/lib/db/client";
+import { log } from "@/lib/log";
+
+export const POLL_INTERVAL_MS = 200;
+export const MAX_WAITERS = 5_000;
+
+const waiters = new Map<string, Set<() => void>>();
+let timer: NodeJS.Timeout | undefined;
+let polling = false;
+
+function wake(id: string): void {
+  const set = waiters.get(id);
+  if (!set) return;
+  waiters.delete(id);
+  for (const resolve of set) resolve();
+}
+
+/** Wakes local waiters for an elicitation whose status just changed in this process. */
+export function wakeElicitationWaiters(id: string): void {
+  wake(id);
+}
+
+function countWaiters(): number {
+  let n = 0;
+  for (const set of waiters.values()) n += set.size;
+  return n;
+}
+
+async function pollOnce(): Promise<void> {
+  if (polling || waiters.size === 0) return;
+  polling = true;
+  try {
+    const ids = [...waiters.keys()];
+    const db = await getDb();
+    const changed = await db.elicitation.findMany({
+      where: { id: { in: ids }, OR: [{ status: { not: "pending" } }, { expiresAt: { lte: new Date() } }] },
+      select: { id: true },
+    });
+    for (const row of changed) wake(row.id);
+  } catch (e) {
+    log.warn("elicitation poll failed", { reason: e instanceof Error ? e.message : "unknown" });
+  } finally {
+    polling = false;
+  }
+}
+
+function ensureTimer(): void {
+  if (timer) return;
+  timer = setInterval(() => {
+    if (waiters.size === 0) {
+      clearInterval(timer);
+      timer = undefined;
+      return;
+    }
+    void pollOnce();
+  }, POLL_INTERVAL_MS);
+  timer.unref();
+}
+
+/**
+ * Resolves when the elicitation may have changed (then re-read it), at the deadline, or when the
+ * signal aborts. Never rejects. Returns false without waiting when the process is at capacity.
+ */
+export function waitForElicitationChange(id: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  if (countWaiters() >= MAX_WAITERS) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let set = waiters.get(id);
+    if (!set) {
+      set = new Set();
+      waiters.set(id, set);
+    }
+    const done = () => {
+      clearTimeout(deadline);
+      signal?.removeEventListener("abort", done);
+      const s = waiters.get(id);
+      if (s) {
+        s.delete(done);
+        if (s.size === 0) waiters.delete(id);
+      }
+      resolve(true);
+    };
+    const deadline = setTimeout(done, timeoutMs);
+    signal?.addEventListener("abort", done, { once: true });
+    set.add(done);
+    ensureTimer();
+  });
+}

@@ -1,0 +1,171 @@
+// Keeps a grant's access token fresh (design.md "Refresh"). At most one refresh per grant is in
+// flight across all instances: an in-process single-flight map collapses concurrent callers in
+// one process, and a transaction-scoped advisory lock on the grant serializes processes; whoever
+// gets the lock re-reads the row first, so a refresh another instance just finished is reused
+// instead of repeated (with rotating refresh tokens a second refresh would fail or, worse, burn
+// the new token).
+import * as client from "openid-client";
+import { appendAudit } from "@/lib/audit/append";
+import { sealFields } from "@/lib/crypto/envelope";
+import { getDb } from "@/lib/db/client";
+import { AppError } from "@/lib/errors";
+import type { Provider } from "@/lib/generated/prisma/client";
+import { log } from "@/lib/log";
+import { getOAuthConfig } from "@/lib/providers/oauth-config";
+import { lockGrant, type Tx } from "./lock";
+import { grantBinding, openRefreshToken, SEALED_GRANT_SELECT, type SealedGrant } from "./sealed";
+
+/** Refresh when the token expires within this many seconds. */
+export const REFRESH_SKEW_SECONDS = 60;
+/** Lifetime assumed when a token response has no expires_in. */
+export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
+
+export type FreshGrant =
+  | { kind: "fresh"; grant: SealedGrant; refreshed: boolean }
+  | { kind: "needs_reauth"; grant: SealedGrant }
+  | { kind: "gone" };
+
+type LockedOutcome = FreshGrant | { kind: "upstream_failed"; grant: SealedGrant; reason: string };
+
+export interface RefreshContext {
+  gatewayId?: string | null;
+  requestId?: string | null;
+}
+
+export function needsRefresh(grant: Pick<SealedGrant, "expiresAt">, now = Date.now()): boolean {
+  return grant.expiresAt !== null && grant.expiresAt.getTime() - now < REFRESH_SKEW_SECONDS * 1000;
+}
+
+function isExpired(grant: Pick<SealedGrant, "expiresAt">, now = Date.now()): boolean {
+  return grant.expiresAt !== null && grant.expiresAt.getTime() <= now;
+}
+
+const inFlight = new Map<string, Promise<LockedOutcome>>();
+
+/**
+ * Returns the grant with a usable access token, refreshing it if needed. Throws
+ * AppError("upstream_unavailable") when the provider cannot be reached and the current token has
+ * expired (retryable; the grant is kept).
+ */
+export async function ensureFreshGrant(grant: SealedGrant, provider: Provider, ctx: RefreshContext = {}): Promise<FreshGrant> {
+  if (provider.kind === "api_key" || grant.apiKeyCipher || !needsRefresh(grant)) return { kind: "fresh", grant, refreshed: false };
+  let flight = inFlight.get(grant.id);
+  if (!flight) {
+    flight = refreshUnderLock(grant.id, provider, ctx).finally(() => inFlight.delete(grant.id));
+    inFlight.set(grant.id, flight);
+  }
+  const outcome = await flight;
+  if (outcome.kind !== "upstream_failed") return outcome;
+  // The provider is down or slow: a token that is still valid is better than none.
+  if (!isExpired(outcome.grant)) return { kind: "fresh", grant: outcome.grant, refreshed: false };
+  throw new AppError("upstream_unavailable", `${provider.displayName} is not reachable to renew the token; retry later`);
+}
+
+async function refreshUnderLock(grantId: string, provider: Provider, ctx: RefreshContext): Promise<LockedOutcome> {
+  const db = await getDb();
+  // The transaction outlives the upstream call (bounded by the provider config's timeout), so
+  // the lock is held exactly while this instance talks to the token endpoint.
+  return db.$transaction((tx) => refreshLocked(tx, grantId, provider, ctx), { timeout: 60_000, maxWait: 30_000 });
+}
+
+async function refreshLocked(tx: Tx, grantId: string, provider: Provider, ctx: RefreshContext): Promise<LockedOutcome> {
+  await lockGrant(tx, grantId);
+  const current = await tx.grant.findUnique({ where: { id: grantId }, select: SEALED_GRANT_SELECT });
+  if (!current || current.status === "revoked") return { kind: "gone" };
+  if (current.status === "needs_reauth") return { kind: "needs_reauth", grant: current };
+  // Another instance (or an earlier flight here) refreshed while we waited for the lock.
+  if (!needsRefresh(current)) return { kind: "fresh", grant: current, refreshed: false };
+
+  const refreshToken = await openRefreshToken(current);
+  if (!refreshToken) {
+    if (!isExpired(current)) return { kind: "fresh", grant: current, refreshed: false };
+    return markNeedsReauth(tx, current, "no_refresh_token", ctx);
+  }
+
+  let response: client.TokenEndpointResponse;
+  try {
+    const config = await getOAuthConfig(provider);
+    response = await client.refreshTokenGrant(config, refreshToken);
+  } catch (e) {
+    if (e instanceof client.ResponseBodyError && e.error === "invalid_grant") {
+      // Re-read before giving up: if the refresh token changed, someone else rotated it.
+      const reread = await tx.grant.findUnique({ where: { id: grantId }, select: SEALED_GRANT_SELECT });
+      if (reread && reread.refreshTokenCipher !== current.refreshTokenCipher && reread.status === "active") {
+        return { kind: "fresh", grant: reread, refreshed: false };
+      }
+      return markNeedsReauth(tx, current, "invalid_grant", ctx);
+    }
+    const reason = e instanceof client.ResponseBodyError ? `http_${e.status}` : e instanceof Error ? e.name : "unknown";
+    log.warn("token refresh failed", { grantId, providerId: provider.id, reason });
+    await appendAudit(
+      {
+        actorType: "system",
+        userId: current.userId,
+        gatewayId: ctx.gatewayId ?? null,
+        providerId: current.providerId,
+        action: "grant.refresh_failed",
+        decision: "info",
+        reason,
+        context: { grantId },
+        requestId: ctx.requestId ?? null,
+      },
+      tx,
+    );
+    return { kind: "upstream_failed", grant: current, reason };
+  }
+
+  const accessToken = response.access_token;
+  // Rotation: store the new refresh token; keep the old one when the response has none.
+  const nextRefresh = response.refresh_token ?? refreshToken;
+  const expiresIn = typeof response.expires_in === "number" && response.expires_in > 0 ? response.expires_in : DEFAULT_TOKEN_LIFETIME_SECONDS;
+  const sealed = await sealFields(grantBinding(current), { accessToken, refreshToken: nextRefresh });
+  const scopes = typeof response.scope === "string" && response.scope.trim() ? response.scope.split(provider.scopeSeparator || " ").filter(Boolean) : current.scopes;
+  const now = new Date();
+  const updated = await tx.grant.update({
+    where: { id: grantId },
+    data: {
+      accessTokenCipher: sealed.ciphertexts.accessToken,
+      refreshTokenCipher: sealed.ciphertexts.refreshToken,
+      wrappedKey: sealed.wrappedKey,
+      keyVersion: sealed.keyVersion,
+      tokenType: response.token_type ?? "Bearer",
+      expiresAt: new Date(now.getTime() + expiresIn * 1000),
+      lastRefreshedAt: now,
+      scopes,
+    },
+    select: SEALED_GRANT_SELECT,
+  });
+  await appendAudit(
+    {
+      actorType: "system",
+      userId: current.userId,
+      gatewayId: ctx.gatewayId ?? null,
+      providerId: current.providerId,
+      action: "grant.refreshed",
+      decision: "info",
+      context: { grantId, rotated: response.refresh_token !== undefined, expiresIn },
+      requestId: ctx.requestId ?? null,
+    },
+    tx,
+  );
+  return { kind: "fresh", grant: updated, refreshed: true };
+}
+
+async function markNeedsReauth(tx: Tx, grant: SealedGrant, reason: string, ctx: RefreshContext): Promise<LockedOutcome> {
+  const updated = await tx.grant.update({ where: { id: grant.id }, data: { status: "needs_reauth" }, select: SEALED_GRANT_SELECT });
+  await appendAudit(
+    {
+      actorType: "system",
+      userId: grant.userId,
+      gatewayId: ctx.gatewayId ?? null,
+      providerId: grant.providerId,
+      action: "grant.needs_reauth",
+      decision: "info",
+      reason,
+      context: { grantId: grant.id },
+      requestId: ctx.requestId ?? null,
+    },
+    tx,
+  );
+  return { kind: "needs_reauth", grant: updated };
+}

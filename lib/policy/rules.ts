@@ -1,0 +1,65 @@
+// Administration of policy rules (CLI and dashboard). Every change is audited.
+import { appendAudit } from "@/lib/audit/append";
+import { getDb } from "@/lib/db/client";
+import { AppError } from "@/lib/errors";
+import { newId } from "@/lib/ids";
+
+export interface PolicyRuleDraft {
+  providerId: string;
+  gatewayId?: string | null;
+  scopes?: string[];
+  users?: string[];
+  groups?: string[];
+  description?: string;
+}
+
+export async function createPolicyRule(draft: PolicyRuleDraft, actor: { type: "admin"; id: string }) {
+  const db = await getDb();
+  const scopes = draft.scopes && draft.scopes.length > 0 ? draft.scopes : ["*"];
+  return db.$transaction(async (tx) => {
+    const rule = await tx.policyRule.create({
+      data: {
+        id: newId("pol"),
+        providerId: draft.providerId,
+        gatewayId: draft.gatewayId ?? null,
+        scopes,
+        users: draft.users ?? [],
+        groups: draft.groups ?? [],
+        description: draft.description ?? "",
+      },
+    });
+    await appendAudit(
+      {
+        actorType: "admin",
+        actorId: actor.id,
+        gatewayId: rule.gatewayId,
+        providerId: rule.providerId,
+        action: "admin.policy_rule_created",
+        decision: "info",
+        context: { ruleId: rule.id, scopes: rule.scopes, users: rule.users, groups: rule.groups },
+      },
+      tx,
+    );
+    return rule;
+  });
+}
+
+export async function listPolicyRules(filter: { providerId?: string; gatewayId?: string } = {}) {
+  const db = await getDb();
+  return db.policyRule.findMany({
+    where: { providerId: filter.providerId, gatewayId: filter.gatewayId },
+    orderBy: { createdAt: "asc" },
+  });
+}
+
+export async function deletePolicyRule(id: string, actor: { type: "admin"; id: string }) {
+  const db = await getDb();
+  await db.$transaction(async (tx) => {
+    const deleted = await tx.policyRule.deleteMany({ where: { id } });
+    if (deleted.count !== 1) throw new AppError("not_found", "No such policy rule");
+    await appendAudit(
+      { actorType: "admin", actorId: actor.id, action: "admin.policy_rule_deleted", decision: "info", context: { ruleId: id } },
+      tx,
+    );
+  });
+}
