@@ -1,0 +1,188 @@
+// Reference egress gateway: the smallest honest version of what agentgateway, ToolHive or an
+// Envoy filter does in front of upstream APIs, with Frontdesk as the credential broker.
+//
+//   MCP server --(Authorization: Bearer <user's IdP JWT>)--> gateway --(RFC 8693)--> Frontdesk
+//   gateway --(Authorization: Bearer <upstream token>)--> upstream API
+//
+// The MCP server names the user (its subject token) and the route; it never sees the upstream
+// credential, which exists only inside this process for the duration of one forwarded request
+// (and in a short cache keyed by a hash of the subject token). When Frontdesk answers
+// `interaction_required`, the gateway answers 403 with the elicitation in a body that is ready
+// to be forwarded as MCP error -32042. It also relays Frontdesk's elicitation status long-poll
+// (interface E), authenticating as itself, so the MCP server can tell the user's client when
+// the consent is done.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { encodeClientSecretBasic, TokenExchanger, type ExchangeClient, type ExchangeRequest, type UrlElicitation } from "./token-exchange";
+
+export interface EgressRoute {
+  /** First path segment the gateway serves this route under: `/<name>/...`. */
+  name: string;
+  /** Upstream base URL; `/<name>/rest` is forwarded to `<target>/rest`. Also the RFC 8707 `resource`. */
+  target: string;
+  /** Scopes requested from Frontdesk for every request on this route. */
+  scopes: string[];
+}
+
+export interface EgressGatewayOptions {
+  /** Frontdesk's public origin (elicitation status lives under it). */
+  frontdeskUrl: string;
+  /** This gateway's registration at Frontdesk; tokenEndpoint from Frontdesk's RFC 8414 metadata. */
+  client: ExchangeClient;
+  routes: EgressRoute[];
+  port?: number;
+  fetch?: typeof fetch;
+  /** Called with one line per request (ids and outcomes only; never tokens). */
+  log?: (line: string) => void;
+}
+
+export interface EgressGateway {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Upstream response headers worth passing back; everything else (cookies, hop-by-hop) is dropped. */
+const PASSED_RESPONSE_HEADERS = ["content-type", "cache-control", "etag", "last-modified", "www-authenticate"];
+const MAX_WAIT_SECONDS = 30;
+const UPSTREAM_TIMEOUT_MS = 15_000;
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
+}
+
+function bearer(req: IncomingMessage): string | null {
+  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.headers.authorization ?? "");
+  return match?.[1] ?? null;
+}
+
+/** The body a caller can forward unchanged as the `error` of an MCP JSON-RPC response (-32042). */
+export function elicitationRequiredBody(elicitation: UrlElicitation, message: string) {
+  return { error: { code: -32042, message, data: { elicitations: [elicitation] } } };
+}
+
+async function readBody(req: IncomingMessage, limit = 1_000_000): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new Error("body too large");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function startEgressGateway(opts: EgressGatewayOptions): Promise<EgressGateway> {
+  const fetchImpl = opts.fetch ?? fetch;
+  const exchanger = new TokenExchanger(opts.client, fetchImpl);
+  const log = opts.log ?? (() => {});
+  const frontdesk = opts.frontdeskUrl.replace(/\/+$/, "");
+  const basic = `Basic ${encodeClientSecretBasic(opts.client.clientId, opts.client.clientSecret)}`;
+
+  async function forward(req: IncomingMessage, res: ServerResponse, route: EgressRoute, rest: string) {
+    const subjectToken = bearer(req);
+    if (!subjectToken) {
+      res.setHeader("www-authenticate", 'Bearer realm="egress-gateway"');
+      return sendJson(res, 401, { error: "invalid_request", error_description: "send the user's identity token as a Bearer token" });
+    }
+    const exchange: ExchangeRequest = { subjectToken, resource: route.target, scopes: route.scopes };
+    const result = await exchanger.exchange(exchange);
+    switch (result.kind) {
+      case "interaction_required":
+        log(`${route.name}: consent needed (${result.elicitation.elicitationId.slice(0, 12)}…)`);
+        return sendJson(res, 403, elicitationRequiredBody(result.elicitation, result.description || result.elicitation.message));
+      case "rejected":
+        log(`${route.name}: Frontdesk refused (${result.error})`);
+        return sendJson(res, result.status === 400 && result.error === "invalid_grant" ? 401 : 403, {
+          error: result.error,
+          error_description: result.description,
+        });
+      case "unavailable":
+        log(`${route.name}: Frontdesk unavailable (${result.reason})`);
+        return sendJson(res, 502, { error: "credential_unavailable", error_description: "the credential broker could not be reached" });
+      case "token":
+        break;
+    }
+    const body = req.method === "GET" || req.method === "HEAD" ? undefined : new Uint8Array(await readBody(req));
+    const headers: Record<string, string> = { authorization: `Bearer ${result.accessToken}`, accept: req.headers.accept ?? "*/*" };
+    if (req.headers["content-type"]) headers["content-type"] = req.headers["content-type"];
+    let upstream: Response;
+    try {
+      upstream = await fetchImpl(`${route.target.replace(/\/+$/, "")}${rest}`, {
+        method: req.method,
+        headers,
+        body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+      });
+    } catch {
+      return sendJson(res, 502, { error: "upstream_unavailable" });
+    }
+    // A token the upstream rejects (revoked or rotated since it was cached) must not be reused.
+    if (upstream.status === 401) exchanger.forget(exchange);
+    log(`${route.name}: ${req.method} ${rest} -> ${upstream.status}`);
+    const out: Record<string, string> = {};
+    for (const name of PASSED_RESPONSE_HEADERS) {
+      const value = upstream.headers.get(name);
+      if (value) out[name] = value;
+    }
+    res.writeHead(upstream.status, out).end(Buffer.from(await upstream.arrayBuffer()));
+  }
+
+  // GET /elicitations/<id>?wait=<s>: Frontdesk's status endpoint, called as this gateway.
+  async function relayElicitationStatus(res: ServerResponse, id: string, wait: number) {
+    let answer: Response;
+    try {
+      answer = await fetchImpl(`${frontdesk}/api/v1/elicitations/${encodeURIComponent(id)}?wait=${wait}`, {
+        headers: { authorization: basic, accept: "application/json" },
+        signal: AbortSignal.timeout((wait + 10) * 1000),
+        redirect: "error",
+      });
+    } catch {
+      return sendJson(res, 502, { error: "credential_broker_unavailable" });
+    }
+    const body = (await answer.json().catch(() => null)) as { status?: unknown; completedAt?: unknown } | null;
+    if (!answer.ok || typeof body?.status !== "string") return sendJson(res, answer.status === 404 ? 404 : 502, { error: "status_unavailable" });
+    sendJson(res, 200, { status: body.status, ...(typeof body.completedAt === "string" ? { completedAt: body.completedAt } : {}) });
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://gateway");
+    if (url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
+    const status = /^\/elicitations\/([A-Za-z0-9_-]{1,100})$/.exec(url.pathname);
+    if (status && req.method === "GET") {
+      const wait = Math.min(Math.max(Number(url.searchParams.get("wait") ?? 0) || 0, 0), MAX_WAIT_SECONDS);
+      return relayElicitationStatus(res, status[1]!, Math.floor(wait));
+    }
+    const [, name, ...rest] = url.pathname.split("/");
+    const route = opts.routes.find((r) => r.name === name);
+    if (!route) return sendJson(res, 404, { error: "no_route" });
+    return forward(req, res, route, `/${rest.join("/")}${url.search}`);
+  };
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) sendJson(res, 500, { error: "gateway_error" });
+      else res.end();
+    });
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
