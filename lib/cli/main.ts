@@ -4,7 +4,9 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import "./commands/audit";
 import "./commands/db";
+import "./commands/gateway";
 import "./commands/keys";
+import "./commands/policy";
 import "./commands/provider";
 import { runCli } from "./run";
 
