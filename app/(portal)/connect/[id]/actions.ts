@@ -1,0 +1,79 @@
+"use server";
+// Consent server actions: approve (start the upstream authorization), decline, API-key connect.
+// Each one: strict parse, signed-in viewer, CSRF guard (Origin + form token), then lib/portal.
+import { headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { z } from "zod";
+import { getViewer, signInPath, type Viewer } from "@/lib/auth/session";
+import { isAppError } from "@/lib/errors";
+import { log } from "@/lib/log";
+import { connectApiKey } from "@/lib/portal/connect-api-key";
+import { declineConsent } from "@/lib/portal/decline";
+import { verifyPortalPost } from "@/lib/portal/form-guard";
+import type { NoticeCode } from "@/lib/portal/notices";
+import { startUpstreamAuthorization } from "@/lib/portal/start-authorization";
+
+const consentForm = z.object({ elicitationId: z.string().min(1).max(100), formToken: z.string().max(100) }).strict();
+const apiKeyForm = consentForm.extend({ apiKey: z.string().max(4096) }).strict();
+
+function pagePath(id: string, notice?: NoticeCode): string {
+  return `/connect/${encodeURIComponent(id)}${notice ? `?notice=${notice}` : ""}`;
+}
+
+function formFields(formData: FormData): Record<string, FormDataEntryValue> {
+  // Next adds its own `$ACTION_…` fields to progressively enhanced forms; they are not ours.
+  return Object.fromEntries([...formData.entries()].filter(([k]) => !k.startsWith("$ACTION")));
+}
+
+async function guard(formData: FormData, schema: typeof consentForm | typeof apiKeyForm) {
+  const parsed = schema.safeParse(formFields(formData));
+  if (!parsed.success) redirect("/connections");
+  const id = parsed.data.elicitationId;
+  const viewer = await getViewer();
+  if (!viewer) redirect(signInPath(pagePath(id)));
+  const h = await headers();
+  try {
+    verifyPortalPost({
+      origin: h.get("origin"),
+      secFetchSite: h.get("sec-fetch-site"),
+      formToken: parsed.data.formToken,
+      sessionHash: viewer.sessionHash,
+      purpose: `consent:${id}`,
+    });
+  } catch (e) {
+    if (isAppError(e) && e.code === "forbidden") {
+      log.warn("portal form refused", { reason: e.message, userId: viewer.userId });
+      redirect(pagePath(id, "forbidden"));
+    }
+    throw e;
+  }
+  return { id, viewer: viewer as Viewer, data: parsed.data };
+}
+
+export async function approveAction(formData: FormData): Promise<void> {
+  const { id, viewer } = await guard(formData, consentForm);
+  let target: string;
+  try {
+    const result = await startUpstreamAuthorization(id, viewer);
+    target = result.ok ? result.authorizationUrl : pagePath(id);
+  } catch (e) {
+    if (isAppError(e) && (e.code === "upstream_unavailable" || e.code === "upstream_error")) target = pagePath(id, "upstream_unavailable");
+    else throw e;
+  }
+  redirect(target);
+}
+
+export async function declineAction(formData: FormData): Promise<void> {
+  const { id, viewer } = await guard(formData, consentForm);
+  await declineConsent(id, viewer);
+  redirect(pagePath(id));
+}
+
+export async function apiKeyAction(formData: FormData): Promise<void> {
+  const { id, viewer, data } = await guard(formData, apiKeyForm);
+  const result = await connectApiKey(id, viewer, (data as z.infer<typeof apiKeyForm>).apiKey);
+  if (!result.ok && (result.reason === "invalid_key" || result.reason === "key_rejected" || result.reason === "validation_unavailable")) {
+    redirect(pagePath(id, result.reason));
+  }
+  redirect(pagePath(id));
+}

@@ -1,0 +1,26 @@
+// Sign-in: one button to the organization's identity provider, then back to where the person was.
+import type { Metadata } from "next";
+import { redirect } from "next/navigation";
+import { Card } from "@/components/ui/card";
+import { SubmitButton } from "@/components/ui/button";
+import { getViewer } from "@/lib/auth/session";
+import { toSameOriginPath } from "@/lib/auth/safe-redirect";
+import { env } from "@/lib/env";
+import { signInAction } from "./actions";
+
+export const metadata: Metadata = { title: "Sign in" };
+
+export default async function SignInPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const params = await searchParams;
+  const callbackUrl = toSameOriginPath(params.callbackUrl);
+  if (await getViewer()) redirect(callbackUrl);
+  return (
+    <Card title="Sign in to Frontdesk">
+      <p>Frontdesk keeps the credentials your AI agents use on your behalf. Sign in with your organization account to continue.</p>
+      <form action={signInAction}>
+        <input type="hidden" name="callbackUrl" value={callbackUrl} />
+        <SubmitButton pendingLabel="Redirecting…">Sign in with {env().OIDC_PROVIDER_NAME}</SubmitButton>
+      </form>
+    </Card>
+  );
+}

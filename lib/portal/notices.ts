@@ -1,0 +1,22 @@
+// Messages shown after a redirect, selected by a code from a closed set: query values are never
+// rendered, so a crafted link cannot put text on a Frontdesk page.
+export const notices = {
+  forbidden: { tone: "error", title: "The form could not be accepted", body: "It did not come from this page in this browser session. Reload the page and try again." },
+  upstream_unavailable: { tone: "warning", title: "The service could not be reached", body: "Nothing was changed. Try again in a moment with Approve." },
+  upstream_error: { tone: "warning", title: "The connection did not complete", body: "The service returned an error. Nothing was stored. You can try again with Approve." },
+  upstream_denied: { tone: "info", title: "Access was not granted", body: "You (or the service) declined access, so the request was declined. Your agent has been told." },
+  upstream_invalid_scope: { tone: "error", title: "The service refused the requested permissions", body: "This looks like a configuration problem; the request has been marked failed. Contact your administrator." },
+  insufficient_scope: { tone: "warning", title: "Fewer permissions were granted than requested", body: "The connection was saved, but the request was marked failed because some permissions were not granted." },
+  invalid_key: { tone: "error", title: "That does not look like an API key", body: "Paste the whole key: at least 8 characters, no spaces." },
+  key_rejected: { tone: "error", title: "The service rejected this key", body: "Nothing was stored. Check the key and try again." },
+  validation_unavailable: { tone: "warning", title: "The key could not be checked", body: "The service did not answer. Nothing was stored; try again in a moment." },
+  revoked: { tone: "success", title: "Connection revoked", body: "Frontdesk deleted its copy of the credential. Agents can no longer use it." },
+  revoked_upstream: { tone: "success", title: "Connection revoked", body: "Frontdesk deleted its copy of the credential and the service confirmed the revocation." },
+  revoke_not_found: { tone: "error", title: "Connection not found", body: "It may already have been removed." },
+} as const;
+
+export type NoticeCode = keyof typeof notices;
+
+export function readNotice(value: unknown): (typeof notices)[NoticeCode] | null {
+  return typeof value === "string" && Object.hasOwn(notices, value) ? notices[value as NoticeCode] : null;
+}
