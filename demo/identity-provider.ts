@@ -2,16 +2,11 @@
 // with three password-checked accounts and a `groups` claim. Frontdesk's portal signs people
 // in with it; gateways present its JWTs as subject tokens.
 import { importJWK, SignJWT } from "jose";
-import { handleInteraction, type DemoAccount } from "./oidc-interactions";
+import { ADMIN_GROUP, DEMO_USERS } from "./demo-users";
+import { handleInteraction } from "./oidc-interactions";
 import { startLocalOidcServer, type LocalClient } from "./local-oidc";
 
-export const DEMO_USERS = {
-  alice: { sub: "alice", email: "alice@example.test", name: "Alice Liddell", password: "wonderland", groups: ["engineering"] },
-  bob: { sub: "bob", email: "bob@example.test", name: "Bob Builder", password: "canwefixit", groups: ["sales"] },
-  admin: { sub: "admin", email: "admin@example.test", name: "Ada Admin", password: "frontdesk-admin", groups: ["frontdesk-admins"] },
-} satisfies Record<string, DemoAccount>;
-
-export const ADMIN_GROUP = "frontdesk-admins";
+export { ADMIN_GROUP, DEMO_USERS };
 
 export interface IdentityProvider {
   issuer: string;

@@ -60,7 +60,14 @@ export const envSchema = z.object({
   /** Upper bound for `expires_in` handed to gateways, so their caches honor revocation quickly. */
   TOKEN_MAX_EXPIRES_IN: z.coerce.number().int().min(5).max(3600).default(300),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /**
+   * Demo mode (`npm start` runs demo/start.ts): true forces it, even with DATABASE_URL. Without it,
+   * the launcher runs the demo only when neither OIDC_ISSUER nor DATABASE_URL is set. The home page
+   * shows the demo walkthrough (and the demo users' passwords) only when this is true.
+   */
   FRONTDESK_DEMO: flag,
+  /** Demo mode: first of four ports for the demo IdP, Notes upstream, egress gateway and MCP server. */
+  FRONTDESK_DEMO_BASE_PORT: z.coerce.number().int().min(1024).max(65_532).default(3100),
 });
 
 export type Env = z.output<typeof envSchema>;
@@ -96,4 +103,9 @@ export function env(): Env {
 export function publicUrl(): string {
   const e = env();
   return (e.FRONTDESK_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
+}
+
+/** Whether `npm start` should bring up the demo (see FRONTDESK_DEMO). */
+export function isDemoLaunch(e: Pick<Env, "FRONTDESK_DEMO" | "OIDC_ISSUER" | "DATABASE_URL">): boolean {
+  return e.FRONTDESK_DEMO || (!e.OIDC_ISSUER && !e.DATABASE_URL);
 }

@@ -1,0 +1,96 @@
+// Registers what the demo needs in Frontdesk, idempotently, through the same lib/ functions the
+// admin CLI and dashboard use (so every change is audited): the Notes provider, the reference
+// egress gateway (a fresh client secret at every start, since the secret is shown only once and
+// the demo keeps none on disk), and the two policy rules resolve needs (which gateway may ask
+// for which Notes scopes, and who may connect Notes). Import it only after process.env holds the
+// Frontdesk configuration (lib/env parses it once).
+import { getDb } from "@/lib/db/client";
+import { createGateway, findGateway, rotateGatewaySecret } from "@/lib/gateways/register";
+import { revokeGrant } from "@/lib/grants/revoke";
+import { createPolicyRule, listPolicyRules } from "@/lib/policy/rules";
+import { createProvider } from "@/lib/providers/create";
+import { findProviderBySlug } from "@/lib/providers/find";
+import { DEMO_GATEWAY_NAME, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG } from "./ports";
+import { UPSTREAM_SCOPES } from "./upstream-provider";
+
+const ACTOR = { type: "admin", id: "demo-setup" } as const;
+
+export interface SeedDemoInput {
+  notes: { issuer: string; apiUrl: string; clientId: string; clientSecret: string };
+  /** Where Frontdesk POSTs signed elicitation webhooks for the gateway (set at creation only). */
+  gatewayWebhookUrl?: string;
+  /**
+   * The demo Notes server keeps its tokens in memory, so connections stored by a previous run
+   * point at tokens it no longer knows: revoke them so users are asked to connect again.
+   */
+  revokeStaleGrants?: boolean;
+}
+
+export interface SeedDemoResult {
+  providerId: string;
+  gatewayId: string;
+  gatewaySecret: string;
+  revokedGrants: number;
+  warnings: string[];
+}
+
+export async function seedDemo(input: SeedDemoInput): Promise<SeedDemoResult> {
+  const warnings: string[] = [];
+  let provider = await findProviderBySlug(DEMO_PROVIDER_SLUG);
+  if (!provider) {
+    provider = await createProvider(
+      {
+        slug: DEMO_PROVIDER_SLUG,
+        displayName: "Notes",
+        kind: "oidc",
+        issuer: input.notes.issuer,
+        clientId: input.notes.clientId,
+        clientSecret: input.notes.clientSecret,
+        defaultScopes: DEMO_NOTES_SCOPES,
+        resourceUrls: [input.notes.apiUrl],
+        // The demo upstream runs on http://localhost; allowed for this provider only, and logged.
+        allowInsecureHttp: true,
+      },
+      { type: "system" },
+    );
+  } else if (provider.issuer !== input.notes.issuer) {
+    warnings.push(
+      `The Notes provider in this data folder points at ${provider.issuer}, not ${input.notes.issuer}: ` +
+        "start the demo with the same FRONTDESK_DEMO_BASE_PORT as before, or use a fresh FRONTDESK_DATA_DIR.",
+    );
+  }
+
+  const existing = await findGateway(DEMO_GATEWAY_NAME);
+  const { gateway, secret } = existing
+    ? await rotateGatewaySecret(existing.id, ACTOR)
+    : await createGateway(
+        { name: DEMO_GATEWAY_NAME, authMethod: "client_secret_basic", ...(input.gatewayWebhookUrl ? { webhookUrl: input.gatewayWebhookUrl } : {}) },
+        ACTOR,
+      );
+  if (!secret) throw new Error("the demo gateway has no client secret");
+
+  const rules = await listPolicyRules({ providerId: provider.id });
+  if (!rules.some((r) => r.gatewayId === gateway.id)) {
+    await createPolicyRule(
+      { providerId: provider.id, gatewayId: gateway.id, scopes: DEMO_NOTES_SCOPES, description: "Demo: the egress gateway may read notes" },
+      ACTOR,
+    );
+  }
+  if (!rules.some((r) => r.gatewayId === null)) {
+    await createPolicyRule(
+      { providerId: provider.id, gatewayId: null, scopes: UPSTREAM_SCOPES, description: "Demo: everyone may connect Notes" },
+      ACTOR,
+    );
+  }
+
+  let revokedGrants = 0;
+  if (input.revokeStaleGrants) {
+    const db = await getDb();
+    const stale = await db.grant.findMany({ where: { providerId: provider.id, status: { not: "revoked" } }, select: { id: true } });
+    for (const g of stale) {
+      await revokeGrant(g.id, ACTOR);
+      revokedGrants++;
+    }
+  }
+  return { providerId: provider.id, gatewayId: gateway.id, gatewaySecret: secret, revokedGrants, warnings };
+}

@@ -1,0 +1,204 @@
+// `npm start` (after the build). Without an identity provider or database configured, this brings
+// up the whole demo on 127.0.0.1: the demo identity provider, the demo Notes upstream, Frontdesk
+// (`next start`) on the embedded database configured for them, the reference egress gateway and
+// the reference MCP server; it registers the Notes provider, the gateway and their policy first
+// (the embedded PGlite database is single-process, so before Next opens it), prints what to try,
+// and stops everything on Ctrl-C or SIGTERM. With OIDC_ISSUER or DATABASE_URL configured (and
+// FRONTDESK_DEMO not true) it only runs `next start`.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { isDemoLaunch, parseEnv } from "@/lib/env";
+import { DEMO_USERS } from "./demo-users";
+import { startEgressGateway, type EgressGateway } from "./gateway/server";
+import { startIdentityProvider, type IdentityProvider } from "./identity-provider";
+import { readOrCreateSecret, writeUserToken } from "./local-files";
+import { startNotesMcpServer, type NotesMcpServer } from "./mcp-server/server";
+import { DEMO_GATEWAY_NAME, DEMO_MCP_AUDIENCE, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG, demoPorts, demoUrls } from "./ports";
+import { startUpstreamProvider, type UpstreamProvider } from "./upstream-provider";
+
+const NEXT_BIN = path.join("node_modules", ".bin", "next");
+const HEALTH_TIMEOUT_MS = 120_000;
+const USER_TOKEN_TTL_SECONDS = 8 * 3600;
+const PORTAL_CLIENT_ID = "frontdesk-portal";
+const NOTES_CLIENT_ID = "frontdesk";
+
+function startNext(port: number, env: NodeJS.ProcessEnv, detached: boolean): ChildProcess {
+  return spawn(NEXT_BIN, ["start", "--hostname", "127.0.0.1", "--port", String(port)], {
+    env: { NEXT_TELEMETRY_DISABLED: "1", ...env, NODE_ENV: "production" },
+    stdio: "inherit",
+    detached,
+  });
+}
+
+function stopChild(child: ChildProcess, group: boolean): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
+  const done = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      if (group) process.kill(-child.pid!, signal);
+      else child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
+  kill("SIGTERM");
+  const timer = setTimeout(() => kill("SIGKILL"), 5_000);
+  return done.finally(() => clearTimeout(timer));
+}
+
+async function waitHealthy(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`Frontdesk exited during start-up (code ${child.exitCode})`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`Frontdesk did not become healthy within ${HEALTH_TIMEOUT_MS / 1000} s`);
+}
+
+async function discoverTokenEndpoint(frontdeskUrl: string): Promise<string> {
+  const res = await fetch(`${frontdeskUrl}/.well-known/oauth-authorization-server`);
+  const meta = (await res.json()) as { issuer?: string; token_endpoint?: string };
+  if (!res.ok || !meta.token_endpoint) throw new Error("Frontdesk's authorization server metadata has no token_endpoint");
+  return meta.token_endpoint;
+}
+
+/** Runs only `next start` (a configured installation), forwarding signals and the exit code. */
+async function runPlain(port: number): Promise<void> {
+  const child = startNext(port, process.env, false);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
+  const code = await new Promise<number>((resolve) => child.once("exit", (c, s) => resolve(c ?? (s ? 1 : 0))));
+  process.exit(code);
+}
+
+async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
+  const port = config.PORT;
+  const frontdeskUrl = (config.FRONTDESK_URL ?? `http://localhost:${port}`).replace(/\/+$/, "");
+  const ports = demoPorts(config.FRONTDESK_DEMO_BASE_PORT);
+  const urls = demoUrls(config.FRONTDESK_DEMO_BASE_PORT);
+  const dataDir = config.FRONTDESK_DATA_DIR;
+
+  const cleanups: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    process.exit(code);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      process.stdout.write("\nStopping the Frontdesk demo…\n");
+      void stopAll(0);
+    });
+  }
+
+  try {
+    const portalSecret = randomBytes(32).toString("base64url");
+    const idp: IdentityProvider = await startIdentityProvider({
+      port: ports.identityProvider,
+      clients: [{ clientId: PORTAL_CLIENT_ID, clientSecret: portalSecret, redirectUris: [`${frontdeskUrl}/api/auth/callback/idp`] }],
+    });
+    cleanups.push(() => idp.close());
+    const notesSecret = readOrCreateSecret(dataDir, "notes-client-secret");
+    const notes: UpstreamProvider = await startUpstreamProvider({
+      port: ports.notes,
+      clients: [{ clientId: NOTES_CLIENT_ID, clientSecret: notesSecret, redirectUris: [`${frontdeskUrl}/api/oauth/callback/${DEMO_PROVIDER_SLUG}`] }],
+    });
+    cleanups.push(() => notes.close());
+
+    // Frontdesk's configuration for the demo, set before any lib/ module parses it.
+    Object.assign(process.env, {
+      FRONTDESK_DEMO: "true",
+      FRONTDESK_URL: frontdeskUrl,
+      OIDC_ISSUER: idp.issuer,
+      OIDC_CLIENT_ID: PORTAL_CLIENT_ID,
+      OIDC_CLIENT_SECRET: portalSecret,
+      OIDC_SCOPES: "openid email profile groups",
+      OIDC_PROVIDER_NAME: "Example Corp SSO (demo)",
+      OIDC_ADMIN_GROUP: "frontdesk-admins",
+      SUBJECT_TOKEN_AUDIENCES: DEMO_MCP_AUDIENCE,
+      FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, notes.issuer].join(","),
+    });
+
+    const { seedDemo } = await import("./seed");
+    const { closeDb } = await import("@/lib/db/client");
+    const seeded = await seedDemo({
+      notes: { issuer: notes.issuer, apiUrl: notes.apiUrl, clientId: NOTES_CLIENT_ID, clientSecret: notesSecret },
+      revokeStaleGrants: true,
+    });
+    await closeDb();
+    for (const w of seeded.warnings) process.stderr.write(`warning: ${w}\n`);
+
+    const next = startNext(port, process.env, true);
+    cleanups.push(() => stopChild(next, true));
+    next.once("exit", (code) => {
+      if (!stopping) {
+        process.stderr.write(`Frontdesk exited (code ${code ?? "signal"}); stopping the demo.\n`);
+        void stopAll(1);
+      }
+    });
+    await waitHealthy(port, next);
+
+    const gateway: EgressGateway = await startEgressGateway({
+      port: ports.gateway,
+      frontdeskUrl,
+      client: { tokenEndpoint: await discoverTokenEndpoint(frontdeskUrl), clientId: seeded.gatewayId, clientSecret: seeded.gatewaySecret },
+      routes: [{ name: DEMO_PROVIDER_SLUG, target: notes.apiUrl, scopes: DEMO_NOTES_SCOPES }],
+      log: (line) => process.stdout.write(`[gateway] ${line}\n`),
+    });
+    cleanups.push(() => gateway.close());
+    const mcp: NotesMcpServer = await startNotesMcpServer({
+      port: ports.mcpServer,
+      issuer: idp.issuer,
+      audience: DEMO_MCP_AUDIENCE,
+      gatewayUrl: gateway.url,
+      log: (line) => process.stdout.write(`[mcp] ${line}\n`),
+    });
+    cleanups.push(() => mcp.close());
+
+    const tokenFiles: Record<string, string> = {};
+    for (const name of ["alice", "bob"] as const) {
+      const u = DEMO_USERS[name];
+      const token = await idp.signJwt({ sub: u.sub, email: u.email, name: u.name, aud: DEMO_MCP_AUDIENCE }, { expiresIn: USER_TOKEN_TTL_SECONDS });
+      tokenFiles[name] = path.relative(process.cwd(), writeUserToken(dataDir, name, token));
+    }
+
+    const users = (["alice", "bob", "admin"] as const).map((n) => `${n} / ${DEMO_USERS[n].password}`).join(", ");
+    process.stdout.write(
+      [
+        "",
+        "Frontdesk demo is running (everything on this machine, nothing to sign up for):",
+        `  Frontdesk (portal)      ${frontdeskUrl}    open it for a walkthrough`,
+        `  Identity provider       ${urls.identityProvider}    users: ${users}`,
+        `  Notes (upstream API)    ${urls.notes}    same users and passwords`,
+        `  Egress gateway          ${gateway.url}    registered at Frontdesk as "${DEMO_GATEWAY_NAME}"`,
+        `  MCP server              ${mcp.url}    tool list_my_notes`,
+        "",
+        "Try it:",
+        "  npx tsx demo/client.ts alice",
+        "    calls list_my_notes as alice, prints the Frontdesk link to open (sign in as alice, approve,",
+        "    authorize Notes), waits for the completion notification, then prints alice's notes.",
+        `  Identity tokens for MCP clients (valid ${USER_TOKEN_TTL_SECONDS / 3600} h): ${tokenFiles.alice}, ${tokenFiles.bob}`,
+        `    e.g. MCP Inspector with header  Authorization: Bearer $(cat ${tokenFiles.alice})`,
+        ...(seeded.revokedGrants > 0 ? [`  (${seeded.revokedGrants} Notes connection(s) from a previous run were revoked: the demo Notes server forgets its tokens when it stops.)`] : []),
+        "",
+        "Press Ctrl-C to stop.",
+        "",
+      ].join("\n"),
+    );
+  } catch (e) {
+    process.stderr.write(`The Frontdesk demo could not start: ${e instanceof Error ? e.message : String(e)}\n`);
+    await stopAll(1);
+  }
+}
+
+const config = parseEnv(process.env);
+if (isDemoLaunch(config)) void runDemo(config);
+else void runPlain(config.PORT);
