@@ -1,7 +1,8 @@
 // Key-encryption keys: strict parsing of FRONTDESK_KEYS, fail-closed loading, and the embedded
 // key file (generated 0600, reused, refused when others can read it).
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -119,6 +120,35 @@ describe("loadKeyring", () => {
     expect(await openField(binding, sealed, "accessToken", sealed.ciphertexts.accessToken!)).toBe("tok");
     // No temporary files are left behind.
     expect(readFileSync(file, "utf8")).toMatch(/^v1:/);
+  });
+
+  it("processes starting at once on an empty data folder all end up with the same key", async () => {
+    const dataDir = path.join(tmpDir(), "data");
+    const root = path.resolve(import.meta.dirname, "../..");
+    // Each child loads the keyring and prints a fingerprint of the active key's wrap/unwrap
+    // behaviour: it seals a value that the parent then opens with the file's key.
+    const script = `
+      const { loadKeyring } = await import("./lib/crypto/keyring.ts");
+      const ring = loadKeyring({ dataDir: ${JSON.stringify(dataDir)} }, () => {});
+      const aad = Buffer.from("probe");
+      const wrapped = await ring.wrap(ring.activeVersion, Buffer.alloc(32, 7), aad);
+      process.stdout.write(wrapped.toString("base64url"));`;
+    const outputs = await Promise.all(
+      [1, 2, 3, 4].map(
+        () =>
+          new Promise<string>((resolve, reject) =>
+            execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: root, timeout: 30_000 }, (e, out) =>
+              e ? reject(e) : resolve(out),
+            ),
+          ),
+      ),
+    );
+    const ring = loadKeyring({ dataDir }, silent);
+    for (const wrapped of outputs) {
+      const dek = await ring.unwrap(ring.activeVersion, Buffer.from(wrapped, "base64url"), Buffer.from("probe"));
+      expect(dek.equals(Buffer.alloc(32, 7))).toBe(true);
+    }
+    expect(readdirSync(dataDir)).toEqual([EMBEDDED_KEY_FILE]); // no temporary files left behind
   });
 
   it("refuses an embedded key file other users can read, and a malformed one (naming the file)", () => {
