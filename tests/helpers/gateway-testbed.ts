@@ -1,0 +1,155 @@
+// A gateway-API test bed: the organization's IdP and an upstream provider (real oidc-provider
+// servers), a provider registered in Frontdesk for the upstream, users, gateways of every auth
+// method, and policy rules; plus builders for the exact requests gateways send.
+import { randomUUID } from "node:crypto";
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+import { startIdp, type TestIdp } from "./oidc-idp";
+import { startUpstream, type TestUpstream } from "./oidc-upstream";
+
+export const SUBJECT_AUDIENCE = "frontdesk";
+
+export interface GatewayFixture {
+  id: string;
+  name: string;
+  secret: string | null;
+}
+
+export interface JwtGatewayFixture extends GatewayFixture {
+  privateKey: CryptoKey;
+  kid: string;
+}
+
+export interface GatewayTestbed {
+  idp: TestIdp;
+  upstream: TestUpstream;
+  providerId: string;
+  providerSlug: string;
+  users: { alice: string; bob: string };
+  basic: GatewayFixture;
+  post: GatewayFixture;
+  jwt: JwtGatewayFixture;
+  trusted: GatewayFixture;
+  frontdeskUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Environment for Frontdesk (this process or a child server) that trusts the IdP. Call before
+ * anything reads lib/env (env() is parsed once).
+ */
+export function gatewayEnv(idp: TestIdp, frontdeskUrl: string): Record<string, string> {
+  return {
+    FRONTDESK_URL: frontdeskUrl,
+    OIDC_ISSUER: idp.issuer,
+    OIDC_CLIENT_ID: idp.clientId,
+    OIDC_CLIENT_SECRET: idp.clientSecret,
+    SUBJECT_TOKEN_AUDIENCES: SUBJECT_AUDIENCE,
+    FRONTDESK_INSECURE_HTTP_ISSUERS: idp.issuer,
+    TOKEN_MAX_EXPIRES_IN: "300",
+    LOG_LEVEL: "warn",
+  };
+}
+
+export async function startGatewayTestbed(opts: { frontdeskUrl?: string; accessTokenTtl?: number } = {}): Promise<GatewayTestbed> {
+  const frontdeskUrl = opts.frontdeskUrl ?? "http://frontdesk.test";
+  const idp = await startIdp({ redirectUris: [`${frontdeskUrl}/api/auth/callback/oidc`] });
+  const upstream = await startUpstream({ redirectUris: [`${frontdeskUrl}/api/oauth/callback/notes`], accessTokenTtl: opts.accessTokenTtl });
+  Object.assign(process.env, gatewayEnv(idp, frontdeskUrl));
+
+  const { getDb } = await import("@/lib/db/client");
+  const { createProvider } = await import("@/lib/providers/create");
+  const { createGateway } = await import("@/lib/gateways/register");
+  const { createPolicyRule } = await import("@/lib/policy/rules");
+  const db = await getDb();
+  const provider = await createProvider({
+    slug: "notes",
+    displayName: "Notes",
+    kind: "oidc",
+    issuer: upstream.issuer,
+    clientId: upstream.clientId,
+    clientSecret: upstream.clientSecret,
+    defaultScopes: ["notes:read"],
+    resourceUrls: [upstream.apiUrl],
+    allowInsecureHttp: true,
+  });
+  const users = { alice: "usr_alice", bob: "usr_bob" };
+  for (const [name, id] of Object.entries(users)) {
+    const u = idp.users[name as "alice" | "bob"];
+    await db.user.create({ data: { id, issuer: idp.issuer, subject: u.sub, email: u.email, groups: u.groups } });
+  }
+  const admin = { type: "admin" as const, id: "test" };
+  const basic = await createGateway({ name: "agentgateway-basic", authMethod: "client_secret_basic" }, admin);
+  const post = await createGateway({ name: "agentgateway-post", authMethod: "client_secret_post" }, admin);
+  const { publicKey, privateKey } = await generateKeyPair("RS256");
+  const kid = "gw-key-1";
+  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
+  const jwt = await createGateway({ name: "agentgateway-jwt", authMethod: "private_key_jwt", jwks: { keys: [publicJwk] } }, admin);
+  const trusted = await createGateway({ name: "trusted-proxy", authMethod: "client_secret_basic", trustedSubject: true }, admin);
+  for (const g of [basic, post, jwt, trusted]) {
+    await createPolicyRule({ providerId: provider.id, gatewayId: g.gateway.id, scopes: ["notes:read", "notes:write"] }, admin);
+  }
+  await createPolicyRule({ providerId: provider.id, gatewayId: null }, admin);
+  return {
+    idp,
+    upstream,
+    providerId: provider.id,
+    providerSlug: provider.slug,
+    users,
+    basic: { id: basic.gateway.id, name: basic.gateway.name, secret: basic.secret },
+    post: { id: post.gateway.id, name: post.gateway.name, secret: post.secret },
+    jwt: { id: jwt.gateway.id, name: jwt.gateway.name, secret: null, privateKey: privateKey as CryptoKey, kid },
+    trusted: { id: trusted.gateway.id, name: trusted.gateway.name, secret: trusted.secret },
+    frontdeskUrl,
+    async close() {
+      await idp.close();
+      await upstream.close();
+    },
+  };
+}
+
+/** `Authorization: Basic` as ToolHive and agentgateway build it (form-urlencoded id and secret). */
+export function basicAuth(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
+}
+
+/** An RFC 7523 client assertion shaped like agentgateway's (iss = sub = client id, 300 s, uuid jti). */
+export async function signClientAssertion(
+  gw: JwtGatewayFixture,
+  audience: string,
+  overrides: { jti?: string; expiresIn?: number; iat?: number; kid?: string; alg?: string; key?: CryptoKey | Uint8Array; iss?: string } = {},
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: overrides.alg ?? "RS256", kid: overrides.kid ?? gw.kid })
+    .setIssuer(overrides.iss ?? gw.id)
+    .setSubject(gw.id)
+    .setAudience(audience)
+    .setJti(overrides.jti ?? randomUUID())
+    .setIssuedAt(overrides.iat ?? now)
+    .setExpirationTime((overrides.iat ?? now) + (overrides.expiresIn ?? 300))
+    .sign(overrides.key ?? gw.privateKey);
+}
+
+export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+export const JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt";
+export const ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token";
+export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/** A form POST to the token endpoint. `pairs` keeps order and repeats, like the gateways' encoders. */
+export function tokenRequest(baseUrl: string, pairs: [string, string][], headers: Record<string, string> = {}): Request {
+  const body = new URLSearchParams(pairs).toString();
+  return new Request(`${baseUrl}/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", ...headers },
+    body,
+  });
+}
+
+export function resolveRequest(baseUrl: string, body: unknown, headers: Record<string, string> = {}): Request {
+  return new Request(`${baseUrl}/api/v1/resolve`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
