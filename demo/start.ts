@@ -10,12 +10,8 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { isDemoLaunch, parseEnv } from "@/lib/env";
 import { DEMO_USERS } from "./demo-users";
-import { startEgressGateway, type EgressGateway } from "./gateway/server";
-import { startIdentityProvider, type IdentityProvider } from "./identity-provider";
 import { readOrCreateSecret, writeUserToken } from "./local-files";
-import { startNotesMcpServer, type NotesMcpServer } from "./mcp-server/server";
 import { DEMO_GATEWAY_NAME, DEMO_MCP_AUDIENCE, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG, demoPorts, demoUrls } from "./ports";
-import { startUpstreamProvider, type UpstreamProvider } from "./upstream-provider";
 
 const NEXT_BIN = path.join("node_modules", ".bin", "next");
 const HEALTH_TIMEOUT_MS = 120_000;
@@ -100,14 +96,19 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
   }
 
   try {
+    // Loaded here so that a configured installation (plain `next start`) needs none of them.
+    const { startIdentityProvider } = await import("./identity-provider");
+    const { startUpstreamProvider } = await import("./upstream-provider");
+    const { startEgressGateway } = await import("./gateway/server");
+    const { startNotesMcpServer } = await import("./mcp-server/server");
     const portalSecret = randomBytes(32).toString("base64url");
-    const idp: IdentityProvider = await startIdentityProvider({
+    const idp = await startIdentityProvider({
       port: ports.identityProvider,
       clients: [{ clientId: PORTAL_CLIENT_ID, clientSecret: portalSecret, redirectUris: [`${frontdeskUrl}/api/auth/callback/idp`] }],
     });
     cleanups.push(() => idp.close());
     const notesSecret = readOrCreateSecret(dataDir, "notes-client-secret");
-    const notes: UpstreamProvider = await startUpstreamProvider({
+    const notes = await startUpstreamProvider({
       port: ports.notes,
       clients: [{ clientId: NOTES_CLIENT_ID, clientSecret: notesSecret, redirectUris: [`${frontdeskUrl}/api/oauth/callback/${DEMO_PROVIDER_SLUG}`] }],
     });
@@ -146,7 +147,7 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
     });
     await waitHealthy(port, next);
 
-    const gateway: EgressGateway = await startEgressGateway({
+    const gateway = await startEgressGateway({
       port: ports.gateway,
       frontdeskUrl,
       client: { tokenEndpoint: await discoverTokenEndpoint(frontdeskUrl), clientId: seeded.gatewayId, clientSecret: seeded.gatewaySecret },
@@ -154,7 +155,7 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
       log: (line) => process.stdout.write(`[gateway] ${line}\n`),
     });
     cleanups.push(() => gateway.close());
-    const mcp: NotesMcpServer = await startNotesMcpServer({
+    const mcp = await startNotesMcpServer({
       port: ports.mcpServer,
       issuer: idp.issuer,
       audience: DEMO_MCP_AUDIENCE,
