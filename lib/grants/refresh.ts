@@ -41,6 +41,10 @@ function isExpired(grant: Pick<SealedGrant, "expiresAt">, now = Date.now()): boo
 }
 
 const inFlight = new Map<string, Promise<LockedOutcome>>();
+// After a failed refresh, a still-valid token is served for a while without asking the provider
+// again, so an outage does not turn every resolve into another upstream attempt.
+const RETRY_AFTER_FAILURE_MS = 10_000;
+const recentFailures = new Map<string, number>();
 
 /**
  * Returns the grant with a usable access token, refreshing it if needed. Throws
@@ -49,13 +53,22 @@ const inFlight = new Map<string, Promise<LockedOutcome>>();
  */
 export async function ensureFreshGrant(grant: SealedGrant, provider: Provider, ctx: RefreshContext = {}): Promise<FreshGrant> {
   if (provider.kind === "api_key" || grant.apiKeyCipher || !needsRefresh(grant)) return { kind: "fresh", grant, refreshed: false };
+  const failedAt = recentFailures.get(grant.id);
+  if (failedAt !== undefined && Date.now() - failedAt < RETRY_AFTER_FAILURE_MS && !isExpired(grant)) {
+    return { kind: "fresh", grant, refreshed: false };
+  }
   let flight = inFlight.get(grant.id);
   if (!flight) {
     flight = refreshUnderLock(grant.id, provider, ctx).finally(() => inFlight.delete(grant.id));
     inFlight.set(grant.id, flight);
   }
   const outcome = await flight;
-  if (outcome.kind !== "upstream_failed") return outcome;
+  if (outcome.kind !== "upstream_failed") {
+    recentFailures.delete(grant.id);
+    return outcome;
+  }
+  if (recentFailures.size > 10_000) recentFailures.clear();
+  recentFailures.set(grant.id, Date.now());
   // The provider is down or slow: a token that is still valid is better than none.
   if (!isExpired(outcome.grant)) return { kind: "fresh", grant: outcome.grant, refreshed: false };
   throw new AppError("upstream_unavailable", `${provider.displayName} is not reachable to renew the token; retry later`);
