@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { DemoWalkthrough } from "@/components/demo/demo-walkthrough";
 
 export default function HomePage() {
   return (
@@ -14,6 +15,7 @@ export default function HomePage() {
           My connections
         </Link>
       </nav>
+      <DemoWalkthrough />
     </main>
   );
 }
