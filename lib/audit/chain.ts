@@ -8,7 +8,6 @@
 // snapshot predates the lock) cannot fork the chain: the insert fails on the duplicate seq
 // and the transaction rolls back (fail closed).
 import type { Db } from "@/lib/db/client";
-import type { Prisma } from "@/lib/generated/prisma/client";
 import { computeAuditHash, GENESIS_HASH } from "./hash";
 import type { SafeJson } from "./sanitize";
 
@@ -44,6 +43,19 @@ export interface AppendedEvent {
 
 const INSERT_CHUNK = 1000;
 
+// The whole batch travels as ONE jsonb parameter and PostgreSQL expands it into rows: Prisma's
+// createMany spends ~0.5 ms per row on client-side work, this costs ~0.02 ms. `at` is sent as
+// an ISO string ending in Z; a cast to timestamp (without zone) keeps the UTC wall time, which
+// is how Prisma stores DateTime.
+const INSERT_SQL = `
+  INSERT INTO "AuditEvent" (seq, id, at, "actorType", "actorId", "userId", "gatewayId", "providerId",
+                            action, decision, reason, context, "requestId", "prevHash", hash)
+  SELECT seq, id, at, "actorType", "actorId", "userId", "gatewayId", "providerId",
+         action, decision::"Decision", reason, context, "requestId", "prevHash", hash
+  FROM jsonb_to_recordset($1::jsonb) AS r(seq bigint, id text, at timestamp(3), "actorType" text, "actorId" text,
+       "userId" text, "gatewayId" text, "providerId" text, action text, decision text, reason text,
+       context jsonb, "requestId" text, "prevHash" text, hash text)`;
+
 interface TailRow {
   nowMs: bigint;
   seq: bigint | null;
@@ -76,10 +88,10 @@ export async function extendChain(tx: AuditTx, events: readonly PreparedEvent[])
     prevHash = hash;
     return { ...row, hash };
   });
-  // Chunked so that one statement stays well under PostgreSQL's 65,535 bind parameters.
+  // Chunked so that a single statement's JSON stays small even for a huge appendAuditMany.
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    const data = rows.slice(i, i + INSERT_CHUNK).map((r) => ({ ...r, context: r.context as Prisma.InputJsonValue }));
-    await tx.auditEvent.createMany({ data });
+    const chunk = rows.slice(i, i + INSERT_CHUNK).map((r) => ({ ...r, seq: r.seq.toString(), at: r.at.toISOString() }));
+    await tx.$executeRawUnsafe(INSERT_SQL, JSON.stringify(chunk));
   }
   return rows.map((r) => ({ id: r.id, seq: r.seq, hash: r.hash }));
 }

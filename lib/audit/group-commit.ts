@@ -8,7 +8,7 @@
 // One batch is in flight per process; further batches wait for it (they would wait on the
 // chain lock anyway). Batches and the queue are bounded so that memory stays bounded under
 // overload: a full queue rejects immediately (503) instead of growing.
-import { getDb } from "@/lib/db/client";
+import { type Db, getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { type AppendedEvent, extendChain, type PreparedEvent } from "./chain";
@@ -74,17 +74,31 @@ function takeBatch(): Waiter[] {
   return batch;
 }
 
+// The chain needs each statement to see rows committed while it waited for the lock, i.e.
+// READ COMMITTED. Asking for it on every transaction costs Prisma an extra round trip, so the
+// server's default is checked once per client and the level is set only where it differs.
+const READ_COMMITTED = Prisma.TransactionIsolationLevel.ReadCommitted;
+const defaultIsolation = new WeakMap<Db, Promise<boolean>>();
+
+function hasReadCommittedDefault(db: Db): Promise<boolean> {
+  let known = defaultIsolation.get(db);
+  if (!known) {
+    known = db
+      .$queryRawUnsafe<{ level: string }[]>("SELECT current_setting('transaction_isolation') AS level")
+      .then((rows) => rows[0]?.level === "read committed");
+    known.catch(() => defaultIsolation.delete(db));
+    defaultIsolation.set(db, known);
+  }
+  return known;
+}
+
 async function writeBatch(batch: Waiter[]): Promise<void> {
   const events = batch.flatMap((w) => w.events);
   let appended: AppendedEvent[];
   try {
     const db = await getDb();
-    appended = await db.$transaction((tx) => extendChain(tx, events), {
-      // The chain needs each statement to see rows committed while it waited for the lock.
-      isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted,
-      maxWait: 10_000,
-      timeout: 20_000,
-    });
+    const isolation = (await hasReadCommittedDefault(db)) ? {} : { isolationLevel: READ_COMMITTED };
+    appended = await db.$transaction((tx) => extendChain(tx, events), { ...isolation, maxWait: 10_000, timeout: 20_000 });
   } catch (error) {
     state.stats.failedBatches++;
     for (const w of batch) w.reject(error);
