@@ -26,6 +26,7 @@ export type AuditBreakKind = "modified" | "deleted" | "inserted" | "reordered";
 export type AuditVerifyResult =
   | { ok: true; count: number }
   | { ok: false; count: number; firstBadSeq: bigint; kind: AuditBreakKind; detail: string };
+// count: events verified (ok), or the intact events before firstBadSeq (broken).
 
 export interface VerifyAuditOptions {
   /** Rows per query (default 2000). */
@@ -59,7 +60,8 @@ export async function verifyAuditChain(opts: VerifyAuditOptions = {}): Promise<A
       const linkOk = row.prevHash === prev.hash;
       const seqOk = row.seq === prev.seq + 1n;
       if (!selfOk || !linkOk || !seqOk) {
-        return { ok: false, count, ...(await classifyBreak(db, row, prev, selfOk, linkOk)) };
+        const found = await classifyBreak(db, row, prev, selfOk, linkOk);
+        return { ok: false, count: intactBefore(count, found.firstBadSeq), ...found };
       }
       count++;
       prev = { seq: row.seq, hash: row.hash };
@@ -69,12 +71,17 @@ export async function verifyAuditChain(opts: VerifyAuditOptions = {}): Promise<A
   }
   if (opts.expectedHead) {
     const broken = await checkExpectedHead(db, prev, opts.expectedHead);
-    if (broken) return { ok: false, count, ...broken };
+    if (broken) return { ok: false, count: intactBefore(count, broken.firstBadSeq), ...broken };
   }
   return { ok: true, count };
 }
 
 type Classified = Omit<Break, "ok" | "count">;
+
+/** `count` of a broken chain: the events before the first bad one (seqs 1..firstBadSeq-1). */
+function intactBefore(walked: number, firstBadSeq: bigint): number {
+  return Math.max(0, Math.min(walked, Number(firstBadSeq) - 1));
+}
 
 async function classifyBreak(db: Db, row: AuditEvent, prev: Link, selfOk: boolean, linkOk: boolean): Promise<Classified> {
   const expected = prev.seq + 1n;
