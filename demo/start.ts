@@ -168,7 +168,9 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
     for (const name of ["alice", "bob"] as const) {
       const u = DEMO_USERS[name];
       const token = await idp.signJwt({ sub: u.sub, email: u.email, name: u.name, aud: DEMO_MCP_AUDIENCE }, { expiresIn: USER_TOKEN_TTL_SECONDS });
-      tokenFiles[name] = path.relative(process.cwd(), writeUserToken(dataDir, name, token));
+      const file = writeUserToken(dataDir, name, token);
+      const relative = path.relative(process.cwd(), file);
+      tokenFiles[name] = relative.startsWith("..") ? file : relative;
     }
 
     const users = (["alice", "bob", "admin"] as const).map((n) => `${n} / ${DEMO_USERS[n].password}`).join(", ");

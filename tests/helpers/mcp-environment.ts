@@ -1,0 +1,112 @@
+// The whole MCP path for an e2e spec, all real and on 127.0.0.1: the e2e environment (PostgreSQL,
+// the demo IdP, the Notes upstream, a built Frontdesk), the demo seed (Notes provider, the
+// reference egress gateway's registration and policy), the reference egress gateway and the
+// reference MCP server. The MCP server's calls to the gateway are recorded for leak checks.
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ElicitationCompleteNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { startEgressGateway, type EgressGateway } from "@/demo/gateway/server";
+import { startNotesMcpServer, type NotesMcpServer } from "@/demo/mcp-server/server";
+import { DEMO_MCP_AUDIENCE, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG } from "@/demo/ports";
+import type { SeedDemoResult } from "@/demo/seed";
+import { startE2eEnvironment, UPSTREAM_PROVIDER_SLUG, type E2eEnvironment } from "./e2e-environment";
+import { recordTraffic, type TrafficLog } from "./mcp-traffic";
+
+const run = promisify(execFile);
+
+export interface McpEnvironment {
+  e2e: E2eEnvironment;
+  seed: SeedDemoResult;
+  gateway: EgressGateway;
+  mcp: NotesMcpServer;
+  /** Everything the MCP server exchanged with the gateway. */
+  mcpServerTraffic: TrafficLog;
+  stop(): Promise<void>;
+}
+
+/** Runs a command of tests/helpers/mcp-seed-cli.ts with the Frontdesk server's environment. */
+export async function runDemoFixture<T>(e2e: E2eEnvironment, command: "seed" | "credential", input: Record<string, unknown>): Promise<T> {
+  const { stdout } = await run(
+    path.join("node_modules", ".bin", "tsx"),
+    [path.join("tests", "helpers", "mcp-seed-cli.ts"), command, JSON.stringify(input)],
+    { env: { ...process.env, NODE_ENV: "test", LOG_LEVEL: "warn", ...e2e.env }, timeout: 60_000 },
+  );
+  return JSON.parse(stdout.trim().split("\n").pop() ?? "null") as T;
+}
+
+export async function startMcpEnvironment(): Promise<McpEnvironment> {
+  if (UPSTREAM_PROVIDER_SLUG !== DEMO_PROVIDER_SLUG) throw new Error("the e2e upstream must be registered under the demo provider slug");
+  // Frontdesk accepts the demo IdP's user tokens minted for the MCP server (their audience).
+  const e2e = await startE2eEnvironment({ env: { SUBJECT_TOKEN_AUDIENCES: DEMO_MCP_AUDIENCE } });
+  try {
+    const { upstream, frontdesk } = e2e;
+    const seed = await runDemoFixture<SeedDemoResult>(e2e, "seed", {
+      notes: { issuer: upstream.issuer, apiUrl: upstream.apiUrl, clientId: upstream.clientId, clientSecret: upstream.clientSecret },
+    });
+    const meta = (await (await fetch(`${frontdesk.url}/.well-known/oauth-authorization-server`)).json()) as { token_endpoint: string };
+    const gateway = await startEgressGateway({
+      frontdeskUrl: frontdesk.url,
+      client: { tokenEndpoint: meta.token_endpoint, clientId: seed.gatewayId, clientSecret: seed.gatewaySecret },
+      routes: [{ name: DEMO_PROVIDER_SLUG, target: upstream.apiUrl, scopes: DEMO_NOTES_SCOPES }],
+    });
+    const mcpServerTraffic = recordTraffic();
+    const mcp = await startNotesMcpServer({ issuer: e2e.idp.issuer, audience: DEMO_MCP_AUDIENCE, gatewayUrl: gateway.url, fetch: mcpServerTraffic.fetch });
+    return {
+      e2e,
+      seed,
+      gateway,
+      mcp,
+      mcpServerTraffic,
+      async stop() {
+        await mcp.close();
+        await gateway.close();
+        await e2e.stop();
+      },
+    };
+  } catch (e) {
+    await e2e.stop();
+    throw e;
+  }
+}
+
+export interface McpUserClient {
+  client: Client;
+  traffic: TrafficLog;
+  /** Resolves with the elicitation id of the next notifications/elicitation/complete for `id`. */
+  completion(id: string, timeoutMs?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** An official SDK client declaring URL-mode elicitation, as `user` (a demo IdP token for the MCP server). */
+export async function connectMcpClient(env: McpEnvironment, user: "alice" | "bob"): Promise<McpUserClient> {
+  const token = await env.e2e.idp.signSubjectToken({ sub: user, aud: DEMO_MCP_AUDIENCE, extra: { email: `${user}@example.test` } });
+  const traffic = recordTraffic();
+  const waiters = new Map<string, (id: string) => void>();
+  const seen = new Set<string>();
+  const client = new Client({ name: `e2e-${user}`, version: "1.0.0" }, { capabilities: { elicitation: { url: {} } } });
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => {
+    seen.add(n.params.elicitationId);
+    waiters.get(n.params.elicitationId)?.(n.params.elicitationId);
+  });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(env.mcp.url), { requestInit: { headers: { authorization: `Bearer ${token}` } }, fetch: traffic.fetch }),
+  );
+  return {
+    client,
+    traffic,
+    completion(id, timeoutMs = 20_000) {
+      if (seen.has(id)) return Promise.resolve(id);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no notifications/elicitation/complete for ${id} within ${timeoutMs} ms`)), timeoutMs);
+        waiters.set(id, (got) => {
+          clearTimeout(timer);
+          resolve(got);
+        });
+      });
+    },
+    close: () => client.close(),
+  };
+}
