@@ -1,0 +1,209 @@
+// The audit log as the dashboard reads it: filters given as people type them (an email, a
+// gateway name, a provider slug) resolved to ids, pages through lib/audit/query.ts (keyset on
+// seq), names for the ids on a page, one event's detail, and streaming exports (CSV, JSON Lines).
+import { z } from "zod";
+import { appendAudit } from "@/lib/audit/append";
+import { listAuditEvents, MAX_PAGE, type AuditEventFilter } from "@/lib/audit/query";
+import { getDb } from "@/lib/db/client";
+import type { AuditEvent } from "@/lib/generated/prisma/client";
+import type { AdminActor } from "./access";
+
+/** The filter as it appears in the URL (all optional strings). */
+export const auditQuerySchema = z.object({
+  user: z.string().trim().max(320).optional(),
+  gateway: z.string().trim().max(128).optional(),
+  provider: z.string().trim().max(128).optional(),
+  action: z.string().trim().max(128).optional(),
+  decision: z.enum(["allow", "deny", "info"]).optional(),
+  /** ISO date or datetime (UTC), inclusive. */
+  from: z.string().trim().max(40).optional(),
+  /** ISO date or datetime (UTC), exclusive. */
+  to: z.string().trim().max(40).optional(),
+});
+
+export type AuditQuery = z.output<typeof auditQuerySchema>;
+
+/** Reads the filter from URL search params; unknown or malformed values are dropped, not fatal. */
+export function readAuditQuery(params: Record<string, string | string[] | undefined>): AuditQuery {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(auditQuerySchema.shape)) {
+    const v = params[key];
+    const s = Array.isArray(v) ? v[0] : v;
+    if (typeof s === "string" && s.trim() !== "") out[key] = s;
+  }
+  const parsed = auditQuerySchema.safeParse(out);
+  if (parsed.success) return parsed.data;
+  // Keep the valid fields only.
+  const kept: AuditQuery = {};
+  for (const [k, v] of Object.entries(out)) {
+    const one = auditQuerySchema.pick({ [k]: true } as never).safeParse({ [k]: v });
+    if (one.success) Object.assign(kept, one.data);
+  }
+  return kept;
+}
+
+/** `datetime-local` values ("2026-11-21T10:00") and dates are read as UTC. */
+export function parseUtc(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  const withZone = /[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : /T/.test(value) ? `${value}Z` : `${value}T00:00:00Z`;
+  const d = new Date(withZone);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+export interface ResolvedAuditFilter {
+  filter: AuditEventFilter;
+  /** A filter value that names nothing: the result is empty, and the page says why. */
+  unmatched: string[];
+}
+
+/** Turns names into ids: user by id or email, gateway by id or name, provider by id or slug. */
+export async function resolveAuditFilter(q: AuditQuery): Promise<ResolvedAuditFilter> {
+  const db = await getDb();
+  const filter: AuditEventFilter = {};
+  const unmatched: string[] = [];
+  if (q.user) {
+    if (q.user.includes("@")) {
+      const u = await db.user.findFirst({ where: { email: q.user.toLowerCase() }, select: { id: true } });
+      if (u) filter.userId = u.id;
+      else unmatched.push("user");
+    } else filter.userId = q.user;
+  }
+  if (q.gateway) {
+    const g = await db.gateway.findFirst({ where: { OR: [{ id: q.gateway }, { name: q.gateway }] }, select: { id: true } });
+    filter.gatewayId = g?.id ?? q.gateway;
+  }
+  if (q.provider) {
+    const p = await db.provider.findFirst({ where: { OR: [{ id: q.provider }, { slug: q.provider }] }, select: { id: true } });
+    filter.providerId = p?.id ?? q.provider;
+  }
+  if (q.action) filter.action = q.action;
+  if (q.decision) filter.decision = q.decision;
+  const from = parseUtc(q.from);
+  const to = parseUtc(q.to);
+  if (from) filter.from = from;
+  if (to) filter.to = to;
+  return { filter, unmatched };
+}
+
+export interface AuditNames {
+  users: Map<string, string>;
+  gateways: Map<string, string>;
+  providers: Map<string, string>;
+}
+
+/** Display names for the ids on a page (users by email, gateways by name, providers by slug). */
+export async function loadAuditNames(events: Pick<AuditEvent, "actorId" | "userId" | "gatewayId" | "providerId">[]): Promise<AuditNames> {
+  const db = await getDb();
+  const userIds = new Set<string>();
+  const gatewayIds = new Set<string>();
+  const providerIds = new Set<string>();
+  for (const e of events) {
+    for (const id of [e.actorId, e.userId]) if (id?.startsWith("usr_")) userIds.add(id);
+    if (e.actorId?.startsWith("gw_")) gatewayIds.add(e.actorId);
+    if (e.gatewayId) gatewayIds.add(e.gatewayId);
+    if (e.providerId) providerIds.add(e.providerId);
+  }
+  const [users, gateways, providers] = await Promise.all([
+    userIds.size ? db.user.findMany({ where: { id: { in: [...userIds] } }, select: { id: true, email: true, name: true } }) : [],
+    gatewayIds.size ? db.gateway.findMany({ where: { id: { in: [...gatewayIds] } }, select: { id: true, name: true } }) : [],
+    providerIds.size ? db.provider.findMany({ where: { id: { in: [...providerIds] } }, select: { id: true, slug: true } }) : [],
+  ]);
+  return {
+    users: new Map(users.map((u) => [u.id, u.email ?? u.name ?? u.id])),
+    gateways: new Map(gateways.map((g) => [g.id, g.name])),
+    providers: new Map(providers.map((p) => [p.id, p.slug])),
+  };
+}
+
+export async function findAuditEvent(idOrSeq: string): Promise<AuditEvent | null> {
+  const db = await getDb();
+  if (/^\d{1,19}$/.test(idOrSeq)) return db.auditEvent.findUnique({ where: { seq: BigInt(idOrSeq) } });
+  return db.auditEvent.findUnique({ where: { id: idOrSeq } });
+}
+
+export type ExportFormat = "csv" | "jsonl";
+
+export const EXPORT_COLUMNS = [
+  "seq",
+  "id",
+  "at",
+  "actorType",
+  "actorId",
+  "userId",
+  "gatewayId",
+  "providerId",
+  "action",
+  "decision",
+  "reason",
+  "requestId",
+  "context",
+  "prevHash",
+  "hash",
+] as const;
+
+function plain(e: AuditEvent): Record<(typeof EXPORT_COLUMNS)[number], string | null | unknown> {
+  return {
+    seq: e.seq.toString(),
+    id: e.id,
+    at: e.at.toISOString(),
+    actorType: e.actorType,
+    actorId: e.actorId,
+    userId: e.userId,
+    gatewayId: e.gatewayId,
+    providerId: e.providerId,
+    action: e.action,
+    decision: e.decision,
+    reason: e.reason,
+    requestId: e.requestId,
+    context: e.context,
+    prevHash: e.prevHash,
+    hash: e.hash,
+  };
+}
+
+/** RFC 4180 quoting; a leading = + - @ (or tab/CR) is prefixed with ' so spreadsheets never evaluate it. */
+export function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  let s = typeof value === "string" ? value : JSON.stringify(value);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsvLine(e: AuditEvent): string {
+  const row = plain(e);
+  return `${EXPORT_COLUMNS.map((c) => csvCell(row[c])).join(",")}\r\n`;
+}
+
+export function toJsonLine(e: AuditEvent): string {
+  return `${JSON.stringify(plain(e))}\n`;
+}
+
+/**
+ * Every event matching `filter`, newest first, as a byte stream; pages are read as the client
+ * consumes them (constant memory for any size). Stops early if the client goes away.
+ */
+export function streamAuditExport(filter: AuditEventFilter, format: ExportFormat): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let cursor: bigint | undefined;
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (format === "csv") controller.enqueue(encoder.encode(`${EXPORT_COLUMNS.join(",")}\r\n`));
+    },
+    async pull(controller) {
+      if (done) return;
+      const page = await listAuditEvents({ ...filter, cursor, limit: MAX_PAGE });
+      const text = page.events.map(format === "csv" ? toCsvLine : toJsonLine).join("");
+      if (text) controller.enqueue(encoder.encode(text));
+      if (page.nextCursor === null) {
+        done = true;
+        controller.close();
+      } else cursor = page.nextCursor;
+    },
+  });
+}
+
+/** Exports are audited (who took which slice of the log), before any byte is sent. */
+export async function auditExportStarted(actor: AdminActor, q: AuditQuery, format: ExportFormat): Promise<void> {
+  await appendAudit({ actorType: "admin", actorId: actor.id, action: "admin.audit_exported", decision: "info", context: { format, filter: q } });
+}

@@ -1,0 +1,138 @@
+// The one way admin pages, server actions and route handlers are protected. Every entry point
+// checks the admin role on the server, from the database session, on every request (a layout
+// alone is not enough: pages and actions can be requested without their layout running).
+// Non-admins get a 404 (the dashboard does not reveal that it exists) and the attempt is audited.
+// State-changing actions also pass the portal's CSRF checks: same Origin and a form token bound
+// to the session (lib/portal/form-guard.ts), on top of SameSite=Lax session cookies.
+import { headers } from "next/headers";
+import { notFound, redirect } from "next/navigation";
+import { cache } from "react";
+import { z } from "zod";
+import { getViewer, signInPath, type Viewer } from "@/lib/auth/session";
+import { isAppError } from "@/lib/errors";
+import { log } from "@/lib/log";
+import { createFormToken, verifyPortalPost } from "@/lib/portal/form-guard";
+import { auditAdminRefusal, decideAdminAccess, type AdminActor } from "./access";
+
+export const ADMIN_FORM_PURPOSE = "admin";
+
+export interface AdminContext {
+  viewer: Viewer;
+  actor: AdminActor;
+  /** Hidden input value for every admin form (CSRF). */
+  formToken: string;
+}
+
+// One session lookup per request, however many components ask.
+const loadViewer = cache(getViewer);
+// One refusal audit per request (the layout and the page may both refuse).
+const refusalState = cache(() => ({ audited: false }));
+
+async function refuse(viewer: Viewer | null, surface: "page" | "action" | "route", target: string): Promise<void> {
+  const state = refusalState();
+  if (state.audited) return;
+  state.audited = true;
+  await auditAdminRefusal(viewer, surface, target);
+}
+
+/** For admin pages and the admin layout: the admin, or sign-in (anonymous) / 404 (non-admin). */
+export async function requireAdminPage(path: string): Promise<AdminContext> {
+  const viewer = await loadViewer();
+  if (!viewer) redirect(signInPath(path));
+  const access = decideAdminAccess(viewer);
+  if (!access.allowed) {
+    await refuse(viewer, "page", path);
+    notFound();
+  }
+  return { viewer: access.viewer, actor: access.actor, formToken: createFormToken(viewer.sessionHash, ADMIN_FORM_PURPOSE) };
+}
+
+export interface ActionResult {
+  ok: boolean;
+  message: string;
+  /** A secret to show exactly once (a new gateway secret); never stored, never in a URL. */
+  secret?: string;
+  /** Distinguishes two identical results, so the UI announces each. */
+  at: number;
+}
+
+/** Form fields as an object; a repeated field becomes an array. Next's internal $ACTION fields are dropped. */
+export function formToObject(formData: FormData): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of formData.entries()) {
+    if (key.startsWith("$ACTION") || typeof value !== "string") continue;
+    const prev = out[key];
+    out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
+const formTokenField = z.object({ formToken: z.string().max(100) });
+
+function describeZodError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue?.path.join(".") || "form"}: ${issue?.message ?? "invalid"}`;
+}
+
+/**
+ * Wraps a server action: admin role, CSRF checks, strict parsing of the form, error mapping.
+ * The action may be used as a form action or with useActionState (the form data is the last argument).
+ */
+export function adminAction<S extends z.ZodObject>(
+  name: string,
+  schema: S,
+  run: (input: z.output<S>, ctx: AdminContext) => Promise<{ message: string; secret?: string }>,
+): (...args: unknown[]) => Promise<ActionResult> {
+  return async (...args: unknown[]): Promise<ActionResult> => {
+    const viewer = await getViewer();
+    const access = decideAdminAccess(viewer);
+    if (!access.allowed) {
+      await refuse(viewer, "action", name);
+      notFound();
+    }
+    const formData = args[args.length - 1];
+    if (!(formData instanceof FormData)) return { ok: false, message: "This action expects a form.", at: Date.now() };
+    const fields = formToObject(formData);
+    const h = await headers();
+    try {
+      verifyPortalPost({
+        origin: h.get("origin"),
+        secFetchSite: h.get("sec-fetch-site"),
+        formToken: formTokenField.safeParse(fields).data?.formToken,
+        sessionHash: access.viewer.sessionHash,
+        purpose: ADMIN_FORM_PURPOSE,
+      });
+    } catch (e) {
+      if (isAppError(e)) return { ok: false, message: e.message, at: Date.now() };
+      throw e;
+    }
+    const { formToken: _token, ...rest } = fields;
+    const parsed = schema.strict().safeParse(rest);
+    if (!parsed.success) return { ok: false, message: describeZodError(parsed.error), at: Date.now() };
+    const ctx: AdminContext = { viewer: access.viewer, actor: access.actor, formToken: "" };
+    try {
+      const result = await run(parsed.data as z.output<S>, ctx);
+      return { ok: true, ...result, at: Date.now() };
+    } catch (e) {
+      if (isAppError(e)) return { ok: false, message: e.message, at: Date.now() };
+      log.error("admin action failed", { action: name, error: e instanceof Error ? e.name : "unknown" });
+      return { ok: false, message: "The action failed unexpectedly; nothing was reported back. Check the server log.", at: Date.now() };
+    }
+  };
+}
+
+/** Wraps a route handler under /api/admin: admin role checked first; 404 JSON otherwise. */
+export function adminRoute<C>(
+  name: string,
+  handler: (request: Request, ctx: AdminContext & { params: C }) => Promise<Response>,
+): (request: Request, context: { params: Promise<C> }) => Promise<Response> {
+  return async (request, context) => {
+    const viewer = await getViewer();
+    const access = decideAdminAccess(viewer);
+    if (!access.allowed) {
+      await refuse(viewer, "route", name);
+      return Response.json({ error: { code: "not_found", message: "Not found" } }, { status: 404 });
+    }
+    return handler(request, { viewer: access.viewer, actor: access.actor, formToken: "", params: await context.params });
+  };
+}
