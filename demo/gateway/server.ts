@@ -91,12 +91,15 @@ export async function startEgressGateway(opts: EgressGatewayOptions): Promise<Eg
       case "interaction_required":
         log(`${route.name}: consent needed (${result.elicitation.elicitationId.slice(0, 12)}…)`);
         return sendJson(res, 403, elicitationRequiredBody(result.elicitation, result.description || result.elicitation.message));
-      case "rejected":
+      case "rejected": {
         log(`${route.name}: Frontdesk refused (${result.error})`);
-        return sendJson(res, result.status === 400 && result.error === "invalid_grant" ? 401 : 403, {
-          error: result.error,
-          error_description: result.description,
-        });
+        // RFC 8693 2.2.2 reports an unacceptable subject token as invalid_request; the subject
+        // token is the only input that came from the caller, so that is the caller's 401. Policy
+        // refusals (invalid_target, invalid_scope) are a 403.
+        const callerToken = result.error === "invalid_request" || result.error === "invalid_grant";
+        if (callerToken) res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
+        return sendJson(res, callerToken ? 401 : 403, { error: result.error, error_description: result.description });
+      }
       case "unavailable":
         log(`${route.name}: Frontdesk unavailable (${result.reason})`);
         return sendJson(res, 502, { error: "credential_unavailable", error_description: "the credential broker could not be reached" });

@@ -148,3 +148,10 @@ test("alice and bob each connect Notes through an MCP URL elicitation; no upstre
   await alice.close();
   await bob.close();
 });
+
+test("outside demo mode the home page shows no demo walkthrough and no demo passwords", async ({ page }) => {
+  await page.goto(env.e2e.frontdesk.url);
+  await expect(page.getByRole("heading", { level: 1, name: "Frontdesk" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Try the demo" })).toHaveCount(0);
+  for (const password of Object.values(PASSWORDS)) expect(await page.content()).not.toContain(password);
+});
