@@ -10,7 +10,7 @@ import { AppError } from "@/lib/errors";
 import type { Provider } from "@/lib/generated/prisma/client";
 import type { AuthenticatedGateway } from "@/lib/gateways/authenticate";
 import { ensureFreshGrant } from "@/lib/grants/refresh";
-import { missingScopes, openGrantCredential, SEALED_GRANT_SELECT, type OpenCredential, type SealedGrant } from "@/lib/grants/sealed";
+import { missingScopes, openGrantCredential, type OpenCredential, type SealedGrant } from "@/lib/grants/sealed";
 import { markGrantUsed } from "@/lib/grants/touch";
 import { evaluatePolicy } from "@/lib/policy/evaluate";
 import { loadPolicyRules } from "@/lib/policy/load";
@@ -47,12 +47,54 @@ export type ResolveOutcome =
   | { kind: "credential"; grantId: string; credential: OpenCredential; scopes: string[] }
   | { kind: "elicitation"; reason: "no_grant" | "insufficient_scope" | "needs_reauth"; elicitation: UrlElicitation; scopes: string[] };
 
+interface UserAndGrantRow {
+  userId: string;
+  email: string | null;
+  groups: string[];
+  id: string | null;
+  scopes: string[] | null;
+  status: SealedGrant["status"] | null;
+  tokenType: string | null;
+  accessTokenCipher: string | null;
+  refreshTokenCipher: string | null;
+  apiKeyCipher: string | null;
+  wrappedKey: string | null;
+  keyVersion: string | null;
+  expiresAt: Date | null;
+  lastRefreshedAt: Date | null;
+}
+
+// The user and their grant for the provider in one round trip (hot path).
 async function findUserAndGrant(subject: VerifiedSubject, providerId: string) {
   const db = await getDb();
-  return db.user.findUnique({
-    where: { issuer_subject: { issuer: subject.issuer, subject: subject.subject } },
-    select: { id: true, email: true, groups: true, grants: { where: { providerId }, select: SEALED_GRANT_SELECT } },
-  });
+  const rows = await db.$queryRaw<UserAndGrantRow[]>`
+    SELECT u."id" AS "userId", u."email", u."groups",
+           g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
+           g."apiKeyCipher", g."wrappedKey", g."keyVersion", g."expiresAt", g."lastRefreshedAt"
+    FROM "User" u
+    LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = ${providerId}
+    WHERE u."issuer" = ${subject.issuer} AND u."subject" = ${subject.subject}`;
+  const row = rows[0];
+  if (!row) return null;
+  const grant: SealedGrant | undefined =
+    row.id === null
+      ? undefined
+      : {
+          id: row.id,
+          userId: row.userId,
+          providerId,
+          scopes: row.scopes ?? [],
+          status: row.status!,
+          tokenType: row.tokenType,
+          accessTokenCipher: row.accessTokenCipher,
+          refreshTokenCipher: row.refreshTokenCipher,
+          apiKeyCipher: row.apiKeyCipher,
+          wrappedKey: row.wrappedKey,
+          keyVersion: row.keyVersion,
+          expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt),
+          lastRefreshedAt: row.lastRefreshedAt === null ? null : new Date(row.lastRefreshedAt),
+        };
+  return { id: row.userId, email: row.email, groups: row.groups ?? [], grants: grant ? [grant] : [] };
 }
 
 // A gateway retrying the same call should hand the user the same link, not a new one each time.

@@ -3,7 +3,7 @@
 // same active provider.
 import { AppError } from "@/lib/errors";
 import type { Provider } from "@/lib/generated/prisma/client";
-import { findProviderBySlug, findProviderForResource } from "@/lib/providers/find";
+import { findProviderBySlugCached as findProviderBySlug, findProviderForResourceCached as findProviderForResource } from "./providers";
 
 function targetError(message: string): AppError {
   return new AppError("not_found", message, { oauthError: "invalid_target" });

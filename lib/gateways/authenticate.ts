@@ -14,6 +14,7 @@ import { ASYMMETRIC_ALGORITHMS } from "@/lib/subject-tokens/issuers";
 import { describeJoseError } from "@/lib/subject-tokens/verify";
 import { getGatewayKeySet } from "./key-sets";
 import { consumeAssertionId } from "./replay";
+import { CONFIG_CACHE_TTL_MS, TtlCache } from "./ttl-cache";
 import { issuerUrl, tokenEndpointUrl } from "./urls";
 
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -56,8 +57,7 @@ function fail(message: string, reason: string, gatewayId: string | null, challen
 // A valid hash of a random value, so unknown client ids cost the same as wrong secrets.
 const DUMMY_HASH = "sha256:" + "0".repeat(64);
 
-async function loadGateway(id: string) {
-  if (id.length === 0 || id.length > 128) return null;
+async function queryGateway(id: string) {
   const db = await getDb();
   return db.gateway.findUnique({
     where: { id },
@@ -74,6 +74,21 @@ async function loadGateway(id: string) {
       updatedAt: true,
     },
   });
+}
+
+// Gateway rows (with the secret's hash, never a secret) are cached briefly: the credential is
+// still checked on every call, but a disable or rotation on another instance takes effect within
+// CONFIG_CACHE_TTL_MS (at once on this instance).
+const gatewayCache = new TtlCache<Awaited<ReturnType<typeof queryGateway>>>(CONFIG_CACHE_TTL_MS);
+
+async function loadGateway(id: string) {
+  if (id.length === 0 || id.length > 128) return null;
+  return gatewayCache.get(id, () => queryGateway(id));
+}
+
+/** Drops a gateway from this instance's cache after a change. */
+export function forgetGateway(id: string): void {
+  gatewayCache.delete(id);
 }
 
 type LoadedGateway = NonNullable<Awaited<ReturnType<typeof loadGateway>>>;

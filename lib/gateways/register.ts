@@ -7,6 +7,7 @@ import type { GatewayAuthMethod, Prisma } from "@/lib/generated/prisma/client";
 import { newId } from "@/lib/ids";
 import { validateGatewayJwks, validateJwksUri, validateWebhookUrl } from "./keys";
 import { generateGatewaySecret } from "./secret";
+import { forgetGateway } from "./authenticate";
 import { forgetGatewayKeySet } from "./key-sets";
 
 export interface GatewayDraft {
@@ -129,6 +130,7 @@ export async function rotateGatewaySecret(idOrName: string, actor: AdminActor): 
     );
     return row;
   });
+  forgetGateway(gateway.id);
   return { gateway: updated, secret: secret.secret };
 }
 
@@ -149,6 +151,7 @@ export async function setGatewayStatus(idOrName: string, status: "active" | "dis
     );
     return row;
   });
+  forgetGateway(gateway.id);
   forgetGatewayKeySet(gateway.id);
   return updated;
 }

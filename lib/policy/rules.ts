@@ -3,6 +3,7 @@ import { appendAudit } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { newId } from "@/lib/ids";
+import { forgetPolicyRules } from "./load";
 
 export interface PolicyRuleDraft {
   providerId: string;
@@ -41,7 +42,7 @@ export async function createPolicyRule(draft: PolicyRuleDraft, actor: { type: "a
       tx,
     );
     return rule;
-  });
+  }).finally(forgetPolicyRules);
 }
 
 export async function listPolicyRules(filter: { providerId?: string; gatewayId?: string } = {}) {
@@ -62,4 +63,5 @@ export async function deletePolicyRule(id: string, actor: { type: "admin"; id: s
       tx,
     );
   });
+  forgetPolicyRules();
 }
