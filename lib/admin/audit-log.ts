@@ -92,7 +92,9 @@ export interface AuditNames {
 }
 
 /** Display names for the ids on a page (users by email, gateways by name, providers by slug). */
-export async function loadAuditNames(events: Pick<AuditEvent, "actorId" | "userId" | "gatewayId" | "providerId">[]): Promise<AuditNames> {
+export async function loadAuditNames(
+  events: { actorId?: string | null; userId?: string | null; gatewayId?: string | null; providerId?: string | null }[],
+): Promise<AuditNames> {
   const db = await getDb();
   const userIds = new Set<string>();
   const gatewayIds = new Set<string>();

@@ -1,0 +1,71 @@
+// /admin/policy/<id> - edit one rule; disable or delete it, with who would lose access.
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { AdminForm } from "@/components/admin/admin-form";
+import { ConfirmAction } from "@/components/admin/confirm";
+import { Panel } from "@/components/admin/fields";
+import { SubmitButton } from "@/components/ui/button";
+import { requireAdminPage } from "@/lib/admin/guard";
+import { previewPolicyChange } from "@/lib/admin/policy";
+import { describePreview } from "@/lib/admin/policy-text";
+import { getDb } from "@/lib/db/client";
+import { deletePolicyRuleAction, setPolicyRuleEnabledAction } from "../actions";
+import { RuleForm } from "../rule-form";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Policy rule" };
+
+export default async function PolicyRulePage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const { formToken } = await requireAdminPage(`/admin/policy/${id}`);
+  const db = await getDb();
+  const rule = await db.policyRule.findUnique({ where: { id } });
+  if (!rule) notFound();
+  const [providers, gateways, ifDeleted] = await Promise.all([
+    db.provider.findMany({ select: { id: true, displayName: true }, orderBy: { slug: "asc" } }),
+    db.gateway.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" } }),
+    previewPolicyChange({ kind: "delete", id }),
+  ]);
+  return (
+    <>
+      <p className="text-sm">
+        <Link href="/admin/policy" className="hover:underline">
+          ← Policy
+        </Link>
+      </p>
+      <h1 className="text-2xl font-semibold tracking-tight">Policy rule {rule.id}</h1>
+      <Panel title="Edit">
+        <RuleForm formToken={formToken} rule={rule} providers={providers} gateways={gateways} />
+      </Panel>
+      <Panel title="Disable or delete">
+        {rule.enabled ? (
+          <ConfirmAction
+            summary="Disable this rule…"
+            consequence={<p>Effective from the next request. {describePreview(ifDeleted)}</p>}
+            confirmLabel="Disable rule"
+            pendingLabel="Disabling…"
+            action={setPolicyRuleEnabledAction}
+            formToken={formToken}
+            hidden={{ ruleId: rule.id, enabled: "false" }}
+          />
+        ) : (
+          <AdminForm action={setPolicyRuleEnabledAction} formToken={formToken}>
+            <input type="hidden" name="ruleId" value={rule.id} />
+            <input type="hidden" name="enabled" value="true" />
+            <SubmitButton pendingLabel="Enabling…">Enable rule</SubmitButton>
+          </AdminForm>
+        )}
+        <ConfirmAction
+          summary="Delete this rule…"
+          consequence={<p>Effective from the next request; cannot be undone (add the rule again instead). {describePreview(ifDeleted)}</p>}
+          confirmLabel="Delete rule"
+          pendingLabel="Deleting…"
+          action={deletePolicyRuleAction}
+          formToken={formToken}
+          hidden={{ ruleId: rule.id }}
+        />
+      </Panel>
+    </>
+  );
+}

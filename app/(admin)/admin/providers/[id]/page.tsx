@@ -1,0 +1,79 @@
+// /admin/providers/<id> - edit a provider (secret write-only), disable/enable, test discovery.
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { AdminForm } from "@/components/admin/admin-form";
+import { ConfirmAction } from "@/components/admin/confirm";
+import { Panel, TextField } from "@/components/admin/fields";
+import { Badge } from "@/components/admin/table";
+import { SubmitButton } from "@/components/ui/button";
+import { requireAdminPage } from "@/lib/admin/guard";
+import { getDb } from "@/lib/db/client";
+import { findProviderById } from "@/lib/providers/find";
+import { setProviderStatusAction, testDiscoveryAction, updateProviderAction } from "../actions";
+import { ProviderFields } from "../provider-fields";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Provider" };
+
+export default async function ProviderPage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const { formToken } = await requireAdminPage(`/admin/providers/${id}`);
+  const provider = await findProviderById(id);
+  if (!provider) notFound();
+  const db = await getDb();
+  const active = await db.grant.count({ where: { providerId: id, status: "active" } });
+  return (
+    <>
+      <p className="text-sm">
+        <Link href="/admin/providers" className="hover:underline">
+          ← Providers
+        </Link>
+      </p>
+      <h1 className="flex items-center gap-3 text-2xl font-semibold tracking-tight">
+        {provider.displayName} <Badge value={provider.status} />
+      </h1>
+      <p className="text-sm text-slate-600">
+        {provider.kind}
+        {provider.preset ? ` · preset ${provider.preset}` : ""} · slug <code>{provider.slug}</code> · {active} active connection{active === 1 ? "" : "s"}
+      </p>
+      <Panel title="Settings">
+        <AdminForm action={updateProviderAction} formToken={formToken} className="space-y-4" label="Provider settings">
+          <input type="hidden" name="providerId" value={provider.id} />
+          <TextField name="displayName" label="Display name" defaultValue={provider.displayName} required />
+          <ProviderFields provider={provider} />
+          <SubmitButton pendingLabel="Saving…">Save changes</SubmitButton>
+        </AdminForm>
+      </Panel>
+      {provider.kind === "oidc" ? (
+        <Panel title="Discovery">
+          <AdminForm action={testDiscoveryAction} formToken={formToken} label="Test discovery">
+            <input type="hidden" name="providerId" value={provider.id} />
+            <SubmitButton variant="secondary" pendingLabel="Fetching discovery…">
+              Test discovery of {provider.issuer}
+            </SubmitButton>
+          </AdminForm>
+        </Panel>
+      ) : null}
+      <Panel title="Status">
+        {provider.status === "active" ? (
+          <ConfirmAction
+            summary="Disable this provider…"
+            consequence={<p>Gateways can no longer resolve {provider.displayName} credentials and no new connections start. The {active} stored connections are kept (revoke them on the Connections page if needed). You can enable it again.</p>}
+            confirmLabel="Disable provider"
+            pendingLabel="Disabling…"
+            action={setProviderStatusAction}
+            formToken={formToken}
+            hidden={{ providerId: provider.id, status: "disabled" }}
+          />
+        ) : (
+          <AdminForm action={setProviderStatusAction} formToken={formToken}>
+            <input type="hidden" name="providerId" value={provider.id} />
+            <input type="hidden" name="status" value="active" />
+            <SubmitButton pendingLabel="Enabling…">Enable provider</SubmitButton>
+          </AdminForm>
+        )}
+      </Panel>
+    </>
+  );
+}

@@ -1,0 +1,34 @@
+// The endpoint/credential fields shared by the generic create form and the edit form.
+import { CheckboxField, SecretField, SelectField, TextArea, TextField } from "@/components/admin/fields";
+import type { Provider } from "@/lib/generated/prisma/client";
+
+export function ProviderFields({ provider }: { provider?: Provider }) {
+  return (
+    <div className="grid gap-4 md:grid-cols-2">
+      <TextField name="issuer" label="Issuer (OIDC: discovery)" defaultValue={provider?.issuer} placeholder="https://accounts.example.com" />
+      <TextField name="authorizationEndpoint" label="Authorization endpoint (OAuth 2)" defaultValue={provider?.authorizationEndpoint} />
+      <TextField name="tokenEndpoint" label="Token endpoint (OAuth 2)" defaultValue={provider?.tokenEndpoint} />
+      <TextField name="revocationEndpoint" label="Revocation endpoint (RFC 7009, optional)" defaultValue={provider?.revocationEndpoint} />
+      <TextField name="clientId" label="Client id" defaultValue={provider?.clientId} />
+      <SecretField
+        name="clientSecret"
+        label="Client secret"
+        hint={provider ? (provider.keyVersion ? "A secret is stored (never displayed). Leave empty to keep it; type a new one to replace it." : "No secret stored.") : "Stored encrypted; never displayed again."}
+      />
+      <SelectField
+        name="tokenEndpointAuth"
+        label="Token endpoint authentication"
+        defaultValue={provider?.tokenEndpointAuth ?? "client_secret_basic"}
+        options={["client_secret_basic", "client_secret_post", "none"].map((v) => ({ value: v, label: v }))}
+      />
+      <TextField name="defaultScopes" label="Default scopes" defaultValue={provider?.defaultScopes.join(" ")} hint="Space separated." />
+      <TextArea name="resourceUrls" label="API base URLs (token-exchange resources)" defaultValue={provider?.resourceUrls.join("\n")} hint="One per line." />
+      <div className="space-y-4">
+        <TextField name="apiKeyHeader" label="API key header (API-key providers)" defaultValue={provider?.apiKeyHeader} placeholder="X-Api-Key" />
+        <TextField name="apiKeyPrefix" label="API key prefix" defaultValue={provider?.apiKeyPrefix} placeholder="Bearer " />
+        <TextField name="validationUrl" label="Key validation URL" defaultValue={provider?.validationUrl} />
+      </div>
+      <CheckboxField name="allowInsecureHttp" label="Allow plain http (development only)" defaultChecked={provider?.allowInsecureHttp} hint="Never in production: tokens would cross the network unencrypted." />
+    </div>
+  );
+}

@@ -1,0 +1,76 @@
+// Form controls for admin forms (labelled, with hints; secrets are password inputs that never
+// carry a value back to the browser).
+import type { ReactNode } from "react";
+
+const inputClass = "mt-1 block w-full rounded-md border border-slate-300 px-2 py-1.5 text-sm text-slate-900";
+
+export function TextField({ name, label, defaultValue, hint, required, type = "text", placeholder }: { name: string; label: string; defaultValue?: string | null; hint?: ReactNode; required?: boolean; type?: string; placeholder?: string }) {
+  return (
+    <label className="block text-sm font-medium text-slate-800">
+      {label}
+      {required ? <span aria-hidden className="text-red-700"> *</span> : null}
+      <input name={name} type={type} defaultValue={defaultValue ?? undefined} required={required} placeholder={placeholder} className={inputClass} autoComplete="off" spellCheck={false} />
+      {hint ? <span className="mt-1 block text-xs font-normal text-slate-500">{hint}</span> : null}
+    </label>
+  );
+}
+
+export function SecretField({ name, label, hint }: { name: string; label: string; hint?: ReactNode }) {
+  return (
+    <label className="block text-sm font-medium text-slate-800">
+      {label}
+      <input name={name} type="password" autoComplete="new-password" className={inputClass} />
+      {hint ? <span className="mt-1 block text-xs font-normal text-slate-500">{hint}</span> : null}
+    </label>
+  );
+}
+
+export function TextArea({ name, label, defaultValue, hint, rows = 3 }: { name: string; label: string; defaultValue?: string; hint?: ReactNode; rows?: number }) {
+  return (
+    <label className="block text-sm font-medium text-slate-800">
+      {label}
+      <textarea name={name} defaultValue={defaultValue} rows={rows} className={`${inputClass} font-mono`} spellCheck={false} />
+      {hint ? <span className="mt-1 block text-xs font-normal text-slate-500">{hint}</span> : null}
+    </label>
+  );
+}
+
+export function SelectField({ name, label, defaultValue, options, hint }: { name: string; label: string; defaultValue?: string; options: { value: string; label: string }[]; hint?: ReactNode }) {
+  return (
+    <label className="block text-sm font-medium text-slate-800">
+      {label}
+      <select name={name} defaultValue={defaultValue} className={`${inputClass} bg-white`}>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {hint ? <span className="mt-1 block text-xs font-normal text-slate-500">{hint}</span> : null}
+    </label>
+  );
+}
+
+export function CheckboxField({ name, label, defaultChecked, hint }: { name: string; label: string; defaultChecked?: boolean; hint?: ReactNode }) {
+  return (
+    <label className="flex items-start gap-2 text-sm text-slate-800">
+      <input type="checkbox" name={name} defaultChecked={defaultChecked} className="mt-1" />
+      <span>
+        <span className="font-medium">{label}</span>
+        {hint ? <span className="block text-xs text-slate-500">{hint}</span> : null}
+      </span>
+    </label>
+  );
+}
+
+export function Panel({ title, children, id }: { title: string; children: ReactNode; id?: string }) {
+  const headingId = id ?? title.toLowerCase().replace(/\W+/g, "-");
+  return (
+    <section className="rounded-lg border border-slate-200 bg-white p-5 shadow-sm" aria-labelledby={headingId}>
+      <h2 id={headingId} className="text-lg font-semibold">
+        {title}
+      </h2>
+      <div className="mt-4 space-y-4">{children}</div>
+    </section>
+  );
+}

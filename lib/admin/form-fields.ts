@@ -1,0 +1,17 @@
+// zod field helpers for admin forms: HTML forms send "" for empty inputs, "on" for checked
+// boxes (nothing for unchecked), and lists as free text.
+import { z } from "zod";
+
+/** "" becomes undefined. */
+export const optionalText = (max: number) =>
+  z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : typeof v === "string" ? v.trim() : v), z.string().max(max).optional());
+
+/** Space, comma or newline separated list (or repeated fields). */
+export const listField = (itemMax: number, maxItems: number) =>
+  z.preprocess(
+    (v) => (Array.isArray(v) ? v : typeof v === "string" ? v : "").toString().split(/[\s,]+/).filter(Boolean),
+    z.array(z.string().max(itemMax)).max(maxItems),
+  );
+
+/** A checkbox: present ("on") is true, absent is false. */
+export const checkbox = z.preprocess((v) => v === "on" || v === "true", z.boolean());
