@@ -74,11 +74,31 @@ export async function ensureFreshGrant(grant: SealedGrant, provider: Provider, c
   throw new AppError("upstream_unavailable", `${provider.displayName} is not reachable to renew the token; retry later`);
 }
 
+// Each refresh holds a pooled connection (its transaction) while it waits for the provider; at
+// most this many run at once per process, so many grants expiring together cannot starve the
+// pool that every other request needs.
+const MAX_CONCURRENT_REFRESHES = 4;
+let running = 0;
+const queue: (() => void)[] = [];
+
+async function withRefreshSlot<T>(fn: () => Promise<T>): Promise<T> {
+  // A finishing refresh hands its slot straight to the next waiter.
+  if (running < MAX_CONCURRENT_REFRESHES) running++;
+  else await new Promise<void>((resolve) => queue.push(resolve));
+  try {
+    return await fn();
+  } finally {
+    const next = queue.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
 async function refreshUnderLock(grantId: string, provider: Provider, ctx: RefreshContext): Promise<LockedOutcome> {
   const db = await getDb();
   // The transaction outlives the upstream call (bounded by the provider config's timeout), so
   // the lock is held exactly while this instance talks to the token endpoint.
-  return db.$transaction((tx) => refreshLocked(tx, grantId, provider, ctx), { timeout: 60_000, maxWait: 30_000 });
+  return withRefreshSlot(() => db.$transaction((tx) => refreshLocked(tx, grantId, provider, ctx), { timeout: 60_000, maxWait: 30_000 }));
 }
 
 async function refreshLocked(tx: Tx, grantId: string, provider: Provider, ctx: RefreshContext): Promise<LockedOutcome> {
