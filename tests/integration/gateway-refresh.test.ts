@@ -3,6 +3,7 @@
 // retryable error, grant kept). The cross-process storm is in gateway-instances.test.ts.
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startUpstream } from "../helpers/oidc-upstream";
 import { useTestDatabase } from "../helpers/test-db";
 import { basicAuth, resolveRequest, startGatewayTestbed, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, ACCESS_TOKEN_TYPE, tokenRequest, type GatewayTestbed } from "../helpers/gateway-testbed";
 
@@ -143,4 +144,45 @@ describe("refresh", () => {
     const row = await (await db()).grant.findUniqueOrThrow({ where: { id: g.grantId } });
     expect(row.status).toBe("active");
   }, 30_000);
+
+  it("a provider that does not rotate refresh tokens: the stored refresh token survives every refresh", async () => {
+    const staticUpstream = await startUpstream({ redirectUris: [`${bed.frontdeskUrl}/api/oauth/callback/static-notes`], rotateRefreshTokens: false });
+    try {
+      const { createProvider } = await import("@/lib/providers/create");
+      const { createPolicyRule } = await import("@/lib/policy/rules");
+      const { saveGrant } = await import("@/lib/grants/save");
+      const { openRefreshToken, SEALED_GRANT_SELECT } = await import("@/lib/grants/sealed");
+      const provider = await createProvider({
+        slug: "static-notes",
+        displayName: "Static Notes",
+        kind: "oidc",
+        issuer: staticUpstream.issuer,
+        clientId: staticUpstream.clientId,
+        clientSecret: staticUpstream.clientSecret,
+        defaultScopes: ["notes:read"],
+        allowInsecureHttp: true,
+      });
+      await createPolicyRule({ providerId: provider.id, gatewayId: bed.basic.id }, { type: "admin", id: "t" });
+      await createPolicyRule({ providerId: provider.id, gatewayId: null }, { type: "admin", id: "t" });
+      const minted = await staticUpstream.mintTokens({ accountId: "alice", scope: "notes:read" });
+      const { grantId } = await saveGrant({
+        userId: bed.users.alice,
+        providerId: provider.id,
+        scopes: ["notes:read"],
+        credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() - 1000) },
+      });
+      const subject_token = await bed.idp.signSubjectToken({ sub: "alice", aud: SUBJECT_AUDIENCE });
+      const call = async () =>
+        (await resolve(resolveRequest(bed.frontdeskUrl, { subject_token, provider: "static-notes" }, { authorization: basicAuth(bed.basic.id, bed.basic.secret!) }))).status;
+      for (let round = 0; round < 3; round++) {
+        expect(await call()).toBe(200);
+        const row = await (await db()).grant.findUniqueOrThrow({ where: { id: grantId }, select: SEALED_GRANT_SELECT });
+        expect(await openRefreshToken(row)).toBe(minted.refreshToken);
+        await (await db()).grant.update({ where: { id: grantId }, data: { expiresAt: new Date(Date.now() - 1000) } });
+      }
+      expect(staticUpstream.stats.refreshRequests).toBe(3);
+    } finally {
+      await staticUpstream.close();
+    }
+  });
 });
