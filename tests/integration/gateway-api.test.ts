@@ -255,6 +255,9 @@ describe("interface A: RFC 8693 token exchange", () => {
 });
 
 describe("gateway authentication", () => {
+  beforeAll(async () => {
+    await connect("alice", "notes:read");
+  });
   const exchangePairs = async (): Promise<[string, string][]> => [
     ["grant_type", TOKEN_EXCHANGE_GRANT],
     ["subject_token", await subjectToken()],
@@ -342,6 +345,9 @@ describe("gateway authentication", () => {
 });
 
 describe("subject tokens", () => {
+  beforeAll(async () => {
+    await connect("alice", "notes:read");
+  });
   const resolveWith = (subject_token: string) =>
     handlers.resolve(resolveRequest(base, { subject_token, provider: "notes" }, { authorization: basicAuth(bed.basic.id, bed.basic.secret!) }));
 
@@ -382,6 +388,9 @@ describe("subject tokens", () => {
 
 describe("interface D: REST resolve", () => {
   const auth = () => ({ authorization: basicAuth(bed.basic.id, bed.basic.secret!) });
+  beforeAll(async () => {
+    await connect("alice", "notes:read");
+  });
 
   it("returns the header to inject with its expiry and attribution in the audit log", async () => {
     const res = await handlers.resolve(
