@@ -287,7 +287,7 @@ CREATE INDEX "OAuthTransaction_expiresAt_idx" ON "OAuthTransaction"("expiresAt")
 CREATE UNIQUE INDEX "AuditEvent_id_key" ON "AuditEvent"("id");
 
 -- CreateIndex
-CREATE INDEX "AuditEvent_at_idx" ON "AuditEvent"("at");
+CREATE INDEX "AuditEvent_at_seq_idx" ON "AuditEvent"("at", "seq");
 
 -- CreateIndex
 CREATE INDEX "AuditEvent_userId_seq_idx" ON "AuditEvent"("userId", "seq");
@@ -300,6 +300,9 @@ CREATE INDEX "AuditEvent_providerId_seq_idx" ON "AuditEvent"("providerId", "seq"
 
 -- CreateIndex
 CREATE INDEX "AuditEvent_action_seq_idx" ON "AuditEvent"("action", "seq");
+
+-- CreateIndex
+CREATE INDEX "AuditEvent_decision_seq_idx" ON "AuditEvent"("decision", "seq");
 
 -- CreateIndex
 CREATE INDEX "ReplayNonce_expiresAt_idx" ON "ReplayNonce"("expiresAt");
