@@ -38,7 +38,7 @@ export const handleElicitationStatus = gatewayRoute({ body: "none", style: "api"
   const notFound = () => new AppError("not_found", "No such elicitation");
   if (!ID_PATTERN.test(id)) throw notFound();
   // getElicitation marks an expired one as such (and audits it).
-  let row = await getElicitation(id);
+  const row = await getElicitation(id);
   if (!row || row.gatewayId !== gateway.id) throw notFound();
   let status = { status: row.status, completedAt: row.completedAt, expiresAt: row.expiresAt };
   const deadline = Date.now() + waitSeconds * 1000;
@@ -51,7 +51,6 @@ export const handleElicitationStatus = gatewayRoute({ body: "none", style: "api"
     if (!fresh) throw notFound();
     status = { status: fresh.status, completedAt: fresh.completedAt, expiresAt: fresh.expiresAt };
   }
-  row = null;
   return json({
     elicitationId: id,
     status: status.status,
