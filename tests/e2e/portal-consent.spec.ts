@@ -54,6 +54,42 @@ async function newSignedInContext(browser: Browser, user: "alice" | "bob", first
   return { context, page };
 }
 
+/**
+ * alice presses Approve in her own browser; the upstream login and consent then happen in a
+ * browser without a Frontdesk session, whose callback is refused (no_session) without consuming
+ * anything. Returns that callback URL: a real code and state bound to alice's session.
+ */
+async function approveElsewhere(browser: Browser, elicitationUrl: string): Promise<string> {
+  await alice.page.goto(elicitationUrl);
+  const upstreamOrigin = new URL(env.upstream.issuer).origin;
+  let authorizationUrl = "";
+  await alice.page.route(
+    (url) => url.origin === upstreamOrigin && url.pathname === "/auth",
+    async (route) => {
+      authorizationUrl = route.request().url();
+      await route.abort();
+    },
+  );
+  await alice.page.getByRole("button", { name: /Approve and continue/ }).click();
+  await expect.poll(() => authorizationUrl).toContain("code_challenge_method=S256");
+  await alice.page.unrouteAll();
+  expect(new URL(authorizationUrl).searchParams.get("redirect_uri")).toBe(`${env.frontdesk.url}/api/oauth/callback/${UPSTREAM_PROVIDER_SLUG}`);
+
+  const elsewhere = await browser.newContext();
+  const page = await elsewhere.newPage();
+  let callback = "";
+  page.on("request", (r) => {
+    if (r.url().includes(`/api/oauth/callback/${UPSTREAM_PROVIDER_SLUG}?`)) callback = r.url();
+  });
+  await page.goto(authorizationUrl);
+  await upstreamLogin(page, "alice");
+  await page.getByRole("button", { name: "Authorize" }).click();
+  await expect(page).toHaveURL(/reason=no_session/);
+  await elsewhere.close();
+  expect(callback).toContain("code=");
+  return callback;
+}
+
 test.beforeAll(async () => {
   env = await startE2eEnvironment();
   const ids = await fixture<{ gatewayId: string }>(env.env, "setup", {
@@ -157,56 +193,39 @@ test("a replayed callback, a callback without state and a foreign session's call
   // a Frontdesk session (Playwright cannot stop a redirect chain half-way), which yields a real
   // code and state bound to alice's session, delivered to the wrong browsers first.
   const second = await elicit("alice", { scopes: ["notes:read", "notes:write"] });
-  await alice.page.goto(second.url);
-  await expect(alice.page.getByText("notes:write")).toBeVisible();
-  const upstreamOrigin = new URL(env.upstream.issuer).origin;
-  let authorizationUrl = "";
-  await alice.page.route(
-    (url) => url.origin === upstreamOrigin && url.pathname === "/auth",
-    async (route) => {
-      authorizationUrl = route.request().url();
-      await route.abort();
-    },
-  );
-  await alice.page.getByRole("button", { name: /Approve and continue/ }).click();
-  await expect.poll(() => authorizationUrl).toContain("code_challenge_method=S256");
-  await alice.page.unrouteAll();
-  const authorization = new URL(authorizationUrl);
-  expect(authorization.searchParams.get("state")).toBeTruthy();
-  expect(authorization.searchParams.get("redirect_uri")).toBe(`${env.frontdesk.url}/api/oauth/callback/${UPSTREAM_PROVIDER_SLUG}`);
-
-  const anonymous = await browser.newContext();
-  const anonPage = await anonymous.newPage();
-  let pendingCallback = "";
-  anonPage.on("request", (r) => {
-    if (r.url().includes(`/api/oauth/callback/${UPSTREAM_PROVIDER_SLUG}?`)) pendingCallback = r.url();
-  });
-  await anonPage.goto(authorizationUrl);
-  await upstreamLogin(anonPage, "alice");
-  await anonPage.getByRole("button", { name: "Authorize" }).click();
-  // No Frontdesk session in this browser: refused, and the transaction is not consumed.
-  await expect(anonPage).toHaveURL(/reason=no_session/);
-  expect(pendingCallback).toContain("code=");
-  await anonymous.close();
+  const callbackA = await approveElsewhere(browser, second.url);
+  const a = new URL(callbackA);
 
   // bob's browser (his own valid session) presents alice's code and state: refused, nothing consumed.
   const bob = await newSignedInContext(browser, "bob", `${env.frontdesk.url}/connections`);
   await expect(bob.page.getByText("No connections yet")).toBeVisible();
-  await bob.page.goto(pendingCallback);
+  await bob.page.goto(callbackA);
   await expect(bob.page).toHaveURL(/reason=invalid_state/);
+  await bob.context.close();
 
   expect(env.upstream.stats.tokenRequests).toBe(before);
   expect((await fixture<{ count: number }>(env.env, "grantCount")).count).toBe(grantsBefore);
   expect(await fixture(env.env, "credential", { subject: "bob", provider: UPSTREAM_PROVIDER_SLUG })).toBeNull();
   expect(await status(second.id)).toBe("pending");
 
-  // The binding did not burn alice's transaction: her own browser completes it.
-  await alice.page.goto(pendingCallback);
+  // Code injection: alice's browser gets her own second state with the code of the first flow.
+  // PKCE ties the code to the other transaction's verifier: the upstream refuses, nothing is stored.
+  const callbackB = new URL(await approveElsewhere(browser, second.url));
+  const injected = new URL(callbackB);
+  injected.searchParams.set("code", a.searchParams.get("code")!);
+  await alice.page.goto(injected.href);
+  await expect(alice.page.getByText("The connection did not complete")).toBeVisible();
+  expect(env.upstream.stats.tokenRequests).toBe(before + 1);
+  expect(await status(second.id)).toBe("pending");
+  const afterInjection = await fixture<{ scopes: string[] }>(env.env, "credential", { subject: "alice", provider: UPSTREAM_PROVIDER_SLUG });
+  expect(afterInjection.scopes).not.toContain("notes:write");
+
+  // The binding did not burn alice's first transaction: her own browser completes it.
+  await alice.page.goto(callbackA);
   await expect(alice.page.getByText("You can return to your agent")).toBeVisible();
   expect(await status(second.id)).toBe("completed");
   const stored = await fixture<{ scopes: string[] }>(env.env, "credential", { subject: "alice", provider: UPSTREAM_PROVIDER_SLUG });
   expect(stored.scopes).toEqual(expect.arrayContaining(["notes:read", "notes:write"]));
-  await bob.context.close();
 });
 
 test("bob opening alice's URL is refused, audited, and sees nothing of her request", async ({ browser }) => {
@@ -265,6 +284,50 @@ test("access_denied at the upstream declines the request and stores nothing", as
   expect(await status(request.id)).toBe("declined");
   expect(env.upstream.stats.tokenRequests).toBe(before);
   await fresh.context.close();
+});
+
+test("an upstream token endpoint that is down leaves the request pending, and Approve again succeeds", async () => {
+  const request = await elicit("alice", { scopes: ["notes:read"] });
+  const { page } = alice;
+  const frontdeskOrigin = new URL(env.frontdesk.url).origin;
+  const approve = async () => {
+    await page.goto(request.url);
+    let calledBack = false;
+    const callback = page
+      .waitForRequest((r) => r.url().includes(`/api/oauth/callback/${UPSTREAM_PROVIDER_SLUG}?`), { timeout: 30_000 })
+      .then(() => (calledBack = true));
+    await page.getByRole("button", { name: /Approve and continue/ }).click();
+    // Depending on the upstream's session and remembered consent it may ask to sign in and/or
+    // to authorize again (or redirect straight back); answer whatever it asks.
+    const authorize = page.getByRole("button", { name: "Authorize" });
+    const username = page.getByLabel("Username");
+    while (!calledBack) {
+      if (await username.isVisible()) {
+        await upstreamLogin(page, "alice");
+        await username.waitFor({ state: "detached" });
+      } else if (await authorize.isVisible()) {
+        await authorize.click();
+        await authorize.waitFor({ state: "detached" });
+      } else {
+        await Promise.race([callback, page.waitForTimeout(100)]);
+      }
+    }
+    await page.waitForURL((url) => url.origin === frontdeskOrigin && url.pathname.startsWith("/connect/"));
+  };
+  const grantBefore = await fixture<{ credential: { accessToken: string } }>(env.env, "credential", { subject: "alice", provider: UPSTREAM_PROVIDER_SLUG });
+  env.upstream.failTokenEndpoint("5xx");
+  try {
+    await approve();
+    await expect(page.getByText("The service could not be reached")).toBeVisible();
+    expect(await status(request.id)).toBe("pending");
+    const unchanged = await fixture<{ credential: { accessToken: string } }>(env.env, "credential", { subject: "alice", provider: UPSTREAM_PROVIDER_SLUG });
+    expect(unchanged.credential.accessToken).toBe(grantBefore.credential.accessToken);
+  } finally {
+    env.upstream.failTokenEndpoint("none");
+  }
+  await approve();
+  await expect(page.getByText("You can return to your agent")).toBeVisible();
+  expect(await status(request.id)).toBe("completed");
 });
 
 test("a consent POST without the form token or from another origin is refused", async () => {
