@@ -11,6 +11,7 @@ import path from "node:path";
 import { isDemoLaunch, parseEnv } from "@/lib/env";
 import { DEMO_USERS } from "./demo-users";
 import { readOrCreateSecret, writeUserToken } from "./local-files";
+import { WEBHOOK_PATH } from "./gateway/server";
 import { DEMO_GATEWAY_NAME, DEMO_MCP_AUDIENCE, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG, demoPorts, demoUrls } from "./ports";
 
 const NEXT_BIN = path.join("node_modules", ".bin", "next");
@@ -125,13 +126,15 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
       OIDC_PROVIDER_NAME: "Example Corp SSO (demo)",
       OIDC_ADMIN_GROUP: "frontdesk-admins",
       SUBJECT_TOKEN_AUDIENCES: DEMO_MCP_AUDIENCE,
-      FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, notes.issuer].join(","),
+      // Plain http for the local demo servers only: the IdP, Notes, and the gateway's webhook.
+      FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, notes.issuer, urls.gateway].join(","),
     });
 
     const { seedDemo } = await import("./seed");
     const { closeDb } = await import("@/lib/db/client");
     const seeded = await seedDemo({
       notes: { issuer: notes.issuer, apiUrl: notes.apiUrl, clientId: NOTES_CLIENT_ID, clientSecret: notesSecret },
+      gatewayWebhookUrl: `${urls.gateway}${WEBHOOK_PATH}`,
       revokeStaleGrants: true,
     });
     await closeDb();

@@ -10,9 +10,11 @@
 // `interaction_required`, the gateway answers 403 with the elicitation in a body that is ready
 // to be forwarded as MCP error -32042. It also relays Frontdesk's elicitation status long-poll
 // (interface E), authenticating as itself, so the MCP server can tell the user's client when
-// the consent is done.
+// the consent is done; a signed webhook from Frontdesk (verified with Frontdesk's JWKS) answers
+// those waits early.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
 import { encodeClientSecretBasic, TokenExchanger, type ExchangeClient, type ExchangeRequest, type UrlElicitation } from "./token-exchange";
 
 export interface EgressRoute {
@@ -39,8 +41,15 @@ export interface EgressGatewayOptions {
 export interface EgressGateway {
   url: string;
   port: number;
+  /** Where Frontdesk should POST its signed elicitation webhooks (`gateway add --webhook`). */
+  webhookUrl: string;
+  stats: { webhooksAccepted: number; webhooksRejected: number };
   close(): Promise<void>;
 }
+
+export const WEBHOOK_PATH = "/frontdesk/webhook";
+const WEBHOOK_TYPE = "frontdesk-webhook+jwt";
+const WEBHOOK_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
 /** Upstream response headers worth passing back; everything else (cookies, hop-by-hop) is dropped. */
 const PASSED_RESPONSE_HEADERS = ["content-type", "cache-control", "etag", "last-modified", "www-authenticate"];
@@ -132,26 +141,97 @@ export async function startEgressGateway(opts: EgressGatewayOptions): Promise<Eg
     res.writeHead(upstream.status, out).end(Buffer.from(await upstream.arrayBuffer()));
   }
 
-  // GET /elicitations/<id>?wait=<s>: Frontdesk's status endpoint, called as this gateway.
-  async function relayElicitationStatus(res: ServerResponse, id: string, wait: number) {
-    let answer: Response;
+  // Elicitations Frontdesk told us (signed webhook) have settled, and relays waiting for them.
+  const settled = new Map<string, string>();
+  const webhookWaiters = new Map<string, Set<(status: string) => void>>();
+  const seenWebhookIds = new Map<string, number>();
+  const stats = { webhooksAccepted: 0, webhooksRejected: 0 };
+  const frontdeskKeys = createRemoteJWKSet(new URL(`${frontdesk}/.well-known/jwks.json`), {
+    timeoutDuration: 5_000,
+    [customFetch]: (url, options) => fetchImpl(url, options),
+  });
+
+  // POST /frontdesk/webhook: a compact JWS from Frontdesk. Verified (signature with Frontdesk's
+  // published key, issuer, our client id as audience, type, expiry, single use) before it counts;
+  // it only ever ends a wait early, the status endpoint stays the source of truth.
+  async function receiveWebhook(req: IncomingMessage, res: ServerResponse) {
+    const reject = (status: number) => {
+      stats.webhooksRejected++;
+      res.writeHead(status).end();
+    };
+    let claims: Record<string, unknown>;
     try {
-      answer = await fetchImpl(`${frontdesk}/api/v1/elicitations/${encodeURIComponent(id)}?wait=${wait}`, {
+      const jws = (await readBody(req, 16_384)).toString("utf8").trim();
+      ({ payload: claims } = await jwtVerify(jws, frontdeskKeys, {
+        issuer: frontdesk,
+        audience: opts.client.clientId,
+        typ: WEBHOOK_TYPE,
+        algorithms: WEBHOOK_ALGORITHMS,
+        requiredClaims: ["exp", "jti"],
+        clockTolerance: 30,
+      }));
+    } catch {
+      return reject(401);
+    }
+    const id = claims.elicitation_id;
+    const status = claims.status;
+    const jti = String(claims.jti);
+    if (claims.event !== "elicitation.settled" || typeof id !== "string" || typeof status !== "string") return reject(400);
+    const now = Date.now();
+    for (const [k, exp] of seenWebhookIds) if (exp < now) seenWebhookIds.delete(k);
+    if (seenWebhookIds.has(jti)) return reject(409);
+    seenWebhookIds.set(jti, (Number(claims.exp) + 60) * 1000);
+    stats.webhooksAccepted++;
+    if (settled.size > 10_000) settled.delete(settled.keys().next().value!);
+    settled.set(id, status);
+    for (const wake of webhookWaiters.get(id) ?? []) wake(status);
+    webhookWaiters.delete(id);
+    log(`webhook: elicitation ${id.slice(0, 12)}… ${status}`);
+    res.writeHead(204).end();
+  }
+
+  function webhookSettles(id: string, signal: AbortSignal): Promise<string> {
+    return new Promise((resolve) => {
+      const set = webhookWaiters.get(id) ?? new Set();
+      webhookWaiters.set(id, set);
+      set.add(resolve);
+      signal.addEventListener("abort", () => set.delete(resolve), { once: true });
+    });
+  }
+
+  // GET /elicitations/<id>?wait=<s>: Frontdesk's status endpoint, called as this gateway, unless
+  // a verified webhook already said (or says, while we wait) that the elicitation settled.
+  async function relayElicitationStatus(res: ServerResponse, id: string, wait: number) {
+    const known = settled.get(id);
+    if (known) return sendJson(res, 200, { status: known });
+    const done = new AbortController();
+    type Answer = { httpStatus: number; body: { status?: unknown; completedAt?: unknown } | null };
+    let answer: Answer | string;
+    try {
+      const fromWebhook = webhookSettles(id, done.signal);
+      const fromFrontdesk = fetchImpl(`${frontdesk}/api/v1/elicitations/${encodeURIComponent(id)}?wait=${wait}`, {
         headers: { authorization: basic, accept: "application/json" },
-        signal: AbortSignal.timeout((wait + 10) * 1000),
+        signal: AbortSignal.any([done.signal, AbortSignal.timeout((wait + 10) * 1000)]),
         redirect: "error",
-      });
+      }).then(async (r): Promise<Answer> => ({ httpStatus: r.status, body: (await r.json().catch(() => null)) as Answer["body"] }));
+      // When the webhook wins, the aborted poll's rejection is expected, not unhandled.
+      fromFrontdesk.catch(() => undefined);
+      answer = await Promise.race([fromWebhook, fromFrontdesk]);
     } catch {
       return sendJson(res, 502, { error: "credential_broker_unavailable" });
+    } finally {
+      done.abort();
     }
-    const body = (await answer.json().catch(() => null)) as { status?: unknown; completedAt?: unknown } | null;
-    if (!answer.ok || typeof body?.status !== "string") return sendJson(res, answer.status === 404 ? 404 : 502, { error: "status_unavailable" });
+    if (typeof answer === "string") return sendJson(res, 200, { status: answer });
+    const { httpStatus, body } = answer;
+    if (httpStatus !== 200 || typeof body?.status !== "string") return sendJson(res, httpStatus === 404 ? 404 : 502, { error: "status_unavailable" });
     sendJson(res, 200, { status: body.status, ...(typeof body.completedAt === "string" ? { completedAt: body.completedAt } : {}) });
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://gateway");
     if (url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
+    if (url.pathname === WEBHOOK_PATH && req.method === "POST") return receiveWebhook(req, res);
     const status = /^\/elicitations\/([A-Za-z0-9_-]{1,100})$/.exec(url.pathname);
     if (status && req.method === "GET") {
       const wait = Math.min(Math.max(Number(url.searchParams.get("wait") ?? 0) || 0, 0), MAX_WAIT_SECONDS);
@@ -182,6 +262,8 @@ export async function startEgressGateway(opts: EgressGatewayOptions): Promise<Eg
   return {
     url: `http://localhost:${port}`,
     port,
+    webhookUrl: `http://localhost:${port}${WEBHOOK_PATH}`,
+    stats,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -22,10 +22,14 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port with four consecutive free ports (the demo's IdP, Notes, gateway, MCP server). */
+/**
+ * A base port with four consecutive free ports (the demo's IdP, Notes, gateway, MCP server),
+ * below Linux's ephemeral range (32768+) so that other processes' outgoing connections cannot
+ * take one between this check and the launcher's bind.
+ */
 async function freeBasePort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     const free = await Promise.all([0, 1, 2, 3].map((n) => isFree(base + n)));
     if (free.every(Boolean)) return base;
   }

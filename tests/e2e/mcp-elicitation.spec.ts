@@ -145,6 +145,11 @@ test("alice and bob each connect Notes through an MCP URL elicitation; no upstre
     }
   });
 
+  await test.step("Frontdesk's signed webhooks reached the gateway and verified", async () => {
+    await expect.poll(() => env.gateway.stats.webhooksAccepted, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    expect(env.gateway.stats.webhooksRejected).toBe(0);
+  });
+
   await alice.close();
   await bob.close();
 });

@@ -8,12 +8,13 @@ import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitationCompleteNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { startEgressGateway, type EgressGateway } from "@/demo/gateway/server";
+import { startEgressGateway, WEBHOOK_PATH, type EgressGateway } from "@/demo/gateway/server";
 import { startNotesMcpServer, type NotesMcpServer } from "@/demo/mcp-server/server";
 import { DEMO_MCP_AUDIENCE, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG } from "@/demo/ports";
 import type { SeedDemoResult } from "@/demo/seed";
 import { startE2eEnvironment, UPSTREAM_PROVIDER_SLUG, type E2eEnvironment } from "./e2e-environment";
 import { recordTraffic, type TrafficLog } from "./mcp-traffic";
+import { freePort } from "./postgres-cluster";
 
 const run = promisify(execFile);
 
@@ -28,11 +29,16 @@ export interface McpEnvironment {
 }
 
 /** Runs a command of tests/helpers/mcp-seed-cli.ts with the Frontdesk server's environment. */
-export async function runDemoFixture<T>(e2e: E2eEnvironment, command: "seed" | "credential", input: Record<string, unknown>): Promise<T> {
+export async function runDemoFixture<T>(
+  e2e: E2eEnvironment,
+  command: "seed" | "credential",
+  input: Record<string, unknown>,
+  extraEnv: Record<string, string> = {},
+): Promise<T> {
   const { stdout } = await run(
     path.join("node_modules", ".bin", "tsx"),
     [path.join("tests", "helpers", "mcp-seed-cli.ts"), command, JSON.stringify(input)],
-    { env: { ...process.env, NODE_ENV: "test", LOG_LEVEL: "warn", ...e2e.env }, timeout: 60_000 },
+    { env: { ...process.env, NODE_ENV: "test", LOG_LEVEL: "warn", ...e2e.env, ...extraEnv }, timeout: 60_000 },
   );
   return JSON.parse(stdout.trim().split("\n").pop() ?? "null") as T;
 }
@@ -43,11 +49,22 @@ export async function startMcpEnvironment(): Promise<McpEnvironment> {
   const e2e = await startE2eEnvironment({ env: { SUBJECT_TOKEN_AUDIENCES: DEMO_MCP_AUDIENCE } });
   try {
     const { upstream, frontdesk } = e2e;
-    const seed = await runDemoFixture<SeedDemoResult>(e2e, "seed", {
-      notes: { issuer: upstream.issuer, apiUrl: upstream.apiUrl, clientId: upstream.clientId, clientSecret: upstream.clientSecret },
-    });
+    // The gateway's port is chosen first so that its webhook URL can be registered with it.
+    const gatewayPort = await freePort();
+    const gatewayOrigin = `http://localhost:${gatewayPort}`;
+    const seed = await runDemoFixture<SeedDemoResult>(
+      e2e,
+      "seed",
+      {
+        notes: { issuer: upstream.issuer, apiUrl: upstream.apiUrl, clientId: upstream.clientId, clientSecret: upstream.clientSecret },
+        gatewayWebhookUrl: `${gatewayOrigin}${WEBHOOK_PATH}`,
+      },
+      // A plain-http webhook URL is accepted only for origins named here (development and tests).
+      { FRONTDESK_INSECURE_HTTP_ISSUERS: `${e2e.env.FRONTDESK_INSECURE_HTTP_ISSUERS},${gatewayOrigin}` },
+    );
     const meta = (await (await fetch(`${frontdesk.url}/.well-known/oauth-authorization-server`)).json()) as { token_endpoint: string };
     const gateway = await startEgressGateway({
+      port: gatewayPort,
       frontdeskUrl: frontdesk.url,
       client: { tokenEndpoint: meta.token_endpoint, clientId: seed.gatewayId, clientSecret: seed.gatewaySecret },
       routes: [{ name: DEMO_PROVIDER_SLUG, target: upstream.apiUrl, scopes: DEMO_NOTES_SCOPES }],

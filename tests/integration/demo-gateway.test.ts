@@ -9,6 +9,7 @@ import type { EgressGateway } from "@/demo/gateway/server";
 import type { SeedDemoResult } from "@/demo/seed";
 import { startIdp, type TestIdp } from "../helpers/oidc-idp";
 import { startUpstream, type TestUpstream } from "../helpers/oidc-upstream";
+import { freePort } from "../helpers/postgres-cluster";
 import { useTestDatabase } from "../helpers/test-db";
 
 await useTestDatabase();
@@ -22,6 +23,7 @@ let seed: SeedDemoResult;
 let gateway: EgressGateway | undefined;
 let tokenCalls = 0;
 let aliceUserId: string;
+let webhookGatewayPort: number;
 
 async function seedOnce(opts: { revokeStaleGrants?: boolean } = {}) {
   const { seedDemo } = await import("@/demo/seed");
@@ -44,6 +46,7 @@ async function frontdeskFetch(): Promise<typeof fetch> {
       return handleTokenRequest(req);
     }
     if (url.pathname.startsWith("/api/v1/elicitations/")) return handleElicitationStatus(req);
+    if (url.pathname === "/.well-known/jwks.json") return (await import("@/lib/gateway-api/discovery")).handleJwks(req);
     return new Response("not found", { status: 404 });
   };
 }
@@ -65,13 +68,15 @@ const getNotes = (gw: EgressGateway, token?: string) =>
 beforeAll(async () => {
   idp = await startIdp({ redirectUris: [`${FRONTDESK}/api/auth/callback/idp`] });
   upstream = await startUpstream({ redirectUris: [`${FRONTDESK}/api/oauth/callback/notes`] });
+  webhookGatewayPort = await freePort();
   Object.assign(process.env, {
     FRONTDESK_URL: FRONTDESK,
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_ID: idp.clientId,
     OIDC_CLIENT_SECRET: idp.clientSecret,
     SUBJECT_TOKEN_AUDIENCES: AUDIENCE,
-    FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, upstream.issuer].join(","),
+    // The webhook test's gateway receives webhooks over plain http on localhost.
+    FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, upstream.issuer, `http://localhost:${webhookGatewayPort}`].join(","),
     LOG_LEVEL: "warn",
   });
   seed = await seedOnce();
@@ -189,5 +194,60 @@ describe("reference egress gateway", () => {
     const { getDb } = await import("@/lib/db/client");
     const row = await (await getDb()).grant.findUnique({ where: { id: saved.grantId }, select: { status: true } });
     expect(row?.status).toBe("revoked");
+  });
+});
+
+describe("signed webhooks", () => {
+  it("verifies Frontdesk's webhook, ends a status wait early, and refuses forged, foreign and replayed ones", async () => {
+    const { createGateway } = await import("@/lib/gateways/register");
+    const { createPolicyRule } = await import("@/lib/policy/rules");
+    const { startEgressGateway, WEBHOOK_PATH } = await import("@/demo/gateway/server");
+    const { gateway: registered, secret } = await createGateway(
+      { name: "webhook-gateway", authMethod: "client_secret_basic", webhookUrl: `http://localhost:${webhookGatewayPort}${WEBHOOK_PATH}` },
+      { type: "admin", id: "test" },
+    );
+    await createPolicyRule({ providerId: seed.providerId, gatewayId: registered.id, scopes: ["notes:read"] }, { type: "admin", id: "test" });
+    const gw = await startEgressGateway({
+      port: webhookGatewayPort,
+      frontdeskUrl: FRONTDESK,
+      client: { tokenEndpoint: `${FRONTDESK}/oauth/token`, clientId: registered.id, clientSecret: secret! },
+      routes: [{ name: "notes", target: upstream.apiUrl, scopes: ["notes:read"] }],
+      fetch: await frontdeskFetch(),
+    });
+    try {
+      const res = await getNotes(gw, await userToken("bob"));
+      expect(res.status).toBe(403);
+      const id = ((await res.json()) as { error: { data: { elicitations: { elicitationId: string }[] } } }).error.data.elicitations[0]!.elicitationId;
+      const post = (body: string) => fetch(gw.webhookUrl, { method: "POST", headers: { "content-type": "application/jwt" }, body });
+      const { signFrontdeskJwt } = await import("@/lib/signing/sign");
+      const claims = { event: "elicitation.settled", elicitation_id: id, status: "completed", completed_at: Math.floor(Date.now() / 1000) };
+
+      // Forged (another key) and foreign (signed by Frontdesk for another gateway): refused.
+      const { privateKey } = await generateKeyPair("ES256");
+      const forged = await new SignJWT(claims)
+        .setProtectedHeader({ alg: "ES256", typ: "frontdesk-webhook+jwt" })
+        .setIssuer(FRONTDESK)
+        .setAudience(registered.id)
+        .setJti("forged")
+        .setExpirationTime("5m")
+        .sign(privateKey);
+      expect((await post(forged)).status).toBe(401);
+      const foreign = await signFrontdeskJwt(claims, { audience: seed.gatewayId, expiresInSeconds: 300, typ: "frontdesk-webhook+jwt" });
+      expect((await post(foreign)).status).toBe(401);
+      expect(gw.stats).toEqual({ webhooksAccepted: 0, webhooksRejected: 2 });
+
+      // A relay waiting on the (still pending) elicitation is answered by the genuine webhook.
+      const started = Date.now();
+      const waiting = fetch(`${gw.url}/elicitations/${id}?wait=20`).then((r) => r.json());
+      await new Promise((r) => setTimeout(r, 300));
+      const genuine = await signFrontdeskJwt(claims, { audience: registered.id, expiresInSeconds: 300, typ: "frontdesk-webhook+jwt" });
+      expect((await post(genuine)).status).toBe(204);
+      expect(await waiting).toEqual({ status: "completed" });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect((await post(genuine)).status).toBe(409);
+      expect(gw.stats).toEqual({ webhooksAccepted: 1, webhooksRejected: 3 });
+    } finally {
+      await gw.close();
+    }
   });
 });
