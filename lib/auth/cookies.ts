@@ -3,10 +3,10 @@
 // when FRONTDESK_URL is http (local development, tests on http://localhost) plain names are used.
 import { publicUrl } from "@/lib/env";
 
-export function usesSecureCookies(): boolean {
-  return publicUrl().startsWith("https:");
+export function usesSecureCookies(origin: string = publicUrl()): boolean {
+  return origin.startsWith("https:");
 }
 
-export function sessionCookieName(): string {
-  return usesSecureCookies() ? "__Host-frontdesk.session-token" : "frontdesk.session-token";
+export function sessionCookieName(origin: string = publicUrl()): string {
+  return usesSecureCookies(origin) ? "__Host-frontdesk.session-token" : "frontdesk.session-token";
 }

@@ -1,6 +1,6 @@
 // Creating an elicitation: bound to the verified user's (issuer, subject), a gateway, a provider,
 // scopes and context. The id is the only thing the URL carries; it has 256 random bits.
-import { appendAudit } from "@/lib/audit/append";
+import { appendAudit, auditSubjectRef } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { env, publicUrl } from "@/lib/env";
 import { AppError } from "@/lib/errors";
@@ -50,7 +50,7 @@ export async function createElicitation(input: CreateElicitationInput): Promise<
       {
         actorType: "gateway",
         actorId: input.gatewayId,
-        userId: user?.id ?? null,
+        userId: user?.id ?? auditSubjectRef(input.userIssuer, input.userSubject),
         gatewayId: input.gatewayId,
         providerId: input.providerId,
         action: "elicitation.created",

@@ -1,6 +1,6 @@
 // Reading an elicitation. Expiry is applied lazily: a pending elicitation past its deadline is
 // moved to `expired` with one guarded statement (so exactly one reader audits it).
-import { appendAudit } from "@/lib/audit/append";
+import { appendAudit, auditSubjectRef } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import type { Elicitation } from "@/lib/generated/prisma/client";
 import { isElicitationId } from "./context";
@@ -17,9 +17,14 @@ export async function getElicitation(id: string): Promise<Elicitation | null> {
       data: { status: "expired" },
     });
     if (count === 1) {
+      const user = await tx.user.findUnique({
+        where: { issuer_subject: { issuer: found.userIssuer, subject: found.userSubject } },
+        select: { id: true },
+      });
       await appendAudit(
         {
           actorType: "system",
+          userId: user?.id ?? auditSubjectRef(found.userIssuer, found.userSubject),
           gatewayId: found.gatewayId,
           providerId: found.providerId,
           action: "elicitation.expired",
