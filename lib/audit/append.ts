@@ -19,6 +19,7 @@ import { newId } from "@/lib/ids";
 import { type AppendedEvent, type AuditTx, extendChain, type PreparedEvent } from "./chain";
 import { commitInGroup, flushGroupCommit, getGroupCommitStats, type GroupCommitStats } from "./group-commit";
 import { LIMITS, sanitizeContext, scrubText } from "./sanitize";
+import { closeAuditPool } from "./writer-pool";
 
 export type { AuditTx } from "./chain";
 export type { GroupCommitStats } from "./group-commit";
@@ -107,6 +108,12 @@ export async function appendAuditMany(events: AuditEventInput[], tx?: AuditTx): 
 /** Waits until every append queued in this process has settled (tests, shutdown). */
 export function flushAudit(): Promise<void> {
   return flushGroupCommit();
+}
+
+/** Flushes, then closes the audit writer's own PostgreSQL connection (shutdown, tests). */
+export async function closeAudit(): Promise<void> {
+  await flushGroupCommit();
+  await closeAuditPool();
 }
 
 /** Counters of the group commit of this process (batches vs events). */

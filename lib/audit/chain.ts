@@ -57,27 +57,47 @@ const INSERT_SQL = `
        context jsonb, "requestId" text, "prevHash" text, hash text)`;
 
 interface TailRow {
-  nowMs: bigint;
-  seq: bigint | null;
+  nowMs: string;
+  seq: string | null;
   hash: string | null;
-  atMs: bigint | null;
+  atMs: string | null;
 }
 
 // The time comes from the database clock (one clock for every instance) and never goes
-// backwards along the chain, so `at` is non-decreasing in seq order.
+// backwards along the chain, so `at` is non-decreasing in seq order. Numbers come back as
+// text so that both drivers (Prisma raw: BigInt, pg: string) read the same.
 const TAIL_SQL = `
-  SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS "nowMs",
-         t.seq, t.hash, floor(extract(epoch FROM t.at) * 1000)::bigint AS "atMs"
+  SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint::text AS "nowMs",
+         t.seq::text AS seq, t.hash, floor(extract(epoch FROM t.at) * 1000)::bigint::text AS "atMs"
   FROM (SELECT 1) AS one
   LEFT JOIN LATERAL (SELECT seq, hash, at FROM "AuditEvent" ORDER BY seq DESC LIMIT 1) AS t ON true`;
 
+/** What the chain needs from a connection that is inside a transaction. */
+export interface ChainSql {
+  execute(sql: string, param?: string): Promise<unknown>;
+  query<T>(sql: string): Promise<T[]>;
+}
+
+/** ChainSql over a Prisma interactive transaction (caller transactions, embedded PGlite). */
+export function prismaChainSql(tx: AuditTx): ChainSql {
+  return {
+    execute: (sql, param) => (param === undefined ? tx.$executeRawUnsafe(sql) : tx.$executeRawUnsafe(sql, param)),
+    query: <T>(sql: string) => tx.$queryRawUnsafe<T[]>(sql),
+  };
+}
+
 /** Appends `events` in order at the end of the chain, inside the caller's transaction. */
-export async function extendChain(tx: AuditTx, events: readonly PreparedEvent[]): Promise<AppendedEvent[]> {
+export function extendChain(tx: AuditTx, events: readonly PreparedEvent[]): Promise<AppendedEvent[]> {
+  return extendChainWith(prismaChainSql(tx), events);
+}
+
+/** Appends `events` in order at the end of the chain; `sql` must be inside a transaction. */
+export async function extendChainWith(sql: ChainSql, events: readonly PreparedEvent[]): Promise<AppendedEvent[]> {
   if (events.length === 0) return [];
-  await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
-  const [tail] = await tx.$queryRawUnsafe<TailRow[]>(TAIL_SQL);
+  await sql.execute(`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+  const [tail] = await sql.query<TailRow>(TAIL_SQL);
   if (!tail) throw new Error("audit chain tail query returned no row");
-  let seq = tail.seq ?? 0n;
+  let seq = tail.seq === null ? 0n : BigInt(tail.seq);
   let prevHash = tail.hash ?? GENESIS_HASH;
   const nowMs = Number(tail.nowMs);
   const at = new Date(tail.atMs === null ? nowMs : Math.max(nowMs, Number(tail.atMs)));
@@ -91,7 +111,7 @@ export async function extendChain(tx: AuditTx, events: readonly PreparedEvent[])
   // Chunked so that a single statement's JSON stays small even for a huge appendAuditMany.
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     const chunk = rows.slice(i, i + INSERT_CHUNK).map((r) => ({ ...r, seq: r.seq.toString(), at: r.at.toISOString() }));
-    await tx.$executeRawUnsafe(INSERT_SQL, JSON.stringify(chunk));
+    await sql.execute(INSERT_SQL, JSON.stringify(chunk));
   }
   return rows.map((r) => ({ id: r.id, seq: r.seq, hash: r.hash }));
 }

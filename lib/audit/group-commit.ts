@@ -6,12 +6,14 @@
 // in it rejects and nothing of the batch is stored.
 //
 // One batch is in flight per process; further batches wait for it (they would wait on the
-// chain lock anyway). Batches and the queue are bounded so that memory stays bounded under
-// overload: a full queue rejects immediately (503) instead of growing.
-import { type Db, getDb } from "@/lib/db/client";
+// chain lock anyway). On PostgreSQL a batch runs on the writer's own connection
+// (writer-pool.ts); on the embedded database through the Prisma client. Batches and the
+// queue are bounded so that memory stays bounded under overload: a full queue rejects
+// immediately (503) instead of growing.
+import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
-import { Prisma } from "@/lib/generated/prisma/client";
-import { type AppendedEvent, extendChain, type PreparedEvent } from "./chain";
+import { type AppendedEvent, extendChain, extendChainWith, type PreparedEvent } from "./chain";
+import { getAuditPool, inAuditTransaction } from "./writer-pool";
 
 export const MAX_BATCH_EVENTS = 256;
 export const MAX_QUEUED_EVENTS = 10_000;
@@ -74,31 +76,23 @@ function takeBatch(): Waiter[] {
   return batch;
 }
 
-// The chain needs each statement to see rows committed while it waited for the lock, i.e.
-// READ COMMITTED. Asking for it on every transaction costs Prisma an extra round trip, so the
-// server's default is checked once per client and the level is set only where it differs.
-const READ_COMMITTED = Prisma.TransactionIsolationLevel.ReadCommitted;
-const defaultIsolation = new WeakMap<Db, Promise<boolean>>();
-
-function hasReadCommittedDefault(db: Db): Promise<boolean> {
-  let known = defaultIsolation.get(db);
-  if (!known) {
-    known = db
-      .$queryRawUnsafe<{ level: string }[]>("SELECT current_setting('transaction_isolation') AS level")
-      .then((rows) => rows[0]?.level === "read committed");
-    known.catch(() => defaultIsolation.delete(db));
-    defaultIsolation.set(db, known);
-  }
-  return known;
+/**
+ * The embedded database has one connection, shared through the Prisma client; its
+ * transactions run one at a time, so no other writer can move the tail under a batch.
+ */
+async function commitThroughPrisma(events: PreparedEvent[]): Promise<AppendedEvent[]> {
+  const db = await getDb();
+  return db.$transaction((tx) => extendChain(tx, events), { maxWait: 10_000, timeout: 20_000 });
 }
 
 async function writeBatch(batch: Waiter[]): Promise<void> {
   const events = batch.flatMap((w) => w.events);
   let appended: AppendedEvent[];
   try {
-    const db = await getDb();
-    const isolation = (await hasReadCommittedDefault(db)) ? {} : { isolationLevel: READ_COMMITTED };
-    appended = await db.$transaction((tx) => extendChain(tx, events), { ...isolation, maxWait: 10_000, timeout: 20_000 });
+    const pool = getAuditPool();
+    appended = pool
+      ? await inAuditTransaction(pool, (sql) => extendChainWith(sql, events))
+      : await commitThroughPrisma(events);
   } catch (error) {
     state.stats.failedBatches++;
     for (const w of batch) w.reject(error);

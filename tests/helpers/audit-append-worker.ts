@@ -3,7 +3,7 @@
 // concurrent appends, so both group commit and single appends race the other processes),
 // prints "done" and exits 0. Usage: tsx tests/helpers/audit-append-worker.ts <n> <label>
 import { once } from "node:events";
-import { appendAudit, flushAudit, getAuditWriteStats } from "@/lib/audit/append";
+import { appendAudit, closeAudit, getAuditWriteStats } from "@/lib/audit/append";
 import { closeDb, getDb } from "@/lib/db/client";
 
 const n = Number(process.argv[2]);
@@ -35,7 +35,7 @@ async function main() {
       await Promise.all(Array.from({ length: size }, (_, j) => appendAudit(event(i + j))));
     }
   }
-  await flushAudit();
+  await closeAudit();
   process.stdout.write(`done ${JSON.stringify(getAuditWriteStats())}\n`);
   await closeDb();
 }
