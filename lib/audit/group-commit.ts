@@ -12,6 +12,7 @@
 // immediately (503) instead of growing.
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
+import { log } from "@/lib/log";
 import { type AppendedEvent, extendChain, extendChainWith, type PreparedEvent } from "./chain";
 import { getAuditPool, inAuditTransaction } from "./writer-pool";
 
@@ -33,12 +34,22 @@ export interface GroupCommitStats {
   largestBatch: number;
 }
 
-const state = {
-  queue: [] as Waiter[],
+interface QueueState {
+  queue: Waiter[];
+  queuedEvents: number;
+  draining: Promise<void> | null;
+  stats: GroupCommitStats;
+}
+
+// On globalThis, like the database client: Next.js may load this module once per bundle, and
+// one queue per process batches best (several queues would only contend for the chain lock).
+const holder = globalThis as typeof globalThis & { __frontdeskAuditQueue?: QueueState };
+const state: QueueState = (holder.__frontdeskAuditQueue ??= {
+  queue: [],
   queuedEvents: 0,
-  draining: null as Promise<void> | null,
-  stats: { batches: 0, events: 0, failedBatches: 0, largestBatch: 0 } as GroupCommitStats,
-};
+  draining: null,
+  stats: { batches: 0, events: 0, failedBatches: 0, largestBatch: 0 },
+});
 
 /** Queues events to be committed together with concurrent appends; resolves after commit. */
 export function commitInGroup(events: PreparedEvent[]): Promise<AppendedEvent[]> {
@@ -95,7 +106,14 @@ async function writeBatch(batch: Waiter[]): Promise<void> {
       : await commitThroughPrisma(events);
   } catch (error) {
     state.stats.failedBatches++;
-    for (const w of batch) w.reject(error);
+    log.error("audit batch failed; its callers are refused", {
+      events: events.length,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    // Retryable for the client, and no database internals in what the caller may show.
+    const refused = new AppError("service_unavailable", "The decision could not be audited, so it was not carried out; try again.");
+    refused.cause = error;
+    for (const w of batch) w.reject(refused);
     return;
   }
   state.stats.batches++;

@@ -4,6 +4,7 @@ import path from "node:path";
 import readline from "node:readline";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AppError } from "@/lib/errors";
 import { useTestDatabase } from "../helpers/test-db";
 
 const url = await useTestDatabase();
@@ -156,7 +157,9 @@ describe("group commit", () => {
         Array.from({ length: 12 }, (_, i) => appendAudit(event(i, i === 7 ? { reason: "refuse-me" } : {}))),
       );
       expect(results.every((r) => r.status === "rejected")).toBe(true);
-      expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/refused by test trigger/);
+      const refusal = (results[0] as PromiseRejectedResult).reason as AppError;
+      expect(refusal.code).toBe("service_unavailable");
+      expect(String(refusal.cause)).toMatch(/refused by test trigger/);
       expect(getAuditWriteStats().failedBatches).toBe(stats.failedBatches + 1);
       expect(await countRows()).toBe(before);
       // The next batch continues the chain where the last committed one ended.
