@@ -6,9 +6,11 @@
 //   then held until the caller commits: append last, keep the transaction short, and use
 //   READ COMMITTED (Prisma's default on PostgreSQL).
 // - Without `tx`, the events join the process's group commit (see group-commit.ts): the
-//   promise resolves only after the batch holding them committed, and rejects if it failed.
-//   Never call it without `tx` while holding a transaction on the embedded (single
-//   connection) database: the batch would wait for that connection.
+//   promise resolves only after the batch holding them committed, and rejects (AppError
+//   service_unavailable) if it failed.
+//   Inside a transaction, always pass its `tx`: a group-commit append awaited there waits for
+//   the chain lock the transaction may already hold (and, on the embedded database, for the
+//   single connection the transaction occupies) until a timeout breaks the deadlock.
 //
 // `userId` is the Frontdesk user id when a User row exists; before one exists (a gateway
 // resolving for a subject that never signed in to the portal, a refused portal sign-in) it

@@ -6,9 +6,13 @@
 
 export const REDACTED = "[redacted]";
 
-/** Keys whose values are never stored (substring match, case-insensitive). */
+/**
+ * Keys whose values are never stored (substring match, case-insensitive). "session" is not
+ * in the list on purpose: a session's id is a reference worth keeping in an admin's audit
+ * trail; the secret is its token, caught by "token" (sessionToken, session-token).
+ */
 const SECRET_KEY =
-  /token|secret|passw|pwd|authorization|cookie|assertion|code|key|verifier|credential|bearer|session|signature|jwt|private|nonce|state|cipher|otp/i;
+  /token|secret|passw|pwd|authorization|cookie|assertion|code|key|verifier|credential|bearer|signature|jwt|private|nonce|state|cipher|otp/i;
 
 // Credentials that can appear inside free text (an upstream error message, a header value).
 const SECRET_IN_TEXT: [RegExp, string][] = [

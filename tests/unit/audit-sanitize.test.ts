@@ -46,7 +46,7 @@ describe("sanitizeContext", () => {
   });
 
   it("keeps ordinary context intact", () => {
-    const ctx = { agentId: "agent-7", mcpServer: "github", tool: "create_issue", scopes: ["repo", "read:org"], labels: { team: "infra" }, n: 3, ok: true, none: null };
+    const ctx = { agentId: "agent-7", sessionId: "ses_1", elicitationId: "eli_1", mcpServer: "github", tool: "create_issue", scopes: ["repo", "read:org"], labels: { team: "infra" }, n: 3, ok: true, none: null };
     expect(sanitizeContext(ctx)).toEqual(ctx);
   });
 
