@@ -4,6 +4,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import type { ReactNode } from "react";
+import { AdminFeedbackProvider } from "@/components/admin/feedback";
 import { SubmitButton } from "@/components/ui/button";
 import { requireAdminPage } from "@/lib/admin/guard";
 import { signOutAction } from "../(portal)/sign-in/actions";
@@ -49,7 +50,9 @@ export default async function AdminLayout({ children }: { children: ReactNode })
           </div>
         </div>
       </header>
-      <main className="mx-auto max-w-7xl space-y-6 px-6 py-8">{children}</main>
+      <main className="mx-auto max-w-7xl space-y-6 px-6 py-8">
+        <AdminFeedbackProvider>{children}</AdminFeedbackProvider>
+      </main>
     </div>
   );
 }

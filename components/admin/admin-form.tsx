@@ -2,9 +2,10 @@
 // A form bound to an admin server action: the CSRF form token is included, the submit button
 // shows progress (SubmitButton), and the outcome is announced (role=status / role=alert).
 // A secret in the result (a new gateway secret) is shown once, here, and nowhere else.
-import { useActionState, type ReactNode } from "react";
+import { useActionState, useEffect, type ReactNode } from "react";
 import type { ActionResult } from "@/lib/admin/guard";
 import { Alert } from "@/components/ui/alert";
+import { useAdminFeedback } from "./feedback";
 
 export type AdminActionFn = (prev: ActionResult | null, formData: FormData) => Promise<ActionResult>;
 
@@ -23,6 +24,10 @@ export function AdminForm({
   label?: string;
 }) {
   const [result, formAction] = useActionState<ActionResult | null, FormData>(action, null);
+  const publish = useAdminFeedback();
+  useEffect(() => {
+    if (result && publish) publish({ ok: result.ok, message: result.message, at: result.at });
+  }, [result, publish]);
   return (
     <div className="space-y-3">
       <form action={formAction} className={className} aria-label={label}>
@@ -31,7 +36,8 @@ export function AdminForm({
       </form>
       {result ? (
         <div key={result.at}>
-          <Alert tone={result.ok ? "success" : "error"}>{result.message}</Alert>
+          {/* Inside the admin layout the message goes to its live region (feedback.tsx). */}
+          {publish ? null : <Alert tone={result.ok ? "success" : "error"}>{result.message}</Alert>}
           {result.secret ? <SecretOnce secret={result.secret} /> : null}
         </div>
       ) : null}

@@ -1,0 +1,48 @@
+// Runs tests/helpers/admin-fixtures-cli.ts in a child process with a Frontdesk environment, plus
+// browser helpers shared by the admin specs.
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import type { E2eEnvironment } from "./e2e-environment";
+
+const run = promisify(execFile);
+
+export async function adminFixture<T = Record<string, unknown>>(env: Record<string, string>, command: string, input: Record<string, unknown> = {}): Promise<T> {
+  const { stdout } = await run(
+    path.join("node_modules", ".bin", "tsx"),
+    [path.join("tests", "helpers", "admin-fixtures-cli.ts"), command, JSON.stringify(input)],
+    { env: { ...process.env, NODE_ENV: "test", LOG_LEVEL: "warn", ...env }, maxBuffer: 256 * 1024 * 1024, timeout: 180_000 },
+  );
+  const last = stdout.trim().split("\n").pop() ?? "null";
+  return JSON.parse(last) as T;
+}
+
+/** A browser context signed in to the portal as one of the IdP's demo users, on `firstPath`. */
+export async function signedIn(browser: Browser, env: E2eEnvironment, user: "alice" | "bob" | "admin", firstPath = "/admin"): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${env.frontdesk.url}${firstPath}`);
+  await expect(page).toHaveURL(/\/sign-in\?callbackUrl=/);
+  await page.getByRole("button", { name: /Sign in with/ }).click();
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(env.idp.users[user].password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => url.pathname === firstPath || url.pathname === "/", { timeout: 30_000 });
+  return { context, page };
+}
+
+/** HTTP Basic for a gateway's client id and secret (form-urlencoded first, RFC 6749 2.3.1). */
+export function basic(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
+}
+
+/** REST resolve as a gateway would call it. */
+export async function resolve(env: E2eEnvironment, gateway: { id: string; secret: string }, body: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${env.frontdesk.url}/api/v1/resolve`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: basic(gateway.id, gateway.secret) },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
