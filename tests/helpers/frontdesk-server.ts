@@ -10,6 +10,8 @@ export interface FrontdeskServer {
   /** Base URL using `localhost` (next-auth callbacks must match it; see toolchain.md). */
   url: string;
   port: number;
+  /** Process id of the server, also its process group id (benchmarks sample its RSS). */
+  pid: number;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -70,7 +72,7 @@ export async function startFrontdesk(opts: { env: Record<string, string>; distDi
     if (exited) throw new Error(`Frontdesk exited during start-up:\n${output}`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/api/health`);
-      if (res.status === 200) return { url, port, logs: () => output, stop };
+      if (res.status === 200) return { url, port, pid: child.pid!, logs: () => output, stop };
     } catch {
       // not listening yet
     }

@@ -1,0 +1,92 @@
+// The benchmark's PostgreSQL: a throwaway cluster with PostgreSQL's default durability settings
+// (fsync and synchronous_commit on, unlike the test cluster), or a fresh database inside the
+// server named by BENCH_DATABASE_URL. Either way the benchmark gets a new, migrated database
+// and removes it afterwards.
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { applyMigrations, pgRunner } from "@/lib/db/migrate";
+import { findPostgresBin, freePort } from "@/tests/helpers/postgres-cluster";
+
+export interface BenchDatabase {
+  url: string;
+  /** Where it runs, for the report. */
+  describe: string;
+  close(): Promise<void>;
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function startThrowawayCluster(): Promise<{ adminUrl: string; describe: string; stop(): void }> {
+  const bin = findPostgresBin();
+  const dir = mkdtempSync(path.join(os.tmpdir(), "frontdesk-bench-pg-"));
+  const dataDir = path.join(dir, "data");
+  const isRoot = process.getuid?.() === 0;
+  const exec = (cmd: string, args: string[]) => {
+    const full = path.join(bin, cmd);
+    const [file, argv] = isRoot ? ["runuser", ["-u", "postgres", "--", full, ...args]] : [full, args];
+    return execFileSync(file, argv, { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 }).toString();
+  };
+  if (isRoot) {
+    const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
+    const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
+    chownSync(dir, uid, gid);
+  }
+  exec("initdb", ["-D", dataDir, "-A", "trust", "-U", "postgres", "-E", "UTF8"]);
+  const port = await freePort();
+  // Default durability (fsync, synchronous_commit, full_page_writes): a commit is on disk before
+  // the response, as in production. Only the connection limit and shared buffers are raised.
+  exec("pg_ctl", [
+    "-D", dataDir, "-w", "-t", "60", "-l", path.join(dir, "log"),
+    "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB`,
+    "start",
+  ]);
+  const version = exec("postgres", ["--version"]).trim();
+  let stopped = false;
+  return {
+    adminUrl: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    describe: `throwaway cluster (${version}, default fsync/synchronous_commit, shared_buffers=256MB)`,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      const full = path.join(bin, "pg_ctl");
+      const args = ["-D", dataDir, "-m", "fast", "-w", "stop"];
+      spawnSync(isRoot ? "runuser" : full, isRoot ? ["-u", "postgres", "--", full, ...args] : args, { timeout: 60_000 });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startBenchDatabase(externalUrl: string | undefined): Promise<BenchDatabase> {
+  const cluster = externalUrl ? null : await startThrowawayCluster();
+  const adminUrl = externalUrl ?? cluster!.adminUrl;
+  const name = `frontdesk_bench_${randomBytes(4).toString("hex")}`;
+  await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  const url = withDatabase(adminUrl, name);
+  await withClient(url, (c) => applyMigrations(pgRunner(c)));
+  return {
+    url,
+    describe: cluster ? cluster.describe : `database ${name} on BENCH_DATABASE_URL`,
+    async close() {
+      if (cluster) return cluster.stop();
+      await withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,89 @@
+// Child servers for the benchmark, each in its own process group (so RSS is measured over every
+// process a server consists of, and stop() ends all of them), plus /proc readings.
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Sum of VmRSS over every process whose process group is `pgid` (Linux /proc). */
+export function groupRssBytes(pgid: number): number {
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the parenthesized command name: state ppid pgrp ...
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue;
+      const status = readFileSync(`/proc/${entry}/status`, "utf8");
+      const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+      if (kb) total += Number(kb) * 1024;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
+}
+
+/** 1-minute load average. */
+export function loadAverage(): number {
+  return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+}
+
+export interface ChildServer {
+  pid: number;
+  url: string;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `command args` detached (own process group) and waits until `readyPath` on `url`
+ * answers 200.
+ */
+export async function startChildServer(opts: {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  url: string;
+  readyPath: string;
+  timeoutMs?: number;
+}): Promise<ChildServer> {
+  const child = spawn(opts.command, opts.args, { env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  child.stderr.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  const pid = child.pid!;
+  const stop = async () => {
+    if (exited) return;
+    const done = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    try {
+      process.kill(-pid, "SIGTERM");
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }, 5_000);
+    await done;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${opts.command} exited during start-up:\n${output}`);
+    try {
+      const res = await fetch(`${opts.url}${opts.readyPath}`);
+      await res.arrayBuffer();
+      if (res.status === 200) return { pid, url: opts.url, logs: () => output, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await stop();
+  throw new Error(`${opts.command} did not become ready:\n${output}`);
+}

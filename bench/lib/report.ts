@@ -1,0 +1,133 @@
+// The benchmark's results: one object, printed as a table, written as JSON (gitignored) and as a
+// markdown summary (bench/results/latest.md) that the README can quote.
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { LoadResult } from "./load";
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGb: number;
+  node: string;
+  os: string;
+  postgres: string;
+  loadAverageBefore: number;
+  loadAverageAfter?: number;
+}
+
+export interface StormResult {
+  instances: number;
+  requests: number;
+  upstreamDelayMs: number;
+  /** A direct refresh_token call to the upstream with the same delay, ms. */
+  upstreamLatencyMs: number;
+  upstreamRefreshCalls: number;
+  statuses: Record<string, number>;
+  distinctTokens: number;
+  /** From the first request sent to the last response received, ms. */
+  allAnsweredMs: number;
+  /** allAnsweredMs minus upstreamLatencyMs: what Frontdesk adds. */
+  overheadMs: number;
+}
+
+export interface GrowthSide {
+  grants: number;
+  auditEvents: number;
+  load: LoadResult;
+}
+
+export interface LongPollResult {
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** Wake-ups that returned another status than "completed". */
+  errors: number;
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  actual: string;
+  met: boolean;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt: string;
+  machine: Machine;
+  settings: Record<string, number | string>;
+  load: LoadResult[];
+  ratios: Record<string, number>;
+  storm: StormResult | null;
+  growth: { small: GrowthSide; large: GrowthSide; p50Ratio: number; p99Ratio: number } | null;
+  longPoll: LongPollResult | null;
+  targets: Target[];
+  notes: string[];
+}
+
+const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");
+
+function loadTable(rows: LoadResult[]): string[] {
+  const lines = [
+    "| scenario | conns | req/s | p50 ms | p99 ms | p99.9 ms | errors | server RSS MB |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of rows) {
+    lines.push(`| ${r.name} | ${r.connections} | ${int(r.rps)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.p999, 2)} | ${r.errors} | ${int(r.rssMb)} |`);
+  }
+  return lines;
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  const out: string[] = [
+    `Frontdesk benchmark, ${r.startedAt} (${((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 60000).toFixed(1)} min)`,
+    "",
+    `Machine: ${m.cpu}, ${m.cores} cores, ${f(m.memoryGb, 0)} GB, ${m.os}, Node ${m.node}; PostgreSQL: ${m.postgres}; ` +
+      `load average ${f(m.loadAverageBefore, 2)} before, ${f(m.loadAverageAfter ?? NaN, 2)} after. ` +
+      `Load generator (autocannon) in the same machine, 127.0.0.1.`,
+    "",
+    ...loadTable(r.load),
+    "",
+    "| ratio | value |",
+    "|---|---:|",
+    ...Object.entries(r.ratios).map(([k, v]) => `| ${k} | ${f(v, 3)} |`),
+  ];
+  if (r.storm) {
+    const s = r.storm;
+    out.push(
+      "",
+      `Refresh storm: ${s.requests} concurrent resolves of one expired grant over ${s.instances} instances; upstream delay ${s.upstreamDelayMs} ms ` +
+        `(direct refresh ${f(s.upstreamLatencyMs, 0)} ms); upstream refresh calls ${s.upstreamRefreshCalls}; statuses ${JSON.stringify(s.statuses)}; ` +
+        `distinct tokens handed out ${s.distinctTokens}; all answered in ${f(s.allAnsweredMs, 0)} ms (upstream latency + ${f(s.overheadMs, 0)} ms).`,
+    );
+  }
+  if (r.growth) {
+    const g = r.growth;
+    out.push(
+      "",
+      `Growth: resolve with ${int(g.small.grants)} grants / ${int(g.small.auditEvents)} audit events: p50 ${f(g.small.load.p50, 2)} ms, p99 ${f(g.small.load.p99, 2)} ms, ${int(g.small.load.rps)} req/s; ` +
+        `with ${int(g.large.grants)} grants / ${int(g.large.auditEvents)} audit events: p50 ${f(g.large.load.p50, 2)} ms, p99 ${f(g.large.load.p99, 2)} ms, ${int(g.large.load.rps)} req/s; ` +
+        `ratio p50 ${f(g.p50Ratio, 2)}, p99 ${f(g.p99Ratio, 2)}.`,
+    );
+  }
+  if (r.longPoll) {
+    const l = r.longPoll;
+    out.push("", `Long-poll wake-up (completion in another process, poller on an instance): ${l.samples} samples, p50 ${f(l.p50, 0)} ms, p99 ${f(l.p99, 0)} ms, max ${f(l.max, 0)} ms, errors ${l.errors}.`);
+  }
+  out.push("", "| target | wanted | measured | met |", "|---|---|---|---|", ...r.targets.map((t) => `| ${t.name} | ${t.target} | ${t.actual} | ${t.met ? "yes" : "no"} |`));
+  if (r.notes.length > 0) out.push("", ...r.notes.map((n) => `- ${n}`));
+  return out.join("\n") + "\n";
+}
+
+export function writeResults(r: BenchResults, dir: string): { json: string; markdown: string } {
+  mkdirSync(dir, { recursive: true });
+  const stamp = r.startedAt.replace(/[:.]/g, "-");
+  const json = path.join(dir, `bench-${stamp}.json`);
+  const markdown = path.join(dir, "latest.md");
+  writeFileSync(json, JSON.stringify(r, null, 2));
+  writeFileSync(markdown, renderMarkdown(r));
+  return { json, markdown };
+}

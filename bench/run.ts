@@ -1,0 +1,475 @@
+// `npm run bench`: builds Frontdesk, starts it in production mode against a real PostgreSQL,
+// seeds it, and measures the hot path against baselines in the same run, a refresh storm across
+// two instances, growth (100 -> 100,000 grants, 1,000,000 audit events), elicitation creation and
+// long-poll wake-up. Prints a table and writes bench/results/. A benchmark, not a test: it never
+// fails on a figure (it exits non-zero only if the harness itself breaks).
+//
+// Settings (environment): BENCH_DATABASE_URL (a PostgreSQL server to create the benchmark
+// database in; default: a throwaway cluster), BENCH_DURATION (s per measured run, 10),
+// BENCH_WARMUP (s, 3), BENCH_CONNECTIONS (32), BENCH_GRANTS (100000), BENCH_AUDIT_EVENTS
+// (1000000), BENCH_STORM (500), BENCH_UPSTREAM_DELAY_MS (300), BENCH_SKIP_BUILD=1 (reuse the
+// build in BENCH_DIST_DIR, default .next-bench).
+import { execFileSync } from "node:child_process";
+import { randomBytes, randomInt } from "node:crypto";
+import { existsSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { signClientAssertions } from "./lib/assertions";
+import { cyclingBodies, generatedBodies, percentile, runLoad, type LoadResult } from "./lib/load";
+import { startBenchDatabase } from "./lib/postgres";
+import { loadAverage, startChildServer } from "./lib/processes";
+import { renderMarkdown, writeResults, type BenchResults, type LongPollResult, type StormResult, type Target } from "./lib/report";
+
+const num = (name: string, fallback: number) => {
+  const v = process.env[name];
+  return v === undefined || v === "" ? fallback : Number(v);
+};
+const settings = {
+  durationSeconds: num("BENCH_DURATION", 10),
+  warmupSeconds: num("BENCH_WARMUP", 3),
+  connections: num("BENCH_CONNECTIONS", 32),
+  grants: num("BENCH_GRANTS", 100_000),
+  smallGrants: 100,
+  auditEvents: num("BENCH_AUDIT_EVENTS", 1_000_000),
+  stormRequests: num("BENCH_STORM", 500),
+  upstreamDelayMs: num("BENCH_UPSTREAM_DELAY_MS", 300),
+  longPollSamples: 20,
+  distDir: process.env.BENCH_DIST_DIR || ".next-bench",
+};
+
+const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const cleanups: (() => Promise<void> | void)[] = [];
+
+function build(): void {
+  if (process.env.BENCH_SKIP_BUILD === "1" && existsSync(path.join(settings.distDir, "BUILD_ID"))) {
+    log(`reusing the build in ${settings.distDir}`);
+    return;
+  }
+  log(`building (next build into ${settings.distDir})`);
+  execFileSync("npm", ["run", "-s", "build"], {
+    env: { ...process.env, FRONTDESK_DIST_DIR: settings.distDir, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
+    stdio: ["ignore", "ignore", "inherit"],
+    timeout: 600_000,
+  });
+}
+
+function machine(postgres: string) {
+  return {
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    cores: os.cpus().length,
+    memoryGb: os.totalmem() / 2 ** 30,
+    node: process.versions.node,
+    os: `${os.type()} ${os.release()}`,
+    postgres,
+    loadAverageBefore: loadAverage(),
+  };
+}
+
+async function main() {
+  const startedAt = new Date().toISOString();
+  log(`load average ${loadAverage()} on ${os.cpus().length} cores (measure on an idle machine for comparable figures)`);
+  build();
+
+  const db = await startBenchDatabase(process.env.BENCH_DATABASE_URL || undefined);
+  cleanups.push(() => db.close());
+  log(`database: ${db.describe}`);
+  const results: BenchResults = {
+    startedAt,
+    finishedAt: "",
+    machine: machine(db.describe),
+    settings: { ...settings },
+    load: [],
+    ratios: {},
+    storm: null,
+    growth: null,
+    longPoll: null,
+    targets: [],
+    notes: [],
+  };
+
+  // Servers for the organization's IdP and the upstream provider (real oidc-provider servers).
+  const { startIdp } = await import("@/tests/helpers/oidc-idp");
+  const { startUpstream } = await import("@/tests/helpers/oidc-upstream");
+  const idp = await startIdp({ redirectUris: ["http://localhost/api/auth/callback/oidc"] });
+  cleanups.push(() => idp.close());
+  const upstream = await startUpstream({ redirectUris: ["http://localhost/api/oauth/callback/notes"] });
+  cleanups.push(() => upstream.close());
+
+  const frontdeskEnv: Record<string, string> = {
+    DATABASE_URL: db.url,
+    FRONTDESK_KEYS: `bench:${randomBytes(32).toString("base64")}`,
+    AUTH_SECRET: randomBytes(32).toString("base64url"),
+    OIDC_ISSUER: idp.issuer,
+    OIDC_CLIENT_ID: idp.clientId,
+    OIDC_CLIENT_SECRET: idp.clientSecret,
+    SUBJECT_TOKEN_AUDIENCES: "frontdesk",
+    FRONTDESK_INSECURE_HTTP_ISSUERS: idp.issuer,
+    TOKEN_MAX_EXPIRES_IN: "300",
+    LOG_LEVEL: "warn",
+  };
+  // This process seeds through lib/, so it needs the same configuration (set before lib reads it).
+  Object.assign(process.env, frontdeskEnv, { NODE_ENV: "production" });
+  const seed = await import("./lib/seed");
+  const { closeDb } = await import("@/lib/db/client");
+  cleanups.push(() => closeDb());
+
+  log("seeding configuration and 100 users with grants");
+  const config = await seed.seedConfiguration(upstream);
+  await seed.seedUsersWithGrants(db.url, idp.issuer, config.providerId, 0, settings.smallGrants);
+  await seed.createBaselineTable(db.url);
+  const subjectToken = (i: number) => idp.signSubjectToken({ sub: seed.benchSubject(i), aud: seed.SUBJECT_AUDIENCE, expiresIn: 3600 });
+  const smallTokens = await Promise.all(Array.from({ length: settings.smallGrants }, (_, i) => subjectToken(i)));
+
+  const loadBase = { durationSeconds: settings.durationSeconds, warmupSeconds: settings.warmupSeconds, connections: settings.connections };
+  const { freePort } = await import("@/tests/helpers/postgres-cluster");
+
+  // (a) and (b): bare node:http, each in its own process.
+  for (const mode of ["constant", "db"] as const) {
+    const port = await freePort();
+    const server = await startChildServer({
+      command: process.execPath,
+      args: ["--import", "tsx", "bench/baseline-server.ts", mode, String(port), ...(mode === "db" ? [db.url] : [])],
+      env: {},
+      url: `http://127.0.0.1:${port}`,
+      readyPath: "/ready",
+    });
+    log(`baseline ${mode}`);
+    const bodies = Array.from({ length: settings.smallGrants }, (_, i) => JSON.stringify({ userId: `usr_bench_${i}`, providerId: config.providerId }));
+    const result = await runLoad({
+      ...loadBase,
+      name: mode === "constant" ? "(a) node:http constant JSON" : "(b) node:http 1 SELECT + 1 INSERT",
+      url: server.url,
+      serverGroup: server.pid,
+      expectStatus: 200,
+      requests:
+        mode === "constant"
+          ? [{ method: "GET", path: "/" }]
+          : cyclingBodies({ method: "POST", path: "/", headers: { "content-type": "application/json" } }, bodies),
+    });
+    results.load.push(result);
+    await server.stop();
+  }
+
+  // Two Frontdesk instances (next start, production build) on the same database.
+  log("starting two Frontdesk instances");
+  const { startFrontdesk } = await import("@/tests/helpers/frontdesk-server");
+  const [a, b] = await Promise.all([
+    startFrontdesk({ env: frontdeskEnv, distDir: settings.distDir }),
+    startFrontdesk({ env: frontdeskEnv, distDir: settings.distDir }),
+  ]);
+  cleanups.push(() => a!.stop(), () => b!.stop());
+  const base = (s: { port: number }) => `http://127.0.0.1:${s.port}`;
+  const basicAuth = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
+  const basicHeader = basicAuth(config.basic.id, config.basic.secret);
+  const trustedHeader = basicAuth(config.trusted.id, config.trusted.secret);
+  const resolveBody = (token: string) => JSON.stringify({ subject_token: token, provider: seed.PROVIDER_SLUG, scopes: [seed.SCOPE], context: { agentId: "bench" } });
+  const resolveOn = async (server: { port: number }, body: string, auth = basicHeader) => {
+    const res = await fetch(`${base(server)}/api/v1/resolve`, { method: "POST", headers: { "content-type": "application/json", authorization: auth }, body });
+    return { status: res.status, json: JSON.parse(await res.text()) as Record<string, unknown> };
+  };
+  for (const s of [a!, b!]) {
+    const warm = await resolveOn(s, resolveBody(smallTokens[0]!));
+    if (warm.status !== 200) throw new Error(`warm-up resolve failed: ${warm.status} ${JSON.stringify(warm.json)}\n${s.logs()}`);
+  }
+
+  // (c) a trivial Next.js route in the same build (discovery metadata: no I/O).
+  log("(c) trivial Next.js route");
+  results.load.push(
+    await runLoad({ ...loadBase, name: "(c) Next.js trivial route", url: base(a!), serverGroup: a!.pid, expectStatus: 200, requests: [{ method: "GET", path: "/.well-known/oauth-authorization-server" }] }),
+  );
+
+  // REST resolve, warm grants, audit on.
+  log("resolve");
+  const resolveReq = { method: "POST", path: "/api/v1/resolve", headers: { "content-type": "application/json", authorization: basicHeader } };
+  const resolveSmall = await runLoad({
+    ...loadBase,
+    name: `resolve (${settings.smallGrants} grants)`,
+    url: base(a!),
+    serverGroup: a!.pid,
+    expectStatus: 200,
+    requests: cyclingBodies(resolveReq, smallTokens.map(resolveBody)),
+  });
+  results.load.push(resolveSmall);
+  const auditAfterSmall = await countAudit(db.url);
+
+  // RFC 8693 token exchange, private_key_jwt with a unique jti per request (signed ahead of time).
+  const needed = Math.ceil(Math.max(300, resolveSmall.rps) * 1.6 * (settings.durationSeconds + settings.warmupSeconds)) + settings.connections * 4;
+  log(`signing ${needed} client assertions`);
+  const assertions = await signClientAssertions({
+    privateKeyPem: config.jwt.privateKeyPem,
+    kid: config.jwt.kid,
+    clientId: config.jwt.id,
+    audience: `${a!.url}/oauth/token`,
+    count: needed,
+    threads: Math.max(1, os.cpus().length),
+  });
+  log("token exchange");
+  let nextAssertion = 0;
+  const exchangeForm = (i: number) =>
+    new URLSearchParams({
+      grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+      subject_token: smallTokens[i % smallTokens.length]!,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      audience: seed.PROVIDER_SLUG,
+      scope: seed.SCOPE,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: assertions[i] ?? "exhausted",
+    }).toString();
+  const warmupShare = Math.floor(needed * (settings.warmupSeconds / (settings.durationSeconds + settings.warmupSeconds)));
+  const exchange = await runLoad({
+    ...loadBase,
+    name: "token exchange (private_key_jwt)",
+    url: base(a!),
+    serverGroup: a!.pid,
+    expectStatus: 200,
+    maxWarmupRequests: warmupShare,
+    maxRequests: needed - warmupShare - settings.connections * 2,
+    requests: generatedBodies(
+      { method: "POST", path: "/oauth/token", headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" } },
+      () => exchangeForm(nextAssertion++),
+    ),
+  });
+  results.load.push(exchange);
+  if (nextAssertion >= needed) results.notes.push("Token exchange ran out of pre-signed assertions before the duration ended (the run is shorter).");
+
+  // Elicitation creation: resolves for subjects with no grant (a trusted-subject gateway names a
+  // new subject each time, so every request creates an elicitation).
+  log("elicitation creation");
+  const runTag = randomBytes(3).toString("hex");
+  let nextSubject = 0;
+  const elicitations = await runLoad({
+    ...loadBase,
+    name: "elicitation creation (resolve -> 403)",
+    url: base(a!),
+    serverGroup: a!.pid,
+    expectStatus: 403,
+    requests: generatedBodies({ method: "POST", path: "/api/v1/resolve", headers: { "content-type": "application/json", authorization: trustedHeader } }, () =>
+      JSON.stringify({ subject: `new-${runTag}-${nextSubject++}`, provider: seed.PROVIDER_SLUG, scopes: [seed.SCOPE] }),
+    ),
+  });
+  results.load.push(elicitations);
+
+  // Long-poll wake-up: a poller on instance B, completion written by this process.
+  log("long-poll wake-up");
+  results.longPoll = await measureLongPoll(b!, a!, trustedHeader, idp.issuer, seed.PROVIDER_SLUG, seed.SCOPE, settings.longPollSamples);
+
+  // Refresh storm across both instances.
+  log(`refresh storm (${settings.stormRequests} resolves, 2 instances)`);
+  results.storm = await measureRefreshStorm({ a: a!, b: b!, upstream, idp, config, basicHeader, resolveBody, requests: settings.stormRequests, delayMs: settings.upstreamDelayMs });
+
+  // Growth: 100,000 grants and 1,000,000 audit events, then resolve again.
+  log(`growth: seeding ${settings.grants} grants`);
+  await seed.seedUsersWithGrants(db.url, idp.issuer, config.providerId, settings.smallGrants, settings.grants);
+  log(`growth: seeding audit events up to ${settings.auditEvents}`);
+  const t0 = performance.now();
+  const auditEvents = await seed.seedAuditEvents(db.url, settings.auditEvents, config.providerId, config.basic.id, settings.grants);
+  log(`growth: ${auditEvents} audit events (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  const spread = await Promise.all(Array.from({ length: 1000 }, () => subjectToken(randomInt(settings.grants))));
+  log("resolve with many grants");
+  const resolveLarge = await runLoad({
+    ...loadBase,
+    name: `resolve (${settings.grants.toLocaleString("en-US")} grants, ${auditEvents.toLocaleString("en-US")} audit events)`,
+    url: base(a!),
+    serverGroup: a!.pid,
+    expectStatus: 200,
+    requests: cyclingBodies(resolveReq, spread.map(resolveBody)),
+  });
+  results.load.push(resolveLarge);
+  results.growth = {
+    small: { grants: settings.smallGrants, auditEvents: auditAfterSmall, load: resolveSmall },
+    large: { grants: settings.grants, auditEvents, load: resolveLarge },
+    p50Ratio: resolveLarge.p50 / resolveSmall.p50,
+    p99Ratio: resolveLarge.p99 / resolveSmall.p99,
+  };
+
+  const [ra, rb, rc] = results.load;
+  results.ratios = {
+    "resolve / (b) req/s": resolveSmall.rps / rb!.rps,
+    "exchange / (b) req/s": exchange.rps / rb!.rps,
+    "resolve / (c) req/s": resolveSmall.rps / rc!.rps,
+    "(c) / (a) req/s": rc!.rps / ra!.rps,
+  };
+  results.targets = targets(results, resolveSmall, exchange);
+  results.machine.loadAverageAfter = loadAverage();
+  results.finishedAt = new Date().toISOString();
+  const written = writeResults(results, path.join("bench", "results"));
+  console.log("\n" + renderMarkdown(results));
+  log(`results: ${written.json}, ${written.markdown}`);
+}
+
+function targets(r: BenchResults, resolve: LoadResult, exchange: LoadResult): Target[] {
+  const list: Target[] = [];
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  for (const [name, res, ratio] of [["resolve", resolve, r.ratios["resolve / (b) req/s"]!], ["token exchange", exchange, r.ratios["exchange / (b) req/s"]!]] as const) {
+    list.push({ name: `${name} throughput vs (b)`, target: ">= 70%", actual: pct(ratio), met: ratio >= 0.7 });
+    list.push({ name: `${name} p99 at ${res.connections} connections`, target: "<= 10 ms", actual: `${res.p99.toFixed(1)} ms`, met: res.p99 <= 10 });
+  }
+  if (r.growth) list.push({ name: "growth p50 ratio (100k vs 100 grants)", target: "<= 1.2", actual: r.growth.p50Ratio.toFixed(2), met: r.growth.p50Ratio <= 1.2 });
+  if (r.storm) {
+    const s = r.storm;
+    list.push({ name: "refresh storm upstream calls", target: "exactly 1", actual: String(s.upstreamRefreshCalls), met: s.upstreamRefreshCalls === 1 });
+    list.push({
+      name: `refresh storm: all ${s.requests} answered`,
+      target: "<= upstream latency + 100 ms",
+      actual: `${s.allAnsweredMs.toFixed(0)} ms (upstream ${s.upstreamLatencyMs.toFixed(0)} ms + ${s.overheadMs.toFixed(0)} ms)`,
+      met: s.overheadMs <= 100 && (s.statuses["200"] ?? 0) === s.requests,
+    });
+  }
+  return list;
+}
+
+async function countAudit(url: string): Promise<number> {
+  const pg = (await import("pg")).default;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM "AuditEvent"`)).rows[0]!.n);
+  } finally {
+    await c.end();
+  }
+}
+
+async function measureLongPoll(
+  poller: { port: number },
+  creator: { port: number },
+  auth: string,
+  issuer: string,
+  provider: string,
+  scope: string,
+  samples: number,
+): Promise<LongPollResult> {
+  const { completeElicitation } = await import("@/lib/elicitations/settle");
+  const latencies: number[] = [];
+  let errors = 0;
+  for (let i = 0; i < samples; i++) {
+    const subject = `poll-${randomBytes(4).toString("hex")}`;
+    const res = await fetch(`http://127.0.0.1:${creator.port}/api/v1/resolve`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: auth },
+      body: JSON.stringify({ subject, provider, scopes: [scope] }),
+    });
+    const body = JSON.parse(await res.text()) as { error?: { data?: { elicitations?: { elicitationId: string }[] } } };
+    const id = body.error?.data?.elicitations?.[0]?.elicitationId;
+    if (res.status !== 403 || !id) throw new Error(`long-poll setup: expected an elicitation, got ${res.status}`);
+    const poll = fetch(`http://127.0.0.1:${poller.port}/api/v1/elicitations/${id}?wait=30`, { headers: { authorization: auth } });
+    // Vary the moment of completion relative to the poller's interval.
+    await new Promise((r) => setTimeout(r, 300 + randomInt(250)));
+    await completeElicitation(id, { issuer, subject });
+    const completed = performance.now();
+    const answer = await poll;
+    const status = (JSON.parse(await answer.text()) as { status?: string }).status;
+    latencies.push(performance.now() - completed);
+    if (answer.status !== 200 || status !== "completed") errors++;
+  }
+  latencies.sort((x, y) => x - y);
+  return { samples, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]!, errors };
+}
+
+async function measureRefreshStorm(o: {
+  a: { port: number };
+  b: { port: number };
+  upstream: Awaited<ReturnType<typeof import("@/tests/helpers/oidc-upstream").startUpstream>>;
+  idp: Awaited<ReturnType<typeof import("@/tests/helpers/oidc-idp").startIdp>>;
+  config: import("./lib/seed").BenchConfig;
+  basicHeader: string;
+  resolveBody: (token: string) => string;
+  requests: number;
+  delayMs: number;
+}): Promise<StormResult> {
+  const { saveGrant } = await import("@/lib/grants/save");
+  const { getDb } = await import("@/lib/db/client");
+  const db = await getDb();
+  const user = await db.user.create({ data: { id: "usr_bench_storm", issuer: o.idp.issuer, subject: "bench-storm", email: "storm@bench.test" } });
+  const minted = await o.upstream.mintTokens({ accountId: "alice", scope: "notes:read" });
+  await saveGrant({
+    userId: user.id,
+    providerId: o.config.providerId,
+    scopes: ["notes:read"],
+    credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() - 1000) },
+  });
+  const token = await o.idp.signSubjectToken({ sub: "bench-storm", aud: "frontdesk", expiresIn: 3600 });
+  const body = o.resolveBody(token);
+  // One keep-alive connection per request, opened by a warm-up round, so the storm measures Frontdesk.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.requests, keepAliveMsecs: 30_000 });
+  const send = (port: number, b: string) => postJson(agent, port, "/api/v1/resolve", o.basicHeader, b);
+  const ports = [o.a.port, o.b.port];
+  const warmBody = o.resolveBody(await o.idp.signSubjectToken({ sub: "bench-user-0", aud: "frontdesk", expiresIn: 3600 }));
+  await Promise.all(Array.from({ length: o.requests }, (_, i) => send(ports[i % 2]!, warmBody)));
+
+  // The upstream's own latency for one refresh at this delay (a second grant, called directly).
+  o.upstream.delayTokenEndpoint(o.delayMs);
+  const probe = await o.upstream.mintTokens({ accountId: "alice", scope: "notes:read" });
+  const t0 = performance.now();
+  const direct = await fetch(`${o.upstream.issuer}/token`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: `Basic ${Buffer.from(`${o.upstream.clientId}:${o.upstream.clientSecret}`).toString("base64")}`,
+    },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: probe.refreshToken }).toString(),
+  });
+  await direct.text();
+  const upstreamLatencyMs = performance.now() - t0;
+  if (direct.status !== 200) throw new Error(`direct upstream refresh failed: ${direct.status}`);
+
+  const before = o.upstream.stats.refreshRequests;
+  const started = performance.now();
+  const answers = await Promise.all(Array.from({ length: o.requests }, (_, i) => send(ports[i % 2]!, body)));
+  const allAnsweredMs = performance.now() - started;
+  o.upstream.delayTokenEndpoint(0);
+  agent.destroy();
+  const statuses: Record<string, number> = {};
+  const tokens = new Set<string>();
+  for (const r of answers) {
+    statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    if (r.status === 200) tokens.add((JSON.parse(r.text) as { header: { value: string } }).header.value);
+  }
+  return {
+    instances: 2,
+    requests: o.requests,
+    upstreamDelayMs: o.delayMs,
+    upstreamLatencyMs,
+    upstreamRefreshCalls: o.upstream.stats.refreshRequests - before,
+    statuses,
+    distinctTokens: tokens.size,
+    allAnsweredMs,
+    overheadMs: allAnsweredMs - upstreamLatencyMs,
+  };
+}
+
+function postJson(agent: http.Agent, port: number, pathname: string, authorization: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port, path: pathname, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), authorization } },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+async function cleanup() {
+  for (const fn of cleanups.reverse()) {
+    try {
+      await fn();
+    } catch {
+      // best effort
+    }
+  }
+}
+
+main()
+  .then(cleanup)
+  .then(() => process.exit(0))
+  .catch(async (e: unknown) => {
+    console.error(e);
+    await cleanup();
+    process.exit(1);
+  });
