@@ -101,17 +101,19 @@ export async function extendChainWith(sql: ChainSql, events: readonly PreparedEv
   let prevHash = tail.hash ?? GENESIS_HASH;
   const nowMs = Number(tail.nowMs);
   const at = new Date(tail.atMs === null ? nowMs : Math.max(nowMs, Number(tail.atMs)));
+  const atText = at.toISOString();
+  const appended: AppendedEvent[] = [];
   const rows = events.map((e) => {
     seq += 1n;
-    const row = { ...e, seq, at, prevHash };
-    const hash = computeAuditHash(row);
+    const hash = computeAuditHash({ ...e, seq, at, prevHash });
+    const row = { ...e, seq: seq.toString(), at: atText, prevHash, hash };
+    appended.push({ id: e.id, seq, hash });
     prevHash = hash;
-    return { ...row, hash };
+    return row;
   });
   // Chunked so that a single statement's JSON stays small even for a huge appendAuditMany.
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    const chunk = rows.slice(i, i + INSERT_CHUNK).map((r) => ({ ...r, seq: r.seq.toString(), at: r.at.toISOString() }));
-    await sql.execute(INSERT_SQL, JSON.stringify(chunk));
+    await sql.execute(INSERT_SQL, JSON.stringify(rows.slice(i, i + INSERT_CHUNK)));
   }
-  return rows.map((r) => ({ id: r.id, seq: r.seq, hash: r.hash }));
+  return appended;
 }

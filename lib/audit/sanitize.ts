@@ -34,6 +34,9 @@ const SECRET_IN_TEXT: [RegExp, string][] = [
   ],
 ];
 
+// A superset of what SECRET_IN_TEXT can match (each pattern needs one of these substrings).
+const MAYBE_SECRET_IN_TEXT = /eyJ|bearer|basic|token|negotiate|digest|dpop|gh[pousr]_|github_pat_|xox|ya29\.|sk-|AKIA|@|[?&#]/i;
+
 export const LIMITS = {
   depth: 4,
   keysPerObject: 40,
@@ -58,7 +61,10 @@ export function isSecretKey(key: string): boolean {
  */
 export function scrubText(value: string, maxLength: number = LIMITS.stringLength): string {
   let s = value.toWellFormed().replace(/\u0000/g, "");
-  for (const [pattern, replacement] of SECRET_IN_TEXT) s = s.replace(pattern, replacement);
+  // Most strings are short ids: one cheap test rules out every pattern below at once.
+  if (MAYBE_SECRET_IN_TEXT.test(s)) {
+    for (const [pattern, replacement] of SECRET_IN_TEXT) s = s.replace(pattern, replacement);
+  }
   return truncate(s, maxLength);
 }
 
