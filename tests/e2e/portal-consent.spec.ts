@@ -32,7 +32,7 @@ async function status(id: string): Promise<string | undefined> {
   return (await fixture<{ status: string } | null>(env.env, "status", { id }))?.status;
 }
 
-async function signInAt(page: Page, user: "alice" | "bob") {
+async function signInAt(page: Page, user: "alice" | "bob" | "admin") {
   await expect(page).toHaveURL(/\/sign-in\?callbackUrl=/);
   await page.getByRole("button", { name: /Sign in with/ }).click();
   await page.getByLabel("Username").fill(user);
@@ -116,6 +116,20 @@ test("alice signs in from her elicitation URL, approves, connects, and the token
   alice = await newSignedInContext(browser, "alice", aliceFirst.url);
   const { page } = alice;
   await expect(page).toHaveURL(aliceFirst.url);
+  // The consent page cannot be framed and leaks no referrer.
+  const headers = (await page.request.get(aliceFirst.url)).headers();
+  expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+  expect(headers["x-frame-options"]).toBe("DENY");
+  expect(headers["referrer-policy"]).toBe("no-referrer");
+  expect(headers["x-content-type-options"]).toBe("nosniff");
+  // The user is keyed by the IdP's issuer and subject.
+  expect(await fixture(env.env, "user", { subject: "alice" })).toMatchObject({
+    issuer: env.idp.issuer,
+    subject: "alice",
+    role: "user",
+    groups: ["engineering"],
+    sessions: 1,
+  });
   await expect(page.getByRole("heading", { name: "Connect Notes?" })).toBeVisible();
   await expect(page.getByText(GATEWAY_NAME).first()).toBeVisible();
   await expect(page.getByText("research-agent")).toBeVisible();
@@ -394,4 +408,22 @@ test("revoke on /connections calls the upstream revocation endpoint and removes 
   const stored = await fixture<{ status: string; credential: unknown }>(env.env, "credential", { subject: "alice", provider: UPSTREAM_PROVIDER_SLUG });
   expect(stored).toEqual(expect.objectContaining({ status: "revoked", credential: null }));
   await expect(notes.getByText("Revoked")).toBeVisible();
+});
+
+test("an admin is recognized from the IdP group, a foreign callbackUrl is ignored, and sign-out ends the session", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${env.frontdesk.url}/sign-in?callbackUrl=${encodeURIComponent("https://evil.example/steal")}`);
+  await signInAt(page, "admin");
+  await page.waitForURL((url) => url.origin === new URL(env.frontdesk.url).origin);
+  expect(new URL(page.url()).pathname).toBe("/");
+  expect(await fixture(env.env, "user", { subject: "admin" })).toMatchObject({ role: "admin", groups: ["frontdesk-admins"], sessions: 1 });
+
+  await page.goto(`${env.frontdesk.url}/connections`);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(`${env.frontdesk.url}/`);
+  expect(await fixture(env.env, "user", { subject: "admin" })).toMatchObject({ sessions: 0 });
+  await page.goto(`${env.frontdesk.url}/connections`);
+  await expect(page).toHaveURL(/\/sign-in\?callbackUrl=%2Fconnections/);
+  await context.close();
 });

@@ -69,6 +69,12 @@ const commands: Record<string, (input: Json) => Promise<unknown>> = {
     const open = grant.status === "revoked" ? null : { ...(await openGrantCredential(grant)), refreshToken: await openRefreshToken(grant) };
     return { status: grant.status, scopes: grant.scopes, credential: open };
   },
+  async user(input) {
+    const db = await getDb();
+    const user = await db.user.findFirst({ where: { subject: String(input.subject) }, select: { id: true, issuer: true, subject: true, role: true, groups: true, email: true } });
+    const sessions = user ? await db.session.count({ where: { userId: user.id } }) : 0;
+    return user ? { ...user, sessions } : null;
+  },
   async grantCount() {
     const db = await getDb();
     return { count: await db.grant.count() };

@@ -23,6 +23,7 @@ const { createElicitation } = await import("@/lib/elicitations/create");
 const { createProvider } = await import("@/lib/providers/create");
 const { getOAuthConfig, clearOAuthConfigCache } = await import("@/lib/providers/oauth-config");
 const { openClientSecret } = await import("@/lib/providers/secret");
+const { findProviderById } = await import("@/lib/providers/find");
 const { startUpstreamAuthorization } = await import("@/lib/portal/start-authorization");
 const { completeUpstreamAuthorization } = await import("@/lib/portal/complete-authorization");
 const { declineConsent } = await import("@/lib/portal/decline");
@@ -111,7 +112,7 @@ describe("providers", () => {
     expect(row?.clientSecretCipher).not.toContain(upstream.clientSecret);
     expect(row?.keyVersion).toBe("test");
     expect(await openClientSecret(notesId)).toBe(upstream.clientSecret);
-    const provider = (await db.provider.findUnique({ where: { id: notesId } }))!;
+    const provider = (await findProviderById(notesId))!;
     const config = await getOAuthConfig(provider);
     expect(config.serverMetadata().issuer).toBe(upstream.issuer);
     expect(config.serverMetadata().revocation_endpoint).toBe(`${upstream.issuer}/token/revocation`);
@@ -119,7 +120,7 @@ describe("providers", () => {
 
   it("refuse a plain-http issuer the row does not explicitly allow", async () => {
     clearOAuthConfigCache();
-    const provider = (await db.provider.findUnique({ where: { id: notesId } }))!;
+    const provider = (await findProviderById(notesId))!;
     await expect(getOAuthConfig({ ...provider, allowInsecureHttp: false })).rejects.toMatchObject({ code: "config_error" });
   });
 });
