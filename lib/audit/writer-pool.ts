@@ -22,9 +22,12 @@ export function getAuditPool(): pg.Pool | null {
       idleTimeoutMillis: 10_000,
       // An idle audit connection must not keep a CLI command or a test process alive.
       allowExitOnIdle: true,
-      // Bound every wait (the chain lock included) so that a stuck batch fails its callers.
+      // Bound every wait (connecting, the chain lock, a silent network) so that a stuck
+      // batch fails its callers instead of holding them forever.
+      connectionTimeoutMillis: 5_000,
       statement_timeout: 15_000,
       lock_timeout: 10_000,
+      query_timeout: 20_000,
       application_name: "frontdesk-audit",
     });
     // Errors of idle connections are reported here; without a listener they crash the process.
