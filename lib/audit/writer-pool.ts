@@ -38,12 +38,27 @@ export function getAuditPool(): pg.Pool | null {
   return holder.pool;
 }
 
+/** A pooled client on which BEGIN succeeded, retrying once on a fresh connection. */
+async function beginTransaction(pool: pg.Pool): Promise<pg.PoolClient> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
+      return client;
+    } catch (error) {
+      client.release(true);
+      // Nothing was sent yet, so retrying is safe: typically the server closed the idle
+      // connection (restart, failover, idle timeout) and the pool has not noticed yet.
+      if (attempt >= 2) throw error;
+    }
+  }
+}
+
 /** Runs `fn` in a READ COMMITTED transaction on the audit connection. */
 export async function inAuditTransaction<T>(pool: pg.Pool, fn: (sql: ChainSql) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const client = await beginTransaction(pool);
   let healthy = false;
   try {
-    await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
     const result = await fn({
       execute: (text, param) => client.query(text, param === undefined ? [] : [param]),
       query: async <R>(text: string) => (await client.query(text)).rows as R[],

@@ -171,6 +171,18 @@ describe("group commit", () => {
     expect(await verifyAuditChain()).toMatchObject({ ok: true });
   });
 
+  it("survives the server closing the writer's connection: the next batch reconnects", async () => {
+    await appendAudit(event(1));
+    await flushAudit();
+    const killed = await sql.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'frontdesk-audit' AND datname = current_database()`,
+    );
+    expect(killed.rowCount).toBe(1);
+    const next = await appendAudit(event(2));
+    expect((await sql.query(`SELECT 1 FROM "AuditEvent" WHERE id = $1`, [next.id])).rowCount).toBe(1);
+    expect(await verifyAuditChain()).toMatchObject({ ok: true });
+  });
+
   it("measures appends/second: sequential single appends vs 64 concurrent appenders", async () => {
     await flushAudit();
     const sequentialCount = 300;
