@@ -129,6 +129,7 @@ test("alice signs in from her elicitation URL, approves, connects, and the token
     role: "user",
     groups: ["engineering"],
     sessions: 1,
+    userAgents: [expect.stringContaining("Chrome")],
   });
   await expect(page.getByRole("heading", { name: "Connect Notes?" })).toBeVisible();
   await expect(page.getByText(GATEWAY_NAME).first()).toBeVisible();

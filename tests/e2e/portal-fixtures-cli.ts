@@ -72,8 +72,8 @@ const commands: Record<string, (input: Json) => Promise<unknown>> = {
   async user(input) {
     const db = await getDb();
     const user = await db.user.findFirst({ where: { subject: String(input.subject) }, select: { id: true, issuer: true, subject: true, role: true, groups: true, email: true } });
-    const sessions = user ? await db.session.count({ where: { userId: user.id } }) : 0;
-    return user ? { ...user, sessions } : null;
+    const sessions = user ? await db.session.findMany({ where: { userId: user.id }, select: { userAgent: true, createdAt: true, lastSeenAt: true } }) : [];
+    return user ? { ...user, sessions: sessions.length, userAgents: sessions.map((s) => s.userAgent) } : null;
   },
   async grantCount() {
     const db = await getDb();

@@ -8,6 +8,11 @@ import { describe, expect, it } from "vitest";
 import { useTestDatabase } from "../helpers/test-db";
 
 await useTestDatabase();
+process.env.OIDC_ISSUER = "https://idp-one.example.test";
+process.env.OIDC_CLIENT_ID = "portal";
+process.env.OIDC_CLIENT_SECRET = "portal-secret";
+process.env.OIDC_ADMIN_GROUP = "frontdesk-admins";
+process.env.AUTH_SECRET = "integration-auth-secret-0123456789abcdef";
 
 const { getDb } = await import("@/lib/db/client");
 const { createAuthAdapter } = await import("@/lib/auth/adapter");
@@ -18,6 +23,7 @@ const { sessionCookieName } = await import("@/lib/auth/cookies");
 const { findViewerBySessionToken } = await import("@/lib/auth/session");
 const { resolveAuthSecret } = await import("@/lib/auth/auth-secret");
 const { sha256Hex } = await import("@/lib/crypto/hash");
+const { buildAuthConfig } = await import("@/lib/auth/config");
 
 const adapter = createAuthAdapter({ userAgent: async () => "Mozilla/5.0 (test)" });
 const roleConfig = { groupsClaim: "groups", adminGroup: "frontdesk-admins", adminEmails: ["Boss@Example.test"] };
@@ -82,6 +88,29 @@ describe("the next-auth adapter", () => {
     expect(await findViewerBySessionToken(token)).toBeNull();
     await adapter.deleteSession!(token);
     expect(await db.session.count({ where: { userId: user.id } })).toBe(0);
+  });
+});
+
+describe("sign-in callback", () => {
+  it("recomputes groups and role from the fresh ID token at every sign-in", async () => {
+    const { user } = await signUp("https://idp-one.example.test", "dave", { groups: ["frontdesk-admins"] });
+    expect((await db.user.findUnique({ where: { id: user.id } }))?.role).toBe("admin");
+    const signIn = buildAuthConfig().callbacks!.signIn!;
+    const claims = { iss: "https://idp-one.example.test", sub: "dave", email: "dave@example.test", name: "Dave", groups: ["sales"] };
+    expect(await signIn({ user: { id: user.id }, account: null, profile: claims } as never)).toBe(true);
+    expect(await db.user.findUnique({ where: { id: user.id } })).toMatchObject({ role: "user", groups: ["sales"], email: "dave@example.test" });
+    // Another issuer's "dave" is someone else: untouched.
+    const other = await signUp("https://idp-two.example.test", "dave", { groups: ["frontdesk-admins"] });
+    await signIn({ user: { id: user.id }, account: null, profile: claims } as never);
+    expect((await db.user.findUnique({ where: { id: other.user.id } }))?.role).toBe("admin");
+    expect(await signIn({ user: { id: user.id }, account: null } as never)).toBe(false);
+  });
+
+  it("uses plain cookie names on http and __Host- on https", () => {
+    const config = buildAuthConfig();
+    expect(config.cookies?.sessionToken?.name).toBe("frontdesk.session-token");
+    expect(config.cookies?.sessionToken?.options).toMatchObject({ httpOnly: true, sameSite: "lax", path: "/", secure: false });
+    expect(config.session).toMatchObject({ strategy: "database" });
   });
 });
 
