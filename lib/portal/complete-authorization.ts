@@ -229,7 +229,7 @@ async function handleExchangeError(e: unknown, elicitation: Elicitation, provide
         : e instanceof Error && "code" in e && typeof e.code === "string"
           ? e.code
           : "unknown";
-  const transient = !(e instanceof client.ResponseBodyError) || (e.status >= 500 && e.status <= 599);
+  const transient = isTransient(e);
   log.warn("upstream code exchange failed", { providerId: provider.id, elicitationId: elicitation.id, error: code });
   await auditOutcome(viewer, elicitation, provider, "oauth.exchange_failed", "deny", String(code).slice(0, 60));
   return { outcome: "retry", elicitationId: elicitation.id, notice: transient ? "upstream_unavailable" : "upstream_error" };
@@ -260,3 +260,10 @@ async function auditOutcome(
   );
 }
 
+/** Unreachable, timed out, or a 5xx: worth retrying as is. Anything else is a real refusal or a bad response. */
+function isTransient(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  if (e.name === "TimeoutError" || e.name === "AbortError" || e instanceof TypeError) return true;
+  const status = (e as { status?: unknown }).status ?? ((e as { cause?: { status?: unknown } }).cause?.status);
+  return typeof status === "number" && status >= 500 && status <= 599;
+}
