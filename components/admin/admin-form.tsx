@@ -2,7 +2,7 @@
 // A form bound to an admin server action: the CSRF form token is included, the submit button
 // shows progress (SubmitButton), and the outcome is announced (role=status / role=alert).
 // A secret in the result (a new gateway secret) is shown once, here, and nowhere else.
-import { useActionState, useEffect, type ReactNode } from "react";
+import { useActionState, useCallback, type ReactNode } from "react";
 import type { ActionResult } from "@/lib/admin/guard";
 import { Alert } from "@/components/ui/alert";
 import { useAdminFeedback } from "./feedback";
@@ -23,11 +23,18 @@ export function AdminForm({
   /** Accessible name of the form. */
   label?: string;
 }) {
-  const [result, formAction] = useActionState<ActionResult | null, FormData>(action, null);
   const publish = useAdminFeedback();
-  useEffect(() => {
-    if (result && publish) publish({ ok: result.ok, message: result.message, at: result.at });
-  }, [result, publish]);
+  // Published from the action itself, not from an effect: the re-render that follows an action
+  // may remove this form (a revoked row has no revoke form), and its effects would never run.
+  const run = useCallback(
+    async (prev: ActionResult | null, formData: FormData) => {
+      const r = await action(prev, formData);
+      publish?.({ ok: r.ok, message: r.message, at: r.at });
+      return r;
+    },
+    [action, publish],
+  );
+  const [result, formAction] = useActionState<ActionResult | null, FormData>(run, null);
   return (
     <div className="space-y-3">
       <form action={formAction} className={className} aria-label={label}>

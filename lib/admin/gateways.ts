@@ -5,6 +5,7 @@ import { appendAudit } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { Prisma } from "@/lib/generated/prisma/client";
+import { forgetGateway } from "@/lib/gateways/authenticate";
 import { forgetGatewayKeySet } from "@/lib/gateways/key-sets";
 import { validateGatewayJwks, validateJwksUri, validateWebhookUrl } from "@/lib/gateways/keys";
 import { findGateway, type GatewayView } from "@/lib/gateways/register";
@@ -69,5 +70,6 @@ export async function updateGatewaySettings(gatewayId: string, edit: GatewaySett
     return row;
   });
   forgetGatewayKeySet(gateway.id);
+  forgetGateway(gateway.id);
   return updated;
 }

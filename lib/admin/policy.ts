@@ -6,6 +6,7 @@ import { appendAudit } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { selectsSubject, type PolicyRuleInput } from "@/lib/policy/evaluate";
+import { forgetPolicyRules } from "@/lib/policy/load";
 import type { AdminActor } from "./access";
 
 const token = z.string().trim().min(1).max(256).regex(/^[\x21-\x7e]+$/, "no spaces or control characters");
@@ -44,7 +45,7 @@ export async function validatePolicyDraft(input: unknown): Promise<PolicyDraft> 
 
 export async function updatePolicyRule(id: string, draft: PolicyDraft, actor: AdminActor) {
   const db = await getDb();
-  return db.$transaction(async (tx) => {
+  const rule = await db.$transaction(async (tx) => {
     const before = await tx.policyRule.findUnique({ where: { id } });
     if (!before) throw new AppError("not_found", "No such policy rule");
     const rule = await tx.policyRule.update({ where: { id }, data: draft });
@@ -66,11 +67,13 @@ export async function updatePolicyRule(id: string, draft: PolicyDraft, actor: Ad
     );
     return rule;
   });
+  forgetPolicyRules();
+  return rule;
 }
 
 export async function setPolicyRuleEnabled(id: string, enabled: boolean, actor: AdminActor) {
   const db = await getDb();
-  return db.$transaction(async (tx) => {
+  const rule = await db.$transaction(async (tx) => {
     const { count } = await tx.policyRule.updateMany({ where: { id }, data: { enabled } });
     if (count !== 1) throw new AppError("not_found", "No such policy rule");
     const rule = await tx.policyRule.findUniqueOrThrow({ where: { id } });
@@ -88,6 +91,8 @@ export async function setPolicyRuleEnabled(id: string, enabled: boolean, actor: 
     );
     return rule;
   });
+  forgetPolicyRules();
+  return rule;
 }
 
 export type PolicyChange =
