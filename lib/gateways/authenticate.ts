@@ -88,7 +88,7 @@ async function loadGateway(id: string) {
 
 /** Drops a gateway from this instance's cache after a change. */
 export function forgetGateway(id: string): void {
-  gatewayCache.delete(id);
+  gatewayCache.invalidate(id);
 }
 
 type LoadedGateway = NonNullable<Awaited<ReturnType<typeof loadGateway>>>;

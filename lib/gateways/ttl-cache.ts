@@ -3,8 +3,16 @@
 // changes made on another instance are seen within the TTL. Secrets-bearing rows are cached
 // only as hashes (gateway secrets), never decrypted material. Concurrent misses for one key
 // share one load.
+// Next.js bundles route handlers and server actions separately, each with its own copy of this
+// module, so a `delete` in an admin action would not reach the copy a gateway route reads.
+// `invalidate` and `clear` (used after a configuration change) therefore also bump one
+// process-wide epoch (on globalThis, shared by all bundles); entries loaded before the current
+// epoch count as stale in every copy. Config changes are rare, so this costs little.
+const shared = globalThis as typeof globalThis & { __frontdeskConfigEpoch?: { value: number } };
+const epoch = (shared.__frontdeskConfigEpoch ??= { value: 0 });
+
 export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: V; at: number }>();
+  private readonly entries = new Map<string, { value: V; at: number; epoch: number }>();
   private readonly loading = new Map<string, Promise<V>>();
 
   constructor(
@@ -14,16 +22,17 @@ export class TtlCache<V> {
 
   async get(key: string, load: () => Promise<V>): Promise<V> {
     const hit = this.entries.get(key);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.value;
+    if (hit && Date.now() - hit.at < this.ttlMs && hit.epoch === epoch.value) return hit.value;
     const pending = this.loading.get(key);
     if (pending) return pending;
     const started = Date.now();
+    const startedEpoch = epoch.value;
     const promise = load()
       .then((value) => {
         // Only cache what is worth caching (callers decide, e.g. not "not found").
         if (this.loading.get(key) === promise) {
           if (this.entries.size >= this.maxEntries) this.entries.clear();
-          this.entries.set(key, { value, at: started });
+          this.entries.set(key, { value, at: started, epoch: startedEpoch });
         }
         return value;
       })
@@ -39,7 +48,14 @@ export class TtlCache<V> {
     this.loading.delete(key);
   }
 
+  /** After a change to what `key` caches: stale in every bundle's copy of every cache. */
+  invalidate(key: string): void {
+    epoch.value++;
+    this.delete(key);
+  }
+
   clear(): void {
+    epoch.value++;
     this.entries.clear();
     this.loading.clear();
   }
