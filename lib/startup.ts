@@ -1,5 +1,6 @@
 // Process start-up checks shared by the web server and the CLI.
 import { env } from "@/lib/env";
+import { getAuthSecret } from "@/lib/auth/auth-secret";
 import { getKeyring } from "@/lib/crypto/keyring";
 import { getDb, isEmbedded } from "@/lib/db/client";
 import { log } from "@/lib/log";
@@ -9,6 +10,8 @@ export async function startFrontdesk(): Promise<void> {
     env();
     // Keys before the database: without a usable key-encryption key nothing may be stored.
     const keyring = getKeyring();
+    // Sessions and CSRF tokens depend on it; a replica without it must not come up half-working.
+    getAuthSecret();
     await getDb();
     log.info("frontdesk started", { database: isEmbedded() ? "embedded" : "postgresql", kekVersion: keyring.activeVersion });
   } catch (e) {

@@ -3,10 +3,10 @@
 // `<data>/auth-secret` (mode 0600), like the local key file. On PostgreSQL in production every
 // replica must share one secret, so it must come from configuration.
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
 import { env, type Env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
+import { PrivateFileError, readOrCreatePrivateFile } from "@/lib/crypto/private-file";
 
 export const AUTH_SECRET_FILE = "auth-secret";
 
@@ -25,37 +25,13 @@ export function resolveAuthSecret(e: Pick<Env, "AUTH_SECRET" | "DATABASE_URL" | 
   return readOrCreateSecretFile(path.resolve(e.FRONTDESK_DATA_DIR, AUTH_SECRET_FILE));
 }
 
-function readSecretFile(file: string): string {
-  const mode = statSync(file).mode & 0o777;
-  if ((mode & 0o077) !== 0) throw new AppError("config_error", `${file} is readable by other users; run: chmod 600 ${file}`);
-  const value = readFileSync(file, "utf8").trim();
-  if (value.length < 32) throw new AppError("config_error", `${file} does not hold a usable secret`);
-  return value;
-}
-
-// Written under a private name, then link()ed into place: link fails if the file exists, so two
-// processes starting at once agree on one secret and nobody reads a half-written file.
 function readOrCreateSecretFile(file: string): string {
   try {
-    return readSecretFile(file);
+    const { content } = readOrCreatePrivateFile(file, () => randomBytes(32).toString("base64url"));
+    if (content.length < 32) throw new AppError("config_error", `${file} does not hold a usable secret`);
+    return content;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    if (e instanceof PrivateFileError) throw new AppError("config_error", e.message);
+    throw e;
   }
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  const fd = openSync(temp, "wx", 0o600);
-  try {
-    writeSync(fd, `${randomBytes(32).toString("base64url")}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(temp, file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-  } finally {
-    unlinkSync(temp);
-  }
-  return readSecretFile(file);
 }

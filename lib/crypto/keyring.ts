@@ -4,10 +4,10 @@
 // the KeyEncryptionKeys interface, so a KMS adapter (wrap/unwrap done by the KMS, with the AAD
 // as encryption context) can replace the local keys without touching envelope or rotation code.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
 import { env } from "@/lib/env";
 import { generateKeySpec, KeySpecError, parseKeySpecs, type KeySpec } from "./key-spec";
+import { PrivateFileError, readOrCreatePrivateFile } from "./private-file";
 
 export { KeySpecError } from "./key-spec";
 
@@ -108,42 +108,14 @@ export function loadKeyring(config: KeyringConfig, warn: (message: string) => vo
   return createLocalKeyring(specs);
 }
 
-function readKeyFile(file: string): KeySpec[] {
-  const mode = statSync(file).mode & 0o777;
-  if ((mode & 0o077) !== 0) {
-    // Like ssh with private keys: a key others can read is not a secret any more.
-    throw new KeySpecError(`${file} is accessible by other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
-  }
-  return parseKeySpecs(readFileSync(file, "utf8").trim(), file);
-}
-
-/** Reads the embedded key file, or creates it atomically (two processes starting at once agree on one key). */
+/** Reads the embedded key file, or creates it with a fresh key. */
 function readOrCreateKeyFile(file: string): { specs: KeySpec[]; created: boolean } {
   try {
-    return { specs: readKeyFile(file), created: false };
+    const { content, created } = readOrCreatePrivateFile(file, () => generateKeySpec("v1"));
+    return { specs: parseKeySpecs(content, file), created };
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-  }
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  // Write a complete file under a private name, then link() it into place: link fails if the
-  // target exists (unlike rename), so a concurrent starter's key is never overwritten, and
-  // nobody ever reads a half-written key.
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  const fd = openSync(temp, "wx", 0o600);
-  try {
-    writeSync(fd, `${generateKeySpec("v1")}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(temp, file);
-    return { specs: readKeyFile(file), created: true };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    return { specs: readKeyFile(file), created: false };
-  } finally {
-    unlinkSync(temp);
+    if (e instanceof PrivateFileError) throw new KeySpecError(e.message);
+    throw e;
   }
 }
 
