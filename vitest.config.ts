@@ -9,7 +9,7 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: "unit", include: ["tests/unit/**/*.test.ts"], environment: "node" },
+        test: { name: "unit", include: ["tests/unit/**/*.test.ts"], environment: "node", sequence: { groupOrder: 0 } },
       },
       {
         resolve: { alias },
@@ -22,6 +22,8 @@ export default defineConfig({
           hookTimeout: 60_000,
           // Two cores: files run in parallel two at a time, each on its own database.
           maxWorkers: 2,
+          // Unit tests run first, then integration (their worker limits differ).
+          sequence: { groupOrder: 1 },
         },
       },
     ],
