@@ -133,7 +133,7 @@ test("a new gateway's secret is shown once and cannot be retrieved again; rotati
   const { page } = admin;
   await page.goto(`${env.frontdesk.url}/admin/gateways`);
   const form = page.getByRole("form", { name: "Register a gateway" });
-  await form.getByLabel("Name").fill("second-gateway");
+  await form.getByRole("textbox", { name: "Name", exact: true }).fill("second-gateway");
   await form.getByRole("button", { name: "Register gateway" }).click();
   const once = page.getByTestId("secret-once");
   await expect(once).toBeVisible();
@@ -236,7 +236,7 @@ const ADMIN_PAGES = (s: Setup) => [
 ];
 
 /** Every server action exported by a module under app/(admin), with fields that would make it act. */
-const ADMIN_ACTIONS = (s: Setup, bobNotesGrant: string): Record<string, Record<string, string>> => ({
+const ADMIN_ACTIONS = (s: Setup, bobNotesGrant: string, gw: string): Record<string, Record<string, string>> => ({
   "app/(admin)/admin/connections/actions.ts#revokeGrantAction": { grantId: bobNotesGrant },
   "app/(admin)/admin/connections/actions.ts#bulkRevokeAction": { by: "provider", target: s.notesId },
   "app/(admin)/admin/sessions/actions.ts#endSessionAction": { sessionId: "any" },
@@ -247,12 +247,12 @@ const ADMIN_ACTIONS = (s: Setup, bobNotesGrant: string): Record<string, Record<s
   "app/(admin)/admin/providers/actions.ts#setProviderStatusAction": { providerId: s.notesId, status: "disabled" },
   "app/(admin)/admin/providers/actions.ts#testDiscoveryAction": { providerId: s.notesId },
   "app/(admin)/admin/gateways/actions.ts#createGatewayAction": { name: "evil-gateway", authMethod: "client_secret_basic" },
-  "app/(admin)/admin/gateways/actions.ts#rotateGatewaySecretAction": { gatewayId: secondGateway.id },
-  "app/(admin)/admin/gateways/actions.ts#setGatewayStatusAction": { gatewayId: secondGateway.id, status: "disabled" },
-  "app/(admin)/admin/gateways/actions.ts#updateGatewaySettingsAction": { gatewayId: secondGateway.id, trustedSubject: "on" },
-  "app/(admin)/admin/gateways/actions.ts#allowGatewayProviderAction": { gatewayId: secondGateway.id, providerId: s.notesId, scopes: "*" },
+  "app/(admin)/admin/gateways/actions.ts#rotateGatewaySecretAction": { gatewayId: gw },
+  "app/(admin)/admin/gateways/actions.ts#setGatewayStatusAction": { gatewayId: gw, status: "disabled" },
+  "app/(admin)/admin/gateways/actions.ts#updateGatewaySettingsAction": { gatewayId: gw, trustedSubject: "on" },
+  "app/(admin)/admin/gateways/actions.ts#allowGatewayProviderAction": { gatewayId: gw, providerId: s.notesId, scopes: "*" },
   "app/(admin)/admin/gateways/actions.ts#removeGatewayRuleAction": { ruleId: s.ruleIds[0]! },
-  "app/(admin)/admin/policy/actions.ts#savePolicyRuleAction": { providerId: s.notesId, gatewayId: secondGateway.id, scopes: "*", intent: "save" },
+  "app/(admin)/admin/policy/actions.ts#savePolicyRuleAction": { providerId: s.notesId, gatewayId: gw, scopes: "*", intent: "save" },
   "app/(admin)/admin/policy/actions.ts#setPolicyRuleEnabledAction": { ruleId: s.ruleIds[1]!, enabled: "false" },
   "app/(admin)/admin/policy/actions.ts#deletePolicyRuleAction": { ruleId: s.ruleIds[1]! },
 });
@@ -263,13 +263,24 @@ const ADMIN_ROUTES = [
   { method: "POST", path: "/api/admin/audit/export?format=jsonl", route: "/api/admin/audit/export" },
 ];
 
-function builtAdminActions(): Map<string, string> {
+/**
+ * The body React sends for `action(prevState, formData)` (useActionState): the arguments as a
+ * Flight reply, "0" = [null, <form data reference 1>], and the form fields as "1_<name>".
+ */
+function actionCall(fields: Record<string, string>): Record<string, string> {
+  return { "0": JSON.stringify([null, "$K1"]), ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [`1_${k}`, v])) };
+}
+
+/** Admin actions in the build: name -> action id and a page whose bundle holds it (where it is POSTed). */
+function builtAdminActions(): Map<string, { id: string; page: string }> {
   const manifest = JSON.parse(readFileSync(path.join(distDir(), "server", "server-reference-manifest.json"), "utf8")) as {
-    node: Record<string, { filename?: string; exportedName?: string }>;
+    node: Record<string, { filename?: string; exportedName?: string; workers?: Record<string, unknown> }>;
   };
-  const found = new Map<string, string>();
+  const found = new Map<string, { id: string; page: string }>();
   for (const [id, entry] of Object.entries(manifest.node)) {
-    if (entry.filename?.startsWith("app/(admin)/")) found.set(`${entry.filename}#${entry.exportedName}`, id);
+    if (!entry.filename?.startsWith("app/(admin)/")) continue;
+    const worker = Object.keys(entry.workers ?? {}).find((w) => !w.includes("["))!;
+    found.set(`${entry.filename}#${entry.exportedName}`, { id, page: worker.replace(/^app\/\(admin\)/, "").replace(/\/page$/, "") });
   }
   return found;
 }
@@ -283,7 +294,8 @@ function builtAdminRoutes(): string[] {
 
 test("a non-admin is refused (404, audited, nothing changes) on every admin page, server action and route", async ({ browser }) => {
   const bobNotes = (await grants()).find((g) => g.provider === "notes" && g.userId === ids.users.bob)!;
-  const actions = ADMIN_ACTIONS(ids, bobNotes.id);
+  const gw = secondGateway?.id ?? ids.gatewayId;
+  const actions = ADMIN_ACTIONS(ids, bobNotes.id, gw);
   const pages = ADMIN_PAGES(ids);
 
   // The lists cover what the build contains: a new admin action or route must be added above.
@@ -297,7 +309,7 @@ test("a non-admin is refused (404, audited, nothing changes) on every admin page
   }
 
   const deniedBefore = (await adminFixture<{ events: unknown[] }>(env.env, "audit", { action: "admin.access_denied" })).events.length;
-  const stateBefore = { grants: await grants(), gateway: await adminFixture(env.env, "gateway", { id: secondGateway.id }) };
+  const stateBefore = { grants: await grants(), gateway: await adminFixture(env.env, "gateway", { id: gw }) };
   const alice = await signedIn(browser, env, "alice", "/connections");
   const base = env.frontdesk.url;
 
@@ -306,25 +318,31 @@ test("a non-admin is refused (404, audited, nothing changes) on every admin page
     expect(res?.status(), p).toBe(404);
     expect(await alice.page.content(), p).not.toContain("Frontdesk admin");
   }
-  // The same pages as RSC payloads (what client-side navigation fetches).
-  for (const p of pages.slice(0, 3)) {
+  // The same pages as RSC payloads (what client-side navigation fetches): Next answers a flight
+  // payload carrying the not-found fallback, and nothing of the dashboard.
+  for (const p of pages) {
     const res = await alice.page.request.get(`${base}${p}`, { headers: { RSC: "1" } });
-    expect(res.status(), `RSC ${p}`).toBe(404);
+    const body = await res.text();
+    expect([200, 404], `RSC ${p}`).toContain(res.status());
+    expect(body, `RSC ${p}`).toContain("404");
+    for (const leak of ["Frontdesk admin", "agentgateway", "Active connections", "Key Service", env.idp.users.bob.email]) expect(body, `RSC ${p}`).not.toContain(leak);
   }
 
   for (const [name, fields] of Object.entries(actions)) {
-    const res = await alice.page.request.post(`${base}/admin/connections`, {
-      headers: { "Next-Action": built.get(name)!, Origin: base, Accept: "text/x-component" },
-      multipart: { ...fields, formToken: "forged" },
+    const { id, page } = built.get(name)!;
+    const res = await alice.page.request.post(`${base}${page}`, {
+      headers: { "Next-Action": id, Origin: base, Accept: "text/x-component" },
+      multipart: actionCall({ ...fields, formToken: "forged" }),
     });
+    const text = await res.text();
     expect(res.status(), name).toBe(404);
-    expect(await res.text(), name).not.toContain("ok\":true");
+    expect(text, name).not.toContain("ok\":true");
   }
   // Anonymous callers are refused the same way.
   const anonymous = await browser.newContext();
   const anon = await anonymous.request.post(`${base}/admin/connections`, {
-    headers: { "Next-Action": built.get("app/(admin)/admin/connections/actions.ts#revokeGrantAction")!, Origin: base },
-    multipart: { grantId: bobNotes.id },
+    headers: { "Next-Action": built.get("app/(admin)/admin/connections/actions.ts#revokeGrantAction")!.id, Origin: base },
+    multipart: actionCall({ grantId: bobNotes.id }),
   });
   expect(anon.status()).toBe(404);
   await anonymous.close();
@@ -337,7 +355,7 @@ test("a non-admin is refused (404, audited, nothing changes) on every admin page
 
   // Nothing changed, and every refusal was audited with alice as the actor.
   expect(await grants()).toEqual(stateBefore.grants);
-  expect(await adminFixture(env.env, "gateway", { id: secondGateway.id })).toEqual(stateBefore.gateway);
+  expect(await adminFixture(env.env, "gateway", { id: gw })).toEqual(stateBefore.gateway);
   const denied = await adminFixture<{ events: { actorId: string; reason: string; context: { surface: string } }[] }>(env.env, "audit", { action: "admin.access_denied" });
   const fresh = denied.events.slice(deniedBefore);
   const byAlice = fresh.filter((e) => e.actorId === ids.users.alice);
