@@ -14,14 +14,15 @@ import { readOrCreateSecret, writeUserToken } from "./local-files";
 import { WEBHOOK_PATH } from "./gateway/server";
 import { DEMO_GATEWAY_NAME, DEMO_MCP_AUDIENCE, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG, demoPorts, demoUrls } from "./ports";
 
-const NEXT_BIN = path.join("node_modules", ".bin", "next");
 const HEALTH_TIMEOUT_MS = 120_000;
 const USER_TOKEN_TTL_SECONDS = 8 * 3600;
 const PORTAL_CLIENT_ID = "frontdesk-portal";
 const NOTES_CLIENT_ID = "frontdesk";
 
+// Frontdesk's production server: server.ts sends the gateway API straight to lib/gateway-api and
+// everything else to Next.js (README "Benchmarks" says why).
 function startNext(port: number, env: NodeJS.ProcessEnv, detached: boolean): ChildProcess {
-  return spawn(NEXT_BIN, ["start", "--hostname", "127.0.0.1", "--port", String(port)], {
+  return spawn(process.execPath, ["--import", "tsx", "server.ts", "--hostname", "127.0.0.1", "--port", String(port)], {
     env: { NEXT_TELEMETRY_DISABLED: "1", ...env, NODE_ENV: "production" },
     stdio: "inherit",
     detached,
@@ -66,7 +67,7 @@ async function discoverTokenEndpoint(frontdeskUrl: string): Promise<string> {
   return meta.token_endpoint;
 }
 
-/** Runs only `next start` (a configured installation), forwarding signals and the exit code. */
+/** Runs only the Frontdesk server (a configured installation), forwarding signals and the exit code. */
 async function runPlain(port: number): Promise<void> {
   const child = startNext(port, process.env, false);
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));

@@ -4,7 +4,7 @@
 // sampled during the run. Nothing here fails on a figure: unexpected statuses and socket errors
 // are counted and reported.
 import autocannon, { type AutocannonRequest } from "autocannon";
-import { groupRssBytes } from "./processes";
+import { groupCpuSeconds, groupRssBytes, treeCpuSeconds } from "./processes";
 
 export interface LoadScenario {
   name: string;
@@ -40,6 +40,19 @@ export interface LoadResult {
   statuses: Record<string, number>;
   /** Peak RSS of the server's process group during the measured run, MB. */
   rssMb: number;
+  /**
+   * CPU time per request: the server's process group, and PostgreSQL (postmaster and backends;
+   * NaN with an external database). Less sensitive to other load on the machine than req/s.
+   */
+  serverCpuMs: number;
+  dbCpuMs: number;
+}
+
+let databasePid: number | null = null;
+
+/** The postmaster's pid, so that PostgreSQL's CPU per request can be reported. */
+export function setDatabasePid(pid: number | null): void {
+  databasePid = pid;
 }
 
 export function percentile(sorted: Float64Array | number[], p: number): number {
@@ -89,6 +102,8 @@ export async function runLoad(s: LoadScenario): Promise<LoadResult> {
   if (s.warmupSeconds > 0) await runOnce(s.url, s.connections, s.warmupSeconds, s.requests, s.maxWarmupRequests);
   let peak = groupRssBytes(s.serverGroup);
   const sampler = setInterval(() => (peak = Math.max(peak, groupRssBytes(s.serverGroup))), 250);
+  const cpu0 = groupCpuSeconds(s.serverGroup);
+  const db0 = databasePid ? treeCpuSeconds(databasePid) : NaN;
   let raw: RawRun;
   try {
     raw = await runOnce(s.url, s.connections, s.durationSeconds, s.requests, s.maxRequests);
@@ -97,6 +112,8 @@ export async function runLoad(s: LoadScenario): Promise<LoadResult> {
   }
   peak = Math.max(peak, groupRssBytes(s.serverGroup));
   const count = raw.latencies.length;
+  const serverCpuMs = ((groupCpuSeconds(s.serverGroup) - cpu0) * 1000) / count;
+  const dbCpuMs = databasePid ? ((treeCpuSeconds(databasePid) - db0) * 1000) / count : NaN;
   const unexpected = Object.entries(raw.statuses).reduce((sum, [code, c]) => (Number(code) === s.expectStatus ? sum : sum + c), 0);
   return {
     name: s.name,
@@ -111,6 +128,8 @@ export async function runLoad(s: LoadScenario): Promise<LoadResult> {
     errors: raw.socketErrors + unexpected,
     statuses: raw.statuses,
     rssMb: peak / 1e6,
+    serverCpuMs,
+    dbCpuMs,
   };
 }
 

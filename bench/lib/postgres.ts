@@ -4,7 +4,7 @@
 // and removes it afterwards.
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import { chownSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -15,6 +15,8 @@ export interface BenchDatabase {
   url: string;
   /** Where it runs, for the report. */
   describe: string;
+  /** The postmaster's pid (throwaway cluster only). */
+  pid: number | null;
   close(): Promise<void>;
 }
 
@@ -34,7 +36,7 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
-async function startThrowawayCluster(): Promise<{ adminUrl: string; describe: string; stop(): void }> {
+async function startThrowawayCluster(): Promise<{ adminUrl: string; describe: string; pid: number; stop(): void }> {
   const bin = findPostgresBin();
   const dir = mkdtempSync(path.join(os.tmpdir(), "frontdesk-bench-pg-"));
   const dataDir = path.join(dir, "data");
@@ -59,9 +61,11 @@ async function startThrowawayCluster(): Promise<{ adminUrl: string; describe: st
     "start",
   ]);
   const version = exec("postgres", ["--version"]).trim();
+  const pid = Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
   let stopped = false;
   return {
     adminUrl: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    pid,
     describe: `throwaway cluster (${version}, default fsync/synchronous_commit, shared_buffers=256MB)`,
     stop() {
       if (stopped) return;
@@ -84,6 +88,7 @@ export async function startBenchDatabase(externalUrl: string | undefined): Promi
   return {
     url,
     describe: cluster ? cluster.describe : `database ${name} on BENCH_DATABASE_URL`,
+    pid: cluster?.pid ?? null,
     async close() {
       if (cluster) return cluster.stop();
       await withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch(() => undefined);

@@ -23,6 +23,51 @@ export function groupRssBytes(pgid: number): number {
   return total;
 }
 
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+  /** utime + stime, in clock ticks. */
+  cpuTicks: number;
+  /** cutime + cstime: CPU of children that have exited and been waited for. */
+  childTicks: number;
+}
+
+function readStats(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.push({ pid: Number(entry), ppid: Number(f[1]), pgrp: Number(f[2]), cpuTicks: Number(f[11]) + Number(f[12]), childTicks: Number(f[13]) + Number(f[14]) });
+    } catch {
+      // ended while we looked
+    }
+  }
+  return out;
+}
+
+// USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK).
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds used so far by the processes of a process group. */
+export function groupCpuSeconds(pgid: number): number {
+  return readStats().filter((p) => p.pgrp === pgid).reduce((sum, p) => sum + p.cpuTicks, 0) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU seconds used so far by a process and its children, live or exited (PostgreSQL's postmaster
+ * and its backends, which come and go with connections).
+ */
+export function treeCpuSeconds(pid: number): number {
+  const ticks = readStats().reduce((sum, p) => {
+    if (p.pid === pid) return sum + p.cpuTicks + p.childTicks;
+    return p.ppid === pid ? sum + p.cpuTicks : sum;
+  }, 0);
+  return ticks / TICKS_PER_SECOND;
+}
+
 /** 1-minute load average. */
 export function loadAverage(): number {
   return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);

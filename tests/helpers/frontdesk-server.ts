@@ -1,4 +1,4 @@
-// A built Frontdesk (`next start`) in a child process on 127.0.0.1 and a free port, with the
+// A built Frontdesk (server.ts over the `next build` output) in a child process on 127.0.0.1 and a free port, with the
 // given environment. Waits for /api/health; stop() ends the whole process group. The build
 // itself is made once by the test command (`next build`) before the suites run.
 import { spawn } from "node:child_process";
@@ -29,7 +29,8 @@ export async function startFrontdesk(opts: { env: Record<string, string>; distDi
   }
   const port = opts.port ?? (await freePort());
   const url = `http://localhost:${port}`;
-  const child = spawn(path.join("node_modules", ".bin", "next"), ["start", "--hostname", "127.0.0.1", "--port", String(port)], {
+  // The production server (server.ts: gateway API direct, everything else Next.js), as `npm start` runs it.
+  const child = spawn(process.execPath, ["--import", "tsx", "server.ts", "--hostname", "127.0.0.1", "--port", String(port)], {
     env: {
       ...process.env,
       NODE_ENV: "production",

@@ -1,0 +1,125 @@
+// Frontdesk's production server (`npm start` runs it after the build, through tsx):
+//   tsx server.ts [--hostname 127.0.0.1] [--port 3000]
+// One node:http server. The gateway API's hot paths (REST resolve, token exchange, elicitation
+// status) go straight to their handlers in lib/gateway-api, which are plain
+// `(Request) => Promise<Response>` functions; every other request (portal, dashboard, next-auth,
+// discovery, health) goes to Next.js. Same handlers, same tests, one process.
+//
+// Why: Next's routing and request wrapping cost more than the whole gateway call. Measured with
+// `npm run bench` (see README "Benchmarks"): a resolve through `next start` vs this server.
+//
+// What differs from the same handler under Next: responses get the same security headers (taken
+// from next.config.ts); the request URL is built from the Host header as Next does, and the
+// handlers only read its path and query. lib/ is loaded twice in this process (here from source,
+// and inside Next's bundle): state that must be shared lives on globalThis (the database client)
+// or in PostgreSQL; the config caches of the two copies expire within CONFIG_CACHE_TTL_MS, as
+// between two instances.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import next from "next";
+import nextConfig from "./next.config";
+import { handleElicitationStatus } from "@/lib/gateway-api/elicitation-status";
+import { handleResolve } from "@/lib/gateway-api/resolve";
+import { handleTokenRequest } from "@/lib/gateway-api/token-exchange";
+import { env } from "@/lib/env";
+import { ELICITATIONS_PATH, RESOLVE_PATH, TOKEN_ENDPOINT_PATH } from "@/lib/gateways/urls";
+
+type Handler = (req: Request) => Promise<Response>;
+
+/** Exact method + path matches only; anything else (other methods, trailing slashes) is Next's. */
+function findGatewayHandler(method: string, pathname: string): Handler | null {
+  if (method === "POST" && pathname === RESOLVE_PATH) return handleResolve;
+  if (method === "POST" && pathname === TOKEN_ENDPOINT_PATH) return handleTokenRequest;
+  if (method === "GET" && pathname.startsWith(`${ELICITATIONS_PATH}/`) && !pathname.slice(ELICITATIONS_PATH.length + 1).includes("/")) {
+    return handleElicitationStatus;
+  }
+  return null;
+}
+
+function parseArgs(argv: string[]): { hostname: string; port: number } {
+  let hostname = "127.0.0.1";
+  let port = env().PORT;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--hostname" || arg === "-H") hostname = argv[++i] ?? hostname;
+    else if (arg === "--port" || arg === "-p") port = Number(argv[++i]);
+    else throw new Error(`Unknown argument ${arg} (use --hostname and --port)`);
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error("--port must be a TCP port");
+  return { hostname, port };
+}
+
+async function securityHeaders(): Promise<[string, string][]> {
+  const rules = (await nextConfig.headers?.()) ?? [];
+  return rules.filter((r) => r.source === "/:path*").flatMap((r) => r.headers.map((h): [string, string] => [h.key, h.value]));
+}
+
+function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  const host = req.headers.host ?? "localhost";
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  return new Request(`http://${host}${req.url ?? "/"}`, {
+    method: req.method,
+    headers,
+    // The handlers bound the body themselves (lib/gateway-api/http.ts reads at most 64 KiB).
+    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+    duplex: "half",
+    signal,
+  } as RequestInit);
+}
+
+async function sendResponse(res: ServerResponse, response: Response, extraHeaders: [string, string][]): Promise<void> {
+  for (const [key, value] of extraHeaders) res.setHeader(key, value);
+  response.headers.forEach((value, key) => res.setHeader(key, value));
+  const body = response.body ? Buffer.from(await response.arrayBuffer()) : null;
+  res.writeHead(response.status);
+  res.end(body);
+}
+
+async function main() {
+  const { hostname, port } = parseArgs(process.argv.slice(2));
+  const app = next({ dev: false, hostname, port });
+  const handleNext = app.getRequestHandler();
+  await app.prepare();
+  const headers = await securityHeaders();
+
+  const server = createServer((req, res) => {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const handler = findGatewayHandler(req.method ?? "GET", q === -1 ? url : url.slice(0, q));
+    if (!handler) {
+      void handleNext(req, res);
+      return;
+    }
+    // Aborts the handler (e.g. a long-poll) when the client goes away.
+    const aborter = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) aborter.abort();
+    });
+    handler(toRequest(req, aborter.signal))
+      .then((response) => sendResponse(res, response, headers))
+      .catch(() => {
+        // The handlers map every error to a response; this is a bug or a broken socket.
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json", "cache-control": "no-store" });
+        res.end(JSON.stringify({ error: { code: "internal_error", message: "Internal error" } }));
+      });
+  });
+  server.keepAliveTimeout = 5_000;
+  server.listen(port, hostname, () => {
+    console.log(`Frontdesk listening on http://${hostname}:${port} (gateway API direct, everything else Next.js)`);
+  });
+  const shutdown = () => {
+    server.close(() => process.exit(0));
+    // Long-polls and keep-alive sockets must not hold the process.
+    setTimeout(() => process.exit(0), 5_000).unref();
+    server.closeIdleConnections();
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
