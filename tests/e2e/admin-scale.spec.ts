@@ -82,7 +82,7 @@ test("audit log filters and keyset pages return exactly what SQL returns over 12
     { query: { gateway: "seed-gateway-1", action: "resolve" }, expect: { gatewayId: "gw_seed_1", action: "resolve" } },
     { query: { provider: "seed-2", decision: "allow" }, expect: { providerId: "prv_seed_2", decision: "allow" } },
     { query: { from, to }, expect: { from: `${from}:00Z`, to: `${to}:00Z` } },
-    { query: { user: "usr_seed_00123", action: "elicitation.completed" }, expect: { userId: "usr_seed_00123", action: "elicitation.completed" } },
+    { query: { user: "usr_seed_00128", action: "elicitation.completed" }, expect: { userId: "usr_seed_00128", action: "elicitation.completed" } },
   ];
   for (const c of cases) {
     const qs = new URLSearchParams(c.query).toString();
