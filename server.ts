@@ -15,10 +15,10 @@
 // or in PostgreSQL; the config caches of the two copies expire within CONFIG_CACHE_TTL_MS, as
 // between two instances.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { Readable } from "node:stream";
 import next from "next";
 import nextConfig from "./next.config";
 import { handleElicitationStatus } from "@/lib/gateway-api/elicitation-status";
+import { MAX_BODY_BYTES } from "@/lib/gateway-api/http";
 import { handleResolve } from "@/lib/gateway-api/resolve";
 import { handleTokenRequest } from "@/lib/gateway-api/token-exchange";
 import { env } from "@/lib/env";
@@ -54,19 +54,51 @@ async function securityHeaders(): Promise<[string, string][]> {
   return rules.filter((r) => r.source === "/:path*").flatMap((r) => r.headers.map((h): [string, string] => [h.key, h.value]));
 }
 
-function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
+/**
+ * The request body, read into memory up to one byte past the handlers' limit: enough for them to
+ * answer 413 (lib/gateway-api/http.ts), without buffering an oversized body. Cheaper than
+ * piping the socket through a web stream.
+ */
+function readBody(req: IncomingMessage): Promise<{ body: Buffer; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.off("data", onData);
+        req.pause();
+        resolve({ body: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), truncated: true });
+      }
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), truncated: false }));
+    req.once("error", reject);
+  });
+}
+
+function toRequest(req: IncomingMessage, body: Buffer | undefined, signal: AbortSignal): Request {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   const host = req.headers.host ?? "localhost";
-  const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  return new Request(`http://${host}${req.url ?? "/"}`, {
-    method: req.method,
-    headers,
-    // The handlers bound the body themselves (lib/gateway-api/http.ts reads at most 64 KiB).
-    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
-    duplex: "half",
-    signal,
-  } as RequestInit);
+  return new Request(`http://${host}${req.url ?? "/"}`, { method: req.method, headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal });
+}
+
+async function dispatch(handler: Handler, req: IncomingMessage, res: ServerResponse, headers: [string, string][]): Promise<void> {
+  // Aborts the handler (e.g. a long-poll) when the client goes away.
+  const aborter = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) aborter.abort();
+  });
+  let body: Buffer | undefined;
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    const read = await readBody(req);
+    body = read.body;
+    // The rest of an oversized body is never read: close the connection after answering.
+    if (read.truncated) res.shouldKeepAlive = false;
+  }
+  await sendResponse(res, await handler(toRequest(req, body, aborter.signal)), headers);
 }
 
 async function sendResponse(res: ServerResponse, response: Response, extraHeaders: [string, string][]): Promise<void> {
@@ -92,18 +124,12 @@ async function main() {
       void handleNext(req, res);
       return;
     }
-    // Aborts the handler (e.g. a long-poll) when the client goes away.
-    const aborter = new AbortController();
-    res.once("close", () => {
-      if (!res.writableFinished) aborter.abort();
+    dispatch(handler, req, res, headers).catch(() => {
+      // The handlers map every error to a response; this is a bug or a broken socket.
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(500, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(JSON.stringify({ error: { code: "internal_error", message: "Internal error" } }));
     });
-    handler(toRequest(req, aborter.signal))
-      .then((response) => sendResponse(res, response, headers))
-      .catch(() => {
-        // The handlers map every error to a response; this is a bug or a broken socket.
-        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json", "cache-control": "no-store" });
-        res.end(JSON.stringify({ error: { code: "internal_error", message: "Internal error" } }));
-      });
   });
   server.keepAliveTimeout = 5_000;
   server.listen(port, hostname, () => {

@@ -13,6 +13,7 @@ import { ensureFreshGrant } from "@/lib/grants/refresh";
 import { missingScopes, openGrantCredential, type OpenCredential, type SealedGrant } from "@/lib/grants/sealed";
 import { markGrantUsed } from "@/lib/grants/touch";
 import { evaluatePolicy } from "@/lib/policy/evaluate";
+import { getHotReadPool } from "./read-pool";
 import { loadPolicyRules } from "@/lib/policy/load";
 import type { VerifiedSubject } from "@/lib/subject-tokens/verify";
 
@@ -64,16 +65,36 @@ interface UserAndGrantRow {
   lastRefreshedAt: Date | null;
 }
 
-// The user and their grant for the provider in one round trip (hot path).
-async function findUserAndGrant(subject: VerifiedSubject, providerId: string) {
+// The user and their grant for the provider in one round trip (hot path). On PostgreSQL through
+// the hot read pool (read-pool.ts says why); timestamps are converted to timestamptz in SQL so
+// that pg reads the stored UTC wall time as UTC whatever the process's time zone.
+const USER_AND_GRANT_SQL = `
+  SELECT u."id" AS "userId", u."email", u."groups",
+         g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
+         g."apiKeyCipher", g."wrappedKey", g."keyVersion",
+         g."expiresAt" AT TIME ZONE 'UTC' AS "expiresAt", g."lastRefreshedAt" AT TIME ZONE 'UTC' AS "lastRefreshedAt"
+  FROM "User" u
+  LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = $1
+  WHERE u."issuer" = $2 AND u."subject" = $3`;
+
+async function queryUserAndGrant(subject: VerifiedSubject, providerId: string): Promise<UserAndGrantRow[]> {
+  const pool = getHotReadPool();
+  if (pool) {
+    const result = await pool.query<UserAndGrantRow>({ name: "frontdesk-user-and-grant", text: USER_AND_GRANT_SQL, values: [providerId, subject.issuer, subject.subject] });
+    return result.rows;
+  }
   const db = await getDb();
-  const rows = await db.$queryRaw<UserAndGrantRow[]>`
+  return db.$queryRaw<UserAndGrantRow[]>`
     SELECT u."id" AS "userId", u."email", u."groups",
            g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
            g."apiKeyCipher", g."wrappedKey", g."keyVersion", g."expiresAt", g."lastRefreshedAt"
     FROM "User" u
     LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = ${providerId}
     WHERE u."issuer" = ${subject.issuer} AND u."subject" = ${subject.subject}`;
+}
+
+async function findUserAndGrant(subject: VerifiedSubject, providerId: string) {
+  const rows = await queryUserAndGrant(subject, providerId);
   const row = rows[0];
   if (!row) return null;
   const grant: SealedGrant | undefined =

@@ -3,10 +3,11 @@
 import { z } from "zod";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
-import { acceptTrustedSubject, verifySubjectToken } from "@/lib/subject-tokens/verify";
+import { acceptTrustedSubject } from "@/lib/subject-tokens/verify";
 import { gatewayRoute } from "./gateway-route";
 import { json } from "./http";
 import { resolveCredential } from "./resolve-credential";
+import { verifySubjectTokenCached } from "./subject-cache";
 import { findTargetProvider, parseScopes } from "./target";
 
 /** MCP's URLElicitationRequiredError code (spec 2025-11-25). */
@@ -62,7 +63,7 @@ export const handleResolve = gatewayRoute({ body: "json", style: "api" }, async 
   }
   const subject =
     b.subject_token !== undefined
-      ? await verifySubjectToken(b.subject_token)
+      ? await verifySubjectTokenCached(b.subject_token)
       : acceptTrustedSubject(gateway, typeof b.subject === "string" ? { subject: b.subject } : b.subject!);
   const outcome = await resolveCredential({
     action: "resolve",

@@ -4,10 +4,10 @@
 // is HTTP 400 interaction_required with the MCP URL-mode elicitation.
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
-import { verifySubjectToken } from "@/lib/subject-tokens/verify";
 import { gatewayRoute } from "./gateway-route";
 import { json } from "./http";
 import { resolveCredential } from "./resolve-credential";
+import { verifySubjectTokenCached } from "./subject-cache";
 import { findTargetProvider, parseScopes } from "./target";
 
 export const GRANT_TYPE_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -76,7 +76,7 @@ export const handleTokenRequest = gatewayRoute({ body: "form", style: "oauth" },
   if (provider.kind === "api_key" && (provider.apiKeyHeader ?? "authorization").toLowerCase() !== "authorization") {
     throw new AppError("invalid_request", "This provider's credential is not a bearer token; use the resolve API", { oauthError: "invalid_target" });
   }
-  const subject = await verifySubjectToken(params.subjectToken);
+  const subject = await verifySubjectTokenCached(params.subjectToken);
   const outcome = await resolveCredential({
     action: "token_exchange",
     gateway,

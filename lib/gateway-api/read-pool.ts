@@ -1,0 +1,31 @@
+// A small pg pool for the hot path's one read (the user and their grant). Through Prisma
+// ($queryRaw) that single statement cost about 13% of a resolve's CPU (the query compiler's WASM
+// and the client runtime, in `npm run bench` profiles); on a plain pg connection, as a named
+// prepared statement, it is a fraction of that. Same driver and URL as Prisma's adapter. On the
+// embedded database (no DATABASE_URL) there is no pool and callers use Prisma.
+import pg from "pg";
+import { env } from "@/lib/env";
+import { log } from "@/lib/log";
+
+// On globalThis like the Prisma client: Next.js bundles and server.ts may each load this module.
+const holder = globalThis as typeof globalThis & { __frontdeskHotReadPool?: { pool: pg.Pool; url: string } };
+
+export function getHotReadPool(): pg.Pool | null {
+  const url = env().DATABASE_URL;
+  if (!url) return null;
+  const current = holder.__frontdeskHotReadPool;
+  if (current && current.url === url) return current.pool;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    idleTimeoutMillis: 10_000,
+    // An idle connection must not keep a CLI command or a test process alive.
+    allowExitOnIdle: true,
+    statement_timeout: 10_000,
+    application_name: "frontdesk-hot-read",
+  });
+  // Errors of idle connections are reported here; without a listener they crash the process.
+  pool.on("error", (error) => log.warn("hot read connection error", { error: error.message }));
+  holder.__frontdeskHotReadPool = { pool, url };
+  return pool;
+}
