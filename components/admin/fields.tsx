@@ -4,50 +4,72 @@ import type { ReactNode } from "react";
 
 const inputClass = "mt-1 block w-full rounded-md border border-slate-300 px-2 py-1.5 text-sm text-slate-900";
 
+// Labels point at their control with htmlFor/id (a label wrapping a <select> would make the
+// options' text part of its accessible name). Names repeat across forms on one page, so ids
+// get a random suffix; these are server-rendered once, never hydrated.
+function fieldId(name: string): string {
+  return `${name}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+const labelClass = "block text-sm font-medium text-slate-800";
+const hintClass = "mt-1 block text-xs font-normal text-slate-500";
+
 export function TextField({ name, label, defaultValue, hint, required, type = "text", placeholder }: { name: string; label: string; defaultValue?: string | null; hint?: ReactNode; required?: boolean; type?: string; placeholder?: string }) {
+  const id = fieldId(name);
   return (
-    <label className="block text-sm font-medium text-slate-800">
-      {label}
-      {required ? <span aria-hidden className="text-red-700"> *</span> : null}
-      <input name={name} type={type} defaultValue={defaultValue ?? undefined} required={required} placeholder={placeholder} className={inputClass} autoComplete="off" spellCheck={false} />
-      {hint ? <span className="mt-1 block text-xs font-normal text-slate-500">{hint}</span> : null}
-    </label>
+    <div>
+      <label htmlFor={id} className={labelClass}>
+        {label}
+        {required ? <span aria-hidden className="text-red-700"> *</span> : null}
+      </label>
+      <input id={id} name={name} type={type} defaultValue={defaultValue ?? undefined} required={required} placeholder={placeholder} className={inputClass} autoComplete="off" spellCheck={false} aria-describedby={hint ? `${id}-hint` : undefined} />
+      {hint ? <span id={`${id}-hint`} className={hintClass}>{hint}</span> : null}
+    </div>
   );
 }
 
 export function SecretField({ name, label, hint }: { name: string; label: string; hint?: ReactNode }) {
+  const id = fieldId(name);
   return (
-    <label className="block text-sm font-medium text-slate-800">
-      {label}
-      <input name={name} type="password" autoComplete="new-password" className={inputClass} />
-      {hint ? <span className="mt-1 block text-xs font-normal text-slate-500">{hint}</span> : null}
-    </label>
+    <div>
+      <label htmlFor={id} className={labelClass}>
+        {label}
+      </label>
+      <input id={id} name={name} type="password" autoComplete="new-password" className={inputClass} aria-describedby={hint ? `${id}-hint` : undefined} />
+      {hint ? <span id={`${id}-hint`} className={hintClass}>{hint}</span> : null}
+    </div>
   );
 }
 
 export function TextArea({ name, label, defaultValue, hint, rows = 3 }: { name: string; label: string; defaultValue?: string; hint?: ReactNode; rows?: number }) {
+  const id = fieldId(name);
   return (
-    <label className="block text-sm font-medium text-slate-800">
-      {label}
-      <textarea name={name} defaultValue={defaultValue} rows={rows} className={`${inputClass} font-mono`} spellCheck={false} />
-      {hint ? <span className="mt-1 block text-xs font-normal text-slate-500">{hint}</span> : null}
-    </label>
+    <div>
+      <label htmlFor={id} className={labelClass}>
+        {label}
+      </label>
+      <textarea id={id} name={name} defaultValue={defaultValue} rows={rows} className={`${inputClass} font-mono`} spellCheck={false} aria-describedby={hint ? `${id}-hint` : undefined} />
+      {hint ? <span id={`${id}-hint`} className={hintClass}>{hint}</span> : null}
+    </div>
   );
 }
 
 export function SelectField({ name, label, defaultValue, options, hint }: { name: string; label: string; defaultValue?: string; options: { value: string; label: string }[]; hint?: ReactNode }) {
+  const id = fieldId(name);
   return (
-    <label className="block text-sm font-medium text-slate-800">
-      {label}
-      <select name={name} defaultValue={defaultValue} className={`${inputClass} bg-white`}>
+    <div>
+      <label htmlFor={id} className={labelClass}>
+        {label}
+      </label>
+      <select id={id} name={name} defaultValue={defaultValue} className={`${inputClass} bg-white`} aria-describedby={hint ? `${id}-hint` : undefined}>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
             {o.label}
           </option>
         ))}
       </select>
-      {hint ? <span className="mt-1 block text-xs font-normal text-slate-500">{hint}</span> : null}
-    </label>
+      {hint ? <span id={`${id}-hint`} className={hintClass}>{hint}</span> : null}
+    </div>
   );
 }
 

@@ -116,10 +116,12 @@ export function FilterInput({ name, label, defaultValue, type = "text", placehol
 }
 
 export function FilterSelect({ name, label, defaultValue, options }: { name: string; label: string; defaultValue?: string; options: { value: string; label: string }[] }) {
+  // htmlFor, not a wrapping label: the options' text must not become the select's name.
+  const id = `filter-${name}`;
   return (
-    <label className="flex flex-col text-xs font-medium text-slate-700">
-      {label}
-      <select name={name} defaultValue={defaultValue ?? ""} className="mt-1 rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm font-normal text-slate-900">
+    <div className="flex flex-col text-xs font-medium text-slate-700">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} name={name} defaultValue={defaultValue ?? ""} className="mt-1 rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm font-normal text-slate-900">
         <option value="">Any</option>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
@@ -127,6 +129,6 @@ export function FilterSelect({ name, label, defaultValue, options }: { name: str
           </option>
         ))}
       </select>
-    </label>
+    </div>
   );
 }

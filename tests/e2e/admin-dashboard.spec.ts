@@ -217,6 +217,37 @@ test("the audit export (CSV and JSON Lines) of a run with successful resolves co
   expect(exports.events).toHaveLength(3);
 });
 
+test("every admin page renders for the admin; provider discovery test, provider edit and policy preview work from the UI", async () => {
+  const { page } = admin;
+  for (const p of ADMIN_PAGES(ids)) {
+    const res = await page.goto(`${env.frontdesk.url}${p}`);
+    expect(res?.status(), p).toBe(200);
+    await expect(page.getByRole("heading", { level: 1 }), p).toBeVisible();
+  }
+
+  await page.goto(`${env.frontdesk.url}/admin/providers/${ids.notesId}`);
+  await page.getByRole("button", { name: /Test discovery of/ }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Discovery OK" })).toContainText(`revocation ${env.upstream.issuer}`);
+  const settings = page.getByRole("form", { name: "Provider settings" });
+  // The stored client secret is never sent to the browser, not even as a field value.
+  expect(await page.content()).not.toContain(env.upstream.clientSecret);
+  await expect(settings.getByLabel("Client secret")).toHaveValue("");
+  await settings.getByLabel("Default scopes").fill("notes:read notes:write");
+  await settings.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved: defaultScopes changed." })).toBeVisible();
+
+  await page.goto(`${env.frontdesk.url}/admin/policy`);
+  const rule = page.getByRole("form", { name: "New rule" });
+  await rule.getByLabel("Provider").selectOption({ label: "Notes" });
+  await rule.getByLabel("Only these groups").fill("nobody-is-in-this-group");
+  await rule.getByRole("button", { name: "Preview who is affected" }).click();
+  // Today's rule for Notes lets everyone (alice, bob, admin) connect; this one adds nobody.
+  await expect(page.getByRole("status").filter({ hasText: "Preview (nothing saved)" })).toContainText("users allowed to connect the provider: 3 → 3 of 3; 0 gain access; 0 lose access");
+  await page.goto(`${env.frontdesk.url}/admin/policy/${ids.ruleIds[1]}`);
+  await page.getByText("Delete this rule…").click();
+  await expect(page.getByText(/cannot be undone.*3 lose access/)).toBeVisible();
+});
+
 // ---- Access control: ONE test over every admin page, action and route. Add new ones here. ----
 
 /** Every admin page (ids filled in at run time). */
