@@ -205,6 +205,17 @@ export function streamAuditExport(filter: AuditEventFilter, format: ExportFormat
   });
 }
 
+/** An export with no rows (a filter that names nothing): only the CSV header, or nothing. */
+export function emptyAuditExport(format: ExportFormat): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(format === "csv" ? `${EXPORT_COLUMNS.join(",")}\r\n` : "");
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (bytes.length) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
 /** Exports are audited (who took which slice of the log), before any byte is sent. */
 export async function auditExportStarted(actor: AdminActor, q: AuditQuery, format: ExportFormat): Promise<void> {
   await appendAudit({ actorType: "admin", actorId: actor.id, action: "admin.audit_exported", decision: "info", context: { format, filter: q } });

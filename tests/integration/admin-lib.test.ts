@@ -17,7 +17,7 @@ const { createPolicyRule } = await import("@/lib/policy/rules");
 const { saveGrant } = await import("@/lib/grants/save");
 const { previewPolicyChange, validatePolicyDraft, setPolicyRuleEnabled } = await import("@/lib/admin/policy");
 const { bulkRevokeGrants, findGrantsForBulkRevoke } = await import("@/lib/admin/bulk-revoke");
-const { updateProvider } = await import("@/lib/admin/providers");
+const { updateProvider, createProviderFromPreset, testIssuerDiscovery } = await import("@/lib/admin/providers");
 const { endSession, endUserSessions, listSessionsPage } = await import("@/lib/admin/sessions");
 const { listGrantsPage } = await import("@/lib/admin/grants");
 const { streamAuditExport } = await import("@/lib/admin/audit-log");
@@ -252,5 +252,23 @@ describe("gateway settings", () => {
       ["webhookUrl", "trustedSubject"],
       ["webhookUrl", "trustedSubject"],
     ]);
+  });
+});
+
+describe("provider presets and discovery", () => {
+  it("creates a provider from a preset with the admin's client credentials, audited as admin", async () => {
+    const p = await createProviderFromPreset({ preset: "github", slug: "github", clientId: "Iv1.abc", clientSecret: "gh-client-secret-value" }, actor);
+    expect(p).toMatchObject({ kind: "oauth2", preset: "github", tokenEndpoint: "https://github.com/login/oauth/access_token", clientId: "Iv1.abc" });
+    expect(await openClientSecret(p.id)).toBe("gh-client-secret-value");
+    const db = await getDb();
+    expect(await db.auditEvent.count({ where: { action: "admin.provider_created", providerId: p.id, actorType: "admin" } })).toBe(1);
+    await expect(createProviderFromPreset({ preset: "microsoft", slug: "ms", clientId: "x", clientSecret: "y" }, actor)).rejects.toThrow(/tenant/);
+    await expect(createProviderFromPreset({ preset: "nope", slug: "nope" }, actor)).rejects.toThrow(/unknown preset/);
+  });
+
+  it("refuses plain-http issuers that are not explicitly allowed, and reports unreachable ones", async () => {
+    await expect(testIssuerDiscovery("http://idp.example.test")).rejects.toThrow(/https/);
+    await expect(testIssuerDiscovery("not a url")).rejects.toThrow(/not a URL/);
+    await expect(testIssuerDiscovery("https://127.0.0.1:1")).rejects.toThrow(/Discovery failed/);
   });
 });

@@ -1,5 +1,6 @@
 // /admin/audit/<seq or id> - one event with its context and chain fields.
 import type { Metadata } from "next";
+import type { ReactNode } from "react";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { Badge } from "@/components/admin/table";
@@ -17,7 +18,7 @@ export default async function AuditEventPage({ params }: { params: Promise<{ id:
   if (!event) notFound();
   const names = await loadAuditNames([event]);
   const selfOk = computeAuditHash(event) === event.hash;
-  const rows: [string, React.ReactNode][] = [
+  const rows: [string, ReactNode][] = [
     ["Sequence", event.seq.toString()],
     ["Id", event.id],
     ["Time (UTC)", event.at.toISOString()],

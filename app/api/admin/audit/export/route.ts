@@ -1,6 +1,6 @@
 // GET /api/admin/audit/export?format=csv|jsonl&<audit filters> - streams the filtered audit
 // log (admins only; the export itself is audited). Audit rows hold no secrets by construction.
-import { auditExportStarted, readAuditQuery, resolveAuditFilter, streamAuditExport } from "@/lib/admin/audit-log";
+import { auditExportStarted, emptyAuditExport, readAuditQuery, resolveAuditFilter, streamAuditExport } from "@/lib/admin/audit-log";
 import { adminRoute } from "@/lib/admin/guard";
 
 export const dynamic = "force-dynamic";
@@ -14,7 +14,7 @@ export const GET = adminRoute<Record<string, never>>("audit.export", async (requ
   const { filter, unmatched } = await resolveAuditFilter(q);
   await auditExportStarted(actor, q, format);
   // A filter naming no user matches nothing: export an empty set rather than everything.
-  const stream = unmatched.length ? streamAuditExport({ ...filter, action: "\u0000none" }, format) : streamAuditExport(filter, format);
+  const stream = unmatched.length ? emptyAuditExport(format) : streamAuditExport(filter, format);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   return new Response(stream, {
     headers: {
