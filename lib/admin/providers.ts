@@ -8,7 +8,8 @@ import { getDb } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import type { Prisma, Provider } from "@/lib/generated/prisma/client";
-import { createProvider } from "@/lib/providers/create";
+import { forgetProviders } from "@/lib/gateway-api/providers";
+import { createProvider, setProviderStatus } from "@/lib/providers/create";
 import { findProviderById } from "@/lib/providers/find";
 import { providerInputSchema, type ParsedProviderInput, type ProviderInput } from "@/lib/providers/input";
 import { isPresetName, presetDefaults } from "@/lib/providers/presets";
@@ -122,7 +123,17 @@ export async function updateProvider(providerId: string, edit: ProviderEdit, act
     );
     return updated;
   });
+  forgetProviders();
   return { provider: provider as Provider, changed };
+}
+
+/** Disable or enable by id; the gateway API's provider caches drop it at once (this process). */
+export async function setProviderStatusById(providerId: string, status: "active" | "disabled", actor: AdminActor): Promise<Provider> {
+  const provider = await findProviderById(providerId);
+  if (!provider) throw new AppError("not_found", "No such provider");
+  const updated = await setProviderStatus(provider.slug, status, actor);
+  forgetProviders();
+  return updated;
 }
 
 export interface DiscoveryReport {

@@ -20,3 +20,9 @@ export function findProviderBySlugCached(slug: string): Promise<Provider | null>
 export function findProviderForResourceCached(resource: string): Promise<Provider | null> {
   return cached(byResource, resource, () => findProviderForResource(resource));
 }
+
+/** After a provider is changed or disabled in this process (admin dashboard): every bundle's copy reloads. */
+export function forgetProviders(): void {
+  bySlug.clear();
+  byResource.clear();
+}

@@ -17,7 +17,8 @@ const { createPolicyRule } = await import("@/lib/policy/rules");
 const { saveGrant } = await import("@/lib/grants/save");
 const { previewPolicyChange, validatePolicyDraft, setPolicyRuleEnabled } = await import("@/lib/admin/policy");
 const { bulkRevokeGrants, findGrantsForBulkRevoke } = await import("@/lib/admin/bulk-revoke");
-const { updateProvider, createProviderFromPreset, testIssuerDiscovery } = await import("@/lib/admin/providers");
+const { updateProvider, createProviderFromPreset, testIssuerDiscovery, setProviderStatusById } = await import("@/lib/admin/providers");
+const { findProviderBySlugCached } = await import("@/lib/gateway-api/providers");
 const { endSession, endUserSessions, listSessionsPage } = await import("@/lib/admin/sessions");
 const { listGrantsPage } = await import("@/lib/admin/grants");
 const { streamAuditExport } = await import("@/lib/admin/audit-log");
@@ -152,6 +153,15 @@ describe("provider edits", () => {
     await expect(updateProvider(oauthId, { tokenEndpoint: "http://acme.test/token" }, actor)).rejects.toThrow(/https/);
     await expect(updateProvider(oauthId, { tokenEndpoint: undefined }, actor)).rejects.toThrow(/tokenEndpoint/);
     expect((await updateProvider(oauthId, { displayName: "Acme Corp" }, actor)).changed).toEqual([]);
+  });
+
+  it("a disable is seen by the gateway API's provider cache at once", async () => {
+    expect((await findProviderBySlugCached("acme"))?.status).toBe("active");
+    await setProviderStatusById(oauthId, "disabled", actor);
+    expect((await findProviderBySlugCached("acme"))?.status).toBe("disabled");
+    await setProviderStatusById(oauthId, "active", actor);
+    expect((await findProviderBySlugCached("acme"))?.status).toBe("active");
+    await expect(setProviderStatusById("prv_nope", "disabled", actor)).rejects.toThrow(/No such provider/);
   });
 });
 

@@ -5,10 +5,9 @@ import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { checkbox, listField, optionalText } from "@/lib/admin/form-fields";
 import { adminAction } from "@/lib/admin/guard";
-import { createProviderFromPreset, testIssuerDiscovery, testProviderDiscovery, updateProvider } from "@/lib/admin/providers";
+import { createProviderFromPreset, setProviderStatusById, testIssuerDiscovery, testProviderDiscovery, updateProvider } from "@/lib/admin/providers";
 import { AppError } from "@/lib/errors";
-import { createProvider, setProviderStatus } from "@/lib/providers/create";
-import { findProviderById } from "@/lib/providers/find";
+import { createProvider } from "@/lib/providers/create";
 
 const id = z.string().min(1).max(128);
 
@@ -69,9 +68,7 @@ export const setProviderStatusAction = adminAction(
   "providers.set_status",
   z.object({ providerId: id, status: z.enum(["active", "disabled"]) }),
   async ({ providerId, status }, { actor }) => {
-    const provider = await findProviderById(providerId);
-    if (!provider) throw new AppError("not_found", "No such provider");
-    await setProviderStatus(provider.slug, status, actor);
+    const provider = await setProviderStatusById(providerId, status, actor);
     revalidatePath("/admin/providers", "layout");
     return { message: status === "disabled" ? `${provider.displayName} disabled: resolves for it now fail and no new connections start.` : `${provider.displayName} enabled.` };
   },
