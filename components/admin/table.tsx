@@ -3,7 +3,7 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
 
-export function DataTable({ caption, head, children, empty }: { caption: string; head: string[]; children: ReactNode; empty?: boolean }) {
+export function DataTable({ caption, head, children, empty, emptyText = "Nothing matches these filters." }: { caption: string; head: string[]; children: ReactNode; empty?: boolean; emptyText?: string }) {
   return (
     <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
       <table className="min-w-full divide-y divide-slate-200 text-sm">
@@ -21,7 +21,7 @@ export function DataTable({ caption, head, children, empty }: { caption: string;
           {empty ? (
             <tr>
               <td colSpan={head.length} className="px-3 py-8 text-center text-slate-500">
-                Nothing matches these filters.
+                {emptyText}
               </td>
             </tr>
           ) : (

@@ -111,7 +111,7 @@ test("bulk revoke by provider revokes exactly that provider's connections", asyn
   const before = await grants();
   expect(before.filter((g) => g.provider === "keysvc" && g.status === "active")).toHaveLength(2);
   await page.goto(`${env.frontdesk.url}/admin/connections?provider=${ids.keysId}`);
-  await page.getByText("Revoke all 2 active connections of provider Key Service (keysvc)…").click();
+  await page.getByText("Revoke all 2 live connections of provider Key Service (keysvc)…").click();
   await page.getByRole("button", { name: "Revoke 2 connections" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Revoked 2 connections" })).toBeVisible();
 

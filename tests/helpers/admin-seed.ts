@@ -107,17 +107,19 @@ export async function seedScale(s: ScaleSeedInput): Promise<ScaleSeedResult> {
         createdAt: new Date(Date.now() - n * 60_000).toISOString(),
         lastUsedGatewayId: gatewayIds[n % gatewayIds.length] ?? null,
         lastUsedAt: n % 4 === 0 ? null : new Date(Date.now() - n * 30_000).toISOString(),
+        revokedAt: status === "revoked" ? new Date(Date.now() - n * 10_000).toISOString() : null,
       });
       n++;
     }
   }
   await db.$executeRawUnsafe(
     `INSERT INTO "Grant" (id, "userId", "providerId", scopes, status, "tokenType", "accessTokenCipher", "wrappedKey", "keyVersion",
-                          "createdAt", "updatedAt", "lastUsedGatewayId", "lastUsedAt")
+                          "createdAt", "updatedAt", "lastUsedGatewayId", "lastUsedAt", "revokedAt")
      SELECT id, "userId", "providerId", ARRAY(SELECT jsonb_array_elements_text(scopes)), status::"GrantStatus", "tokenType",
-            "accessTokenCipher", "wrappedKey", "keyVersion", "createdAt", now(), "lastUsedGatewayId", "lastUsedAt"
+            "accessTokenCipher", "wrappedKey", "keyVersion", "createdAt", now(), "lastUsedGatewayId", "lastUsedAt", "revokedAt"
      FROM jsonb_to_recordset($1::jsonb) AS r(id text, "userId" text, "providerId" text, scopes jsonb, status text, "tokenType" text,
-          "accessTokenCipher" text, "wrappedKey" text, "keyVersion" text, "createdAt" timestamp(3), "lastUsedGatewayId" text, "lastUsedAt" timestamp(3))`,
+          "accessTokenCipher" text, "wrappedKey" text, "keyVersion" text, "createdAt" timestamp(3), "lastUsedGatewayId" text, "lastUsedAt" timestamp(3),
+          "revokedAt" timestamp(3))`,
     JSON.stringify(grants),
   );
 

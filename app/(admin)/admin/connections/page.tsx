@@ -63,10 +63,10 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
       {bulk.map((b, i) => (
         <div key={b.target.by} className="rounded-lg border border-red-200 bg-white p-4 shadow-sm">
           <ConfirmAction
-            summary={`Revoke all ${bulkCounts[i]} active connection${bulkCounts[i] === 1 ? "" : "s"} of ${b.label}…`}
+            summary={`Revoke all ${bulkCounts[i]} live connection${bulkCounts[i] === 1 ? "" : "s"} of ${b.label}…`}
             consequence={
               <p>
-                Frontdesk will delete the stored credentials of <strong>{bulkCounts[i]}</strong> connection{bulkCounts[i] === 1 ? "" : "s"} of {b.label}
+                Frontdesk will delete the stored credentials of <strong>{bulkCounts[i]}</strong> connection{bulkCounts[i] === 1 ? "" : "s"} (active or needing re-authorization) of {b.label}
                 {b.target.by === "gateway" ? " (every connection this gateway received a credential from)" : ""} and ask each provider that supports it to
                 revoke them. Agents lose access at once; users are asked to connect again on their next request. This cannot be undone.
               </p>

@@ -18,7 +18,7 @@ export default async function GatewaysPage() {
   return (
     <>
       <h1 className="text-2xl font-semibold tracking-tight">Gateways</h1>
-      <DataTable caption="Gateways" head={["Name", "Client id", "Authentication", "Secret", "Webhook", "Trusted subject", "Status", "Registered"]} empty={gateways.length === 0}>
+      <DataTable caption="Gateways" head={["Name", "Client id", "Authentication", "Secret", "Webhook", "Trusted subject", "Status", "Registered"]} empty={gateways.length === 0} emptyText="No gateways registered yet.">
         {gateways.map((g) => (
           <tr key={g.id}>
             <Td>

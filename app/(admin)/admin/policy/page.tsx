@@ -29,7 +29,7 @@ export default async function PolicyPage() {
         Everything not allowed here is denied. A request needs a <strong>gateway rule</strong> (this gateway may request these scopes of the provider) and a{" "}
         <strong>user rule</strong> (this user may connect the provider with these scopes), both covering every requested scope.
       </p>
-      <DataTable caption="Policy rules" head={["Provider", "Kind", "Scopes", "Selects", "Description", "Status", ""]} empty={rules.length === 0}>
+      <DataTable caption="Policy rules" head={["Provider", "Kind", "Scopes", "Selects", "Description", "Status", ""]} empty={rules.length === 0} emptyText="No rules: everything is denied.">
         {rules.map((r) => (
           <tr key={r.id}>
             <Td>{r.provider.displayName}</Td>

@@ -25,7 +25,7 @@ export default async function ProvidersPage() {
   return (
     <>
       <h1 className="text-2xl font-semibold tracking-tight">Providers</h1>
-      <DataTable caption="Providers" head={["Name", "Slug", "Kind", "Issuer / endpoint", "Revocation", "Active connections", "Status", "Created"]} empty={providers.length === 0}>
+      <DataTable caption="Providers" head={["Name", "Slug", "Kind", "Issuer / endpoint", "Revocation", "Active connections", "Status", "Created"]} empty={providers.length === 0} emptyText="No providers registered yet.">
         {providers.map((p) => (
           <tr key={p.id}>
             <Td>

@@ -59,7 +59,7 @@ export default async function GatewayPage({ params }: { params: Promise<{ id: st
       ) : null}
 
       <Panel title="What this gateway may request">
-        <DataTable caption="Gateway policy rules" head={["Provider", "Scopes", "Only for", "Enabled", ""]} empty={rules.length === 0}>
+        <DataTable caption="Gateway policy rules" head={["Provider", "Scopes", "Only for", "Enabled", ""]} empty={rules.length === 0} emptyText="No rules: this gateway may request nothing (deny by default).">
           {rules.map((r) => (
             <tr key={r.id}>
               <Td>{r.provider.displayName}</Td>
