@@ -296,10 +296,16 @@ const ADMIN_ROUTES = [
 
 /**
  * The body React sends for `action(prevState, formData)` (useActionState): the arguments as a
- * Flight reply, "0" = [null, <form data reference 1>], and the form fields as "1_<name>".
+ * Flight reply, "0" = [null, <form data reference 1>], and the form fields as "_1_<name>" (the
+ * prefix React's decodeReply reads for reference 1).
  */
-function actionCall(fields: Record<string, string>): Record<string, string> {
-  return { "0": JSON.stringify([null, "$K1"]), ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [`1_${k}`, v])) };
+function actionCall(fields: Record<string, string>): FormData {
+  // The referenced entries precede the root, as React's encodeReply writes them (a plain object
+  // would not do: JavaScript enumerates the integer-like key "0" first).
+  const body = new FormData();
+  for (const [k, v] of Object.entries(fields)) body.append(`_1_${k}`, v);
+  body.append("0", JSON.stringify([null, "$K1"]));
+  return body;
 }
 
 /** Admin actions in the build: name -> action id and a page whose bundle holds it (where it is POSTed). */
@@ -395,4 +401,22 @@ test("a non-admin is refused (404, audited, nothing changes) on every admin page
   expect(byAlice.filter((e) => e.context.surface === "route")).toHaveLength(ADMIN_ROUTES.filter((r) => r.method === "GET").length);
   expect(fresh.some((e) => e.reason === "not_signed_in")).toBe(true);
   await alice.context.close();
+});
+
+test("an admin's own session cannot be used cross-site: a POST without the session's form token or from another origin changes nothing", async () => {
+  const bobNotes = (await grants()).find((g) => g.provider === "notes" && g.userId === ids.users.bob)!;
+  expect(bobNotes.status).toBe("active");
+  const { id, page } = builtAdminActions().get("app/(admin)/admin/connections/actions.ts#revokeGrantAction")!;
+  const base = env.frontdesk.url;
+  const forged = await admin.page.request.post(`${base}${page}`, {
+    headers: { "Next-Action": id, Origin: base, Accept: "text/x-component" },
+    multipart: actionCall({ grantId: bobNotes.id, formToken: "forged-token" }),
+  });
+  expect(await forged.text()).toContain("form token does not match this session");
+  const crossSite = await admin.page.request.post(`${base}${page}`, {
+    headers: { "Next-Action": id, Origin: "https://evil.example", Accept: "text/x-component" },
+    multipart: actionCall({ grantId: bobNotes.id, formToken: "forged-token" }),
+  });
+  expect(crossSite.ok()).toBe(false);
+  expect((await grants()).find((g) => g.id === bobNotes.id)?.status).toBe("active");
 });
