@@ -106,11 +106,19 @@ export function FilterBar({ path, children }: { path: string; children: ReactNod
   );
 }
 
-export function FilterInput({ name, label, defaultValue, type = "text", placeholder }: { name: string; label: string; defaultValue?: string; type?: string; placeholder?: string }) {
+export function FilterInput({ name, label, defaultValue, type = "text", placeholder, suggestions }: { name: string; label: string; defaultValue?: string; type?: string; placeholder?: string; suggestions?: readonly string[] }) {
+  const listId = suggestions ? `filter-${name}-suggestions` : undefined;
   return (
     <label className="flex flex-col text-xs font-medium text-slate-700">
       {label}
-      <input name={name} type={type} defaultValue={defaultValue} placeholder={placeholder} className="mt-1 rounded-md border border-slate-300 px-2 py-1.5 text-sm font-normal text-slate-900" />
+      <input name={name} type={type} defaultValue={defaultValue} placeholder={placeholder} list={listId} className="mt-1 rounded-md border border-slate-300 px-2 py-1.5 text-sm font-normal text-slate-900" />
+      {suggestions ? (
+        <datalist id={listId}>
+          {suggestions.map((s) => (
+            <option key={s} value={s} />
+          ))}
+        </datalist>
+      ) : null}
     </label>
   );
 }

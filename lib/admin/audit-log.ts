@@ -123,6 +123,46 @@ export async function findAuditEvent(idOrSeq: string): Promise<AuditEvent | null
   return db.auditEvent.findUnique({ where: { id: idOrSeq } });
 }
 
+/** Actions Frontdesk writes (for the filter's suggestions; any dotted action can be typed). */
+export const KNOWN_ACTIONS = [
+  "resolve",
+  "token_exchange",
+  "elicitation.created",
+  "elicitation.approved",
+  "elicitation.completed",
+  "elicitation.declined",
+  "elicitation.expired",
+  "elicitation.refused",
+  "elicitation.failed",
+  "elicitation.api_key_rejected",
+  "grant.created",
+  "grant.refreshed",
+  "grant.refresh_failed",
+  "grant.needs_reauth",
+  "grant.revoked",
+  "oauth.callback_rejected",
+  "gateway.auth_failed",
+  "admin.access_denied",
+  "admin.grants_bulk_revoked",
+  "admin.session_ended",
+  "admin.user_sessions_ended",
+  "admin.provider_created",
+  "admin.provider_updated",
+  "admin.provider_disabled",
+  "admin.provider_enabled",
+  "admin.gateway_created",
+  "admin.gateway_updated",
+  "admin.gateway_secret_rotated",
+  "admin.gateway_disabled",
+  "admin.gateway_enabled",
+  "admin.policy_rule_created",
+  "admin.policy_rule_updated",
+  "admin.policy_rule_enabled",
+  "admin.policy_rule_disabled",
+  "admin.policy_rule_deleted",
+  "admin.audit_exported",
+] as const;
+
 export type ExportFormat = "csv" | "jsonl";
 
 export const EXPORT_COLUMNS = [

@@ -4,7 +4,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { Badge, DataTable, FilterBar, FilterInput, FilterSelect, hrefWith, Td, When } from "@/components/admin/table";
 import { Alert } from "@/components/ui/alert";
-import { loadAuditNames, readAuditQuery, resolveAuditFilter } from "@/lib/admin/audit-log";
+import { KNOWN_ACTIONS, loadAuditNames, readAuditQuery, resolveAuditFilter } from "@/lib/admin/audit-log";
 import { requireAdminPage } from "@/lib/admin/guard";
 import { countAuditEvents, listAuditEvents } from "@/lib/audit/query";
 import { verifyAuditChain } from "@/lib/audit/verify";
@@ -69,7 +69,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         <FilterInput name="user" label="User (email or id)" defaultValue={q.user} />
         <FilterInput name="gateway" label="Gateway (name or id)" defaultValue={q.gateway} />
         <FilterInput name="provider" label="Provider (slug or id)" defaultValue={q.provider} />
-        <FilterInput name="action" label="Action" defaultValue={q.action} placeholder="resolve, grant.revoked…" />
+        <FilterInput name="action" label="Action" defaultValue={q.action} placeholder="resolve, grant.revoked…" suggestions={KNOWN_ACTIONS} />
         <FilterSelect name="decision" label="Decision" defaultValue={q.decision} options={["allow", "deny", "info"].map((d) => ({ value: d, label: d }))} />
         <FilterInput name="from" label="From (UTC)" type="datetime-local" defaultValue={q.from} />
         <FilterInput name="to" label="To (UTC)" type="datetime-local" defaultValue={q.to} />
