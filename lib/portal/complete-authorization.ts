@@ -23,6 +23,7 @@ import { log } from "@/lib/log";
 import { getOAuthConfig } from "@/lib/providers/oauth-config";
 import { findProviderById } from "@/lib/providers/find";
 import { isOwner } from "./access";
+import { auditElicitationStep } from "./audit";
 import { upstreamRedirectUri } from "./redirect-uri";
 import { coversScopes, parseScopeString } from "./scopes";
 
@@ -154,17 +155,14 @@ export async function completeUpstreamAuthorization(input: {
       // theirs), but the request is failed rather than reported as satisfied.
       if (covers) await completeElicitation(elicitation.id, owner, tx);
       else await failElicitation(elicitation.id, owner, "insufficient_scope", tx);
-      await appendAudit(
+      await auditElicitationStep(
+        viewer,
+        elicitation,
         {
-          actorType: "user",
-          actorId: viewer.userId,
-          userId: viewer.userId,
-          gatewayId: elicitation.gatewayId,
-          providerId: provider.id,
           action: covers ? "elicitation.completed" : "elicitation.failed",
           decision: covers ? "allow" : "deny",
           reason: covers ? null : "insufficient_scope",
-          context: { elicitationId: elicitation.id, scopes: granted },
+          context: { scopes: granted },
         },
         tx,
       );
@@ -199,7 +197,7 @@ async function settleProviderError(
         : null;
   const reason = `upstream_${error.replace(/[^a-z_]/g, "").slice(0, 40)}`;
   if (!settle) {
-    await auditOutcome(viewer, elicitation, provider, "elicitation.retryable_error", "info", reason);
+    await auditElicitationStep(viewer, elicitation, { action: "elicitation.retryable_error", decision: "info", reason });
     return { outcome: "retry", elicitationId: elicitation.id, notice: "upstream_error" };
   }
   const db = await getDb();
@@ -207,7 +205,7 @@ async function settleProviderError(
     await db.$transaction(async (tx) => {
       if (settle.status === "declined") await declineElicitation(elicitation.id, owner, tx);
       else await failElicitation(elicitation.id, owner, reason, tx);
-      await auditOutcome(viewer, elicitation, provider, `elicitation.${settle.status}`, "deny", reason, tx);
+      await auditElicitationStep(viewer, elicitation, { action: `elicitation.${settle.status}`, decision: "deny", reason }, tx);
     });
   } catch (e) {
     if (isAppError(e) && e.code === "conflict") return { outcome: "rejected", reason: "not_pending" };
@@ -231,33 +229,8 @@ async function handleExchangeError(e: unknown, elicitation: Elicitation, provide
           : "unknown";
   const transient = isTransient(e);
   log.warn("upstream code exchange failed", { providerId: provider.id, elicitationId: elicitation.id, error: code });
-  await auditOutcome(viewer, elicitation, provider, "oauth.exchange_failed", "deny", String(code).slice(0, 60));
+  await auditElicitationStep(viewer, elicitation, { action: "oauth.exchange_failed", decision: "deny", reason: String(code).slice(0, 60) });
   return { outcome: "retry", elicitationId: elicitation.id, notice: transient ? "upstream_unavailable" : "upstream_error" };
-}
-
-async function auditOutcome(
-  viewer: Viewer,
-  elicitation: Elicitation,
-  provider: Provider,
-  action: string,
-  decision: "allow" | "deny" | "info",
-  reason: string,
-  tx?: Parameters<typeof appendAudit>[1],
-): Promise<void> {
-  await appendAudit(
-    {
-      actorType: "user",
-      actorId: viewer.userId,
-      userId: viewer.userId,
-      gatewayId: elicitation.gatewayId,
-      providerId: provider.id,
-      action,
-      decision,
-      reason,
-      context: { elicitationId: elicitation.id },
-    },
-    tx,
-  );
 }
 
 /** Unreachable, timed out, or a 5xx: worth retrying as is. Anything else is a real refusal or a bad response. */

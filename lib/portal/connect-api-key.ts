@@ -1,6 +1,5 @@
 // API-key providers: the person types the key into the portal. It is checked (optionally)
 // against the provider's validation URL, sealed by saveGrant, and never rendered or logged.
-import { appendAudit } from "@/lib/audit/append";
 import type { Viewer } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
 import { completeElicitation } from "@/lib/elicitations/settle";
@@ -10,6 +9,7 @@ import { notifyElicitationSettled } from "@/lib/gateways/webhook";
 import { saveGrant } from "@/lib/grants/save";
 import { log } from "@/lib/log";
 import { checkElicitationAccess } from "./access";
+import { auditElicitationStep } from "./audit";
 import type { RefusalReason } from "./refusal";
 
 const VALIDATION_TIMEOUT_MS = 10_000;
@@ -34,17 +34,7 @@ export async function connectApiKey(elicitationId: string, viewer: Viewer, apiKe
   if (provider.validationUrl) {
     const verdict = await validateApiKey(provider, apiKey);
     if (verdict !== "valid") {
-      await appendAudit({
-        actorType: "user",
-        actorId: viewer.userId,
-        userId: viewer.userId,
-        gatewayId: elicitation.gatewayId,
-        providerId: provider.id,
-        action: "elicitation.api_key_rejected",
-        decision: "deny",
-        reason: verdict,
-        context: { elicitationId: elicitation.id },
-      });
+      await auditElicitationStep(viewer, elicitation, { action: "elicitation.api_key_rejected", decision: "deny", reason: verdict });
       return { ok: false, reason: verdict === "rejected" ? "key_rejected" : "validation_unavailable" };
     }
   }
@@ -60,17 +50,10 @@ export async function connectApiKey(elicitationId: string, viewer: Viewer, apiKe
         tx,
       });
       await completeElicitation(elicitation.id, { issuer: viewer.issuer, subject: viewer.subject }, tx);
-      await appendAudit(
-        {
-          actorType: "user",
-          actorId: viewer.userId,
-          userId: viewer.userId,
-          gatewayId: elicitation.gatewayId,
-          providerId: provider.id,
-          action: "elicitation.completed",
-          decision: "allow",
-          context: { elicitationId: elicitation.id, scopes: elicitation.scopes, method: "api_key" },
-        },
+      await auditElicitationStep(
+        viewer,
+        elicitation,
+        { action: "elicitation.completed", decision: "allow", context: { scopes: elicitation.scopes, method: "api_key" } },
         tx,
       );
     });

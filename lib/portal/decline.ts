@@ -1,11 +1,11 @@
 // Decline on the consent page: pending → declined (guarded), audited, gateway notified.
-import { appendAudit } from "@/lib/audit/append";
 import type { Viewer } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
 import { declineElicitation } from "@/lib/elicitations/settle";
 import { isAppError } from "@/lib/errors";
 import { notifyElicitationSettled } from "@/lib/gateways/webhook";
 import { checkElicitationAccess } from "./access";
+import { auditElicitationStep } from "./audit";
 import type { RefusalReason } from "./refusal";
 
 export async function declineConsent(elicitationId: string, viewer: Viewer): Promise<{ ok: true } | { ok: false; reason: RefusalReason }> {
@@ -18,20 +18,7 @@ export async function declineConsent(elicitationId: string, viewer: Viewer): Pro
       await declineElicitation(elicitation.id, { issuer: viewer.issuer, subject: viewer.subject }, tx);
       // Any authorization started earlier for it can no longer complete.
       await tx.oAuthTransaction.deleteMany({ where: { elicitationId: elicitation.id } });
-      await appendAudit(
-        {
-          actorType: "user",
-          actorId: viewer.userId,
-          userId: viewer.userId,
-          gatewayId: elicitation.gatewayId,
-          providerId: elicitation.providerId,
-          action: "elicitation.declined",
-          decision: "deny",
-          reason: "declined_in_portal",
-          context: { elicitationId: elicitation.id },
-        },
-        tx,
-      );
+      await auditElicitationStep(viewer, elicitation, { action: "elicitation.declined", decision: "deny", reason: "declined_in_portal" }, tx);
     });
   } catch (e) {
     // Lost a race with expiry or another tab: report the state it is in now.

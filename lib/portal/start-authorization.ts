@@ -2,7 +2,6 @@
 // lived, stored as sha256 with the elicitation, the browser session (sha256 of its token), the
 // sealed PKCE verifier and the nonce. The raw state only travels in the redirect.
 import * as client from "openid-client";
-import { appendAudit } from "@/lib/audit/append";
 import type { Viewer } from "@/lib/auth/session";
 import { sealFields } from "@/lib/crypto/envelope";
 import { sha256Hex } from "@/lib/crypto/hash";
@@ -11,6 +10,7 @@ import { AppError } from "@/lib/errors";
 import { getOAuthConfig } from "@/lib/providers/oauth-config";
 import { presetQuirks } from "@/lib/providers/presets";
 import { checkElicitationAccess } from "./access";
+import { auditElicitationStep } from "./audit";
 import { upstreamRedirectUri } from "./redirect-uri";
 import { refusalMessages } from "./refusal";
 import { scopesToRequest } from "./scopes";
@@ -57,19 +57,7 @@ export async function startUpstreamAuthorization(elicitationId: string, viewer: 
         expiresAt,
       },
     });
-    await appendAudit(
-      {
-        actorType: "user",
-        actorId: viewer.userId,
-        userId: viewer.userId,
-        gatewayId: elicitation.gatewayId,
-        providerId: provider.id,
-        action: "elicitation.approved",
-        decision: "info",
-        context: { elicitationId: elicitation.id, scopes },
-      },
-      tx,
-    );
+    await auditElicitationStep(viewer, elicitation, { action: "elicitation.approved", decision: "info", context: { scopes } }, tx);
   });
 
   const quirks = presetQuirks(provider.preset);
