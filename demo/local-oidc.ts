@@ -2,10 +2,10 @@
 // oidc-provider instance behind a node:http server bound to 127.0.0.1, with its own cookie
 // names (browsers share cookies across ports of one host) and a fresh RSA signing key.
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import Provider, { type Configuration } from "oidc-provider";
+import { listenOnLoopback, type RequestHandler } from "./loopback-server";
 import type { DemoAccount } from "./oidc-interactions";
 
 export interface LocalClient {
@@ -39,18 +39,10 @@ export async function startLocalOidcServer(opts: {
   const privateJwk = { ...(await exportJWK(privateKey)), kid: randomBytes(8).toString("hex"), alg: "RS256", use: "sig" };
   const bySub = new Map(Object.values(opts.accounts).map((a) => [a.sub, a]));
 
-  const sockets = new Set<Socket>();
-  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
-  const server: Server = createServer((req, res) => handler(req, res));
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  // Listen first: the issuer URL needs the port. Requests before set-up completes get an empty answer.
+  let handler: RequestHandler = (_req, res) => void res.end();
+  const server = await listenOnLoopback((req, res) => handler(req, res), { port: opts.port });
+  const { port } = server;
   const issuer = `http://localhost:${port}`;
 
   const provider = new Provider(issuer, {
@@ -94,13 +86,9 @@ export async function startLocalOidcServer(opts: {
   provider.proxy = false;
   const before = opts.before?.(provider);
   const callback = provider.callback();
-  handler = (req, res) => {
-    void (async () => {
-      if (before && (await before(req, res))) return;
-      callback(req, res);
-    })().catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-    });
+  handler = async (req, res) => {
+    if (before && (await before(req, res))) return;
+    callback(req, res);
   };
 
   return {
@@ -108,10 +96,6 @@ export async function startLocalOidcServer(opts: {
     port,
     provider,
     privateJwk,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }

@@ -12,9 +12,9 @@
 // (interface E), authenticating as itself, so the MCP server can tell the user's client when
 // the consent is done; a signed webhook from Frontdesk (verified with Frontdesk's JWKS) answers
 // those waits early.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
+import { listenOnLoopback } from "../loopback-server";
 import { encodeClientSecretBasic, TokenExchanger, type ExchangeClient, type ExchangeRequest, type UrlElicitation } from "./token-exchange";
 
 export interface EgressRoute {
@@ -243,31 +243,13 @@ export async function startEgressGateway(opts: EgressGatewayOptions): Promise<Eg
     return forward(req, res, route, `/${rest.join("/")}${url.search}`);
   };
 
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) sendJson(res, 500, { error: "gateway_error" });
-      else res.end();
-    });
-  });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const server = await listenOnLoopback(handle, { port: opts.port, onError: (res) => sendJson(res, 500, { error: "gateway_error" }) });
+  const { port } = server;
   return {
     url: `http://localhost:${port}`,
     port,
     webhookUrl: `http://localhost:${port}${WEBHOOK_PATH}`,
     stats,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }

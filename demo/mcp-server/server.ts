@@ -12,11 +12,11 @@
 // Sessions are bound to the user who opened them: every request of a session must carry a valid
 // token for the same (issuer, subject), so a leaked session id is useless to anyone else.
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest, UrlElicitationRequiredError, type ElicitRequestURLParams } from "@modelcontextprotocol/sdk/types.js";
+import { listenOnLoopback } from "../loopback-server";
 import { UserTokenVerifier, type VerifiedUser } from "./user-token";
 
 export interface NotesMcpServerOptions {
@@ -214,30 +214,15 @@ export async function startNotesMcpServer(opts: NotesMcpServerOptions): Promise<
     await session.transport.handleRequest(req, res, body);
   };
 
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) jsonRpcError(res, 500, "Internal error");
-      else res.end();
-    });
-  });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const server = await listenOnLoopback(handle, { port: opts.port, onError: (res) => jsonRpcError(res, 500, "Internal error") });
+  const { port } = server;
   return {
     url: `http://localhost:${port}/mcp`,
     port,
     async close() {
       for (const s of sessions.values()) await s.transport.close().catch(() => undefined);
       sessions.clear();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }
