@@ -41,8 +41,8 @@ const settings = {
   server: (process.env.BENCH_SERVER === "next" || !existsSync("server.ts") ? "next" : "custom") as "custom" | "next",
 };
 
-// BENCH_ONLY=resolve,exchange,... runs a subset (resolve always runs): a, b, c, compare, exchange,
-// elicitation, longpoll, storm, growth. For iterating and profiling; a full run has them all.
+// BENCH_ONLY=resolve,exchange,... runs a subset (resolve always runs): a, b, c, single, compare,
+// exchange, elicitation, longpoll, storm, growth. For iterating and profiling; a full run has them all.
 const only = new Set((process.env.BENCH_ONLY ?? "").split(",").map((x) => x.trim()).filter(Boolean));
 const want = (key: string) => only.size === 0 || only.has(key);
 
@@ -230,6 +230,23 @@ async function main() {
   });
   results.load.push(resolveSmall);
   const auditAfterSmall = await countAudit(db.url);
+
+  // The same resolve one request at a time: the latency of a resolve on a server that is not
+  // saturated (at 32 connections latency is mostly queueing: about connections / throughput).
+  if (want("single")) {
+    log("resolve, 1 connection");
+    results.load.push(
+      await runLoad({
+        ...loadBase,
+        connections: 1,
+        name: "resolve, 1 connection (unsaturated latency)",
+        url: base(a!),
+        serverGroup: a!.pid,
+        expectStatus: 200,
+        requests: cyclingBodies(resolveReq, smallTokens.map(resolveBody)),
+      }),
+    );
+  }
 
   // The same resolve through the other way of serving (server.ts vs plain `next start`), on a
   // third instance that runs only for this measurement: the custom-server decision's evidence.
@@ -492,7 +509,15 @@ async function measureRefreshStorm(o: {
 
   const before = o.upstream.stats.refreshRequests;
   const started = performance.now();
-  const answers = await Promise.all(Array.from({ length: o.requests }, (_, i) => send(ports[i % 2]!, body)));
+  const answeredAt: number[] = [];
+  const answers = await Promise.all(
+    Array.from({ length: o.requests }, (_, i) =>
+      send(ports[i % 2]!, body).then((r) => {
+        answeredAt.push(performance.now() - started);
+        return r;
+      }),
+    ),
+  );
   const allAnsweredMs = performance.now() - started;
   o.upstream.delayTokenEndpoint(0);
   agent.destroy();
@@ -510,6 +535,8 @@ async function measureRefreshStorm(o: {
     upstreamRefreshCalls: o.upstream.stats.refreshRequests - before,
     statuses,
     distinctTokens: tokens.size,
+    firstAnsweredMs: answeredAt[0]!,
+    medianAnsweredMs: answeredAt[Math.floor(answeredAt.length / 2)]!,
     allAnsweredMs,
     overheadMs: allAnsweredMs - upstreamLatencyMs,
   };

@@ -75,7 +75,8 @@ function runOnce(url: string, connections: number, seconds: number, requests: Au
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const instance = autocannon(
-      { url, connections, duration: seconds, timeout: 30, requests, ...(amount ? { amount } : {}) },
+      // Not autocannon's `amount` (it disables the duration): the run stops at whichever comes first.
+      { url, connections, duration: seconds, timeout: 30, requests },
       (err, result) => {
         if (err) return reject(err);
         resolve({
@@ -94,6 +95,8 @@ function runOnce(url: string, connections: number, seconds: number, requests: Au
       }
       latencies[n++] = responseTime;
       statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+      // Leave one request per connection in flight: they still have a body to send.
+      if (amount !== undefined && n === amount - connections) instance.stop();
     });
   });
 }

@@ -24,7 +24,9 @@ export interface StormResult {
   upstreamRefreshCalls: number;
   statuses: Record<string, number>;
   distinctTokens: number;
-  /** From the first request sent to the last response received, ms. */
+  /** From the first request sent to the first, the middle and the last response, ms. */
+  firstAnsweredMs: number;
+  medianAnsweredMs: number;
   allAnsweredMs: number;
   /** allAnsweredMs minus upstreamLatencyMs: what Frontdesk adds. */
   overheadMs: number;
@@ -101,7 +103,8 @@ export function renderMarkdown(r: BenchResults): string {
       "",
       `Refresh storm: ${s.requests} concurrent resolves of one expired grant over ${s.instances} instances; upstream delay ${s.upstreamDelayMs} ms ` +
         `(direct refresh ${f(s.upstreamLatencyMs, 0)} ms); upstream refresh calls ${s.upstreamRefreshCalls}; statuses ${JSON.stringify(s.statuses)}; ` +
-        `distinct tokens handed out ${s.distinctTokens}; all answered in ${f(s.allAnsweredMs, 0)} ms (upstream latency + ${f(s.overheadMs, 0)} ms).`,
+        `distinct tokens handed out ${s.distinctTokens}; first answer after ${f(s.firstAnsweredMs, 0)} ms, half after ${f(s.medianAnsweredMs, 0)} ms, ` +
+        `all after ${f(s.allAnsweredMs, 0)} ms (upstream latency + ${f(s.overheadMs, 0)} ms).`,
     );
   }
   if (r.growth) {

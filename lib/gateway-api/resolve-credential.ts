@@ -4,6 +4,7 @@
 // Every outcome is audited before it is returned; if the audit write fails, no credential leaves.
 import { appendAudit } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
+import { getHotPool } from "@/lib/db/hot-pool";
 import { createElicitation } from "@/lib/elicitations/create";
 import { toUrlElicitation } from "@/lib/elicitations/mcp";
 import { AppError } from "@/lib/errors";
@@ -13,7 +14,6 @@ import { ensureFreshGrant } from "@/lib/grants/refresh";
 import { missingScopes, openGrantCredential, type OpenCredential, type SealedGrant } from "@/lib/grants/sealed";
 import { markGrantUsed } from "@/lib/grants/touch";
 import { evaluatePolicy } from "@/lib/policy/evaluate";
-import { getHotReadPool } from "./read-pool";
 import { loadPolicyRules } from "@/lib/policy/load";
 import type { VerifiedSubject } from "@/lib/subject-tokens/verify";
 
@@ -66,7 +66,7 @@ interface UserAndGrantRow {
 }
 
 // The user and their grant for the provider in one round trip (hot path). On PostgreSQL through
-// the hot read pool (read-pool.ts says why); timestamps are converted to timestamptz in SQL so
+// the hot-path pool (lib/db/hot-pool.ts says why); timestamps are converted to timestamptz in SQL so
 // that pg reads the stored UTC wall time as UTC whatever the process's time zone.
 const USER_AND_GRANT_SQL = `
   SELECT u."id" AS "userId", u."email", u."groups",
@@ -78,7 +78,7 @@ const USER_AND_GRANT_SQL = `
   WHERE u."issuer" = $2 AND u."subject" = $3`;
 
 async function queryUserAndGrant(subject: VerifiedSubject, providerId: string): Promise<UserAndGrantRow[]> {
-  const pool = getHotReadPool();
+  const pool = getHotPool();
   if (pool) {
     const result = await pool.query<UserAndGrantRow>({ name: "frontdesk-user-and-grant", text: USER_AND_GRANT_SQL, values: [providerId, subject.issuer, subject.subject] });
     return result.rows;
