@@ -9,9 +9,10 @@ import { startE2eEnvironment, type E2eEnvironment } from "../helpers/e2e-environ
 
 test.describe.configure({ mode: "serial" });
 
-const USERS = 400;
+// ADMIN_SCALE_EVENTS / ADMIN_SCALE_USERS raise the volume for a one-off measurement.
+const USERS = Number(process.env.ADMIN_SCALE_USERS ?? 400);
 const PROVIDERS = 3;
-const EVENTS = 12_000;
+const EVENTS = Number(process.env.ADMIN_SCALE_EVENTS ?? 12_000);
 /** Generous bound for a filtered page on a 2-core machine; typical values are far lower (see the report). */
 const RESPONSIVE_MS = 5_000;
 
@@ -70,7 +71,7 @@ async function shownTotal(page: Page): Promise<number> {
 
 const utcMinute = (d: Date) => d.toISOString().slice(0, 16);
 
-test("audit log filters and keyset pages return exactly what SQL returns over 12,000 events", async ({}, testInfo: TestInfo) => {
+test("audit log filters and keyset pages return exactly what SQL returns over 12,000 (or more) events", async ({}, testInfo: TestInfo) => {
   const { page } = admin;
   const now = Date.now();
   const from = utcMinute(new Date(now - 10 * 86_400_000));
@@ -115,12 +116,12 @@ test("the audit filter form puts the filters in the URL", async () => {
   expect(await shownTotal(page)).toBe(expected.count);
 });
 
-test("connections: filters, search and page numbers return exactly what SQL returns over 1,200 grants", async () => {
+test("connections: filters, search and page numbers return exactly what SQL returns over 1,200 (or more) grants", async () => {
   const { page } = admin;
   const expected = await adminFixture<{ count: number; ids: string[] }>(env.env, "expectGrants", { providerId: "prv_seed_1", status: "active", offset: 50, limit: 25 });
   expect(expected.count).toBeGreaterThan(75);
   await timedGoto(page, "/admin/connections?provider=prv_seed_1&status=active&page=3");
-  await expect(page.getByRole("navigation", { name: "Pagination" })).toContainText(`${expected.count} results · page 3 of ${Math.ceil(expected.count / 25)}`);
+  await expect(page.getByRole("navigation", { name: "Pagination" })).toContainText(`${expected.count.toLocaleString("en-US")} results · page 3 of ${Math.ceil(expected.count / 25)}`);
   expect(await page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-grant-id")))).toEqual(expected.ids);
   await page.getByRole("link", { name: "Next" }).click();
   await expect(page).toHaveURL(/page=4/);
@@ -139,7 +140,7 @@ test("connections: filters, search and page numbers return exactly what SQL retu
 test("overview, chain verification and the full export stay responsive at this size", async () => {
   const { page } = admin;
   await timedGoto(page, "/admin");
-  await expect(page.getByText("Users", { exact: true }).locator("..")).toContainText(String(USERS + 1));
+  await expect(page.getByText("Users", { exact: true }).locator("..")).toContainText((USERS + 1).toLocaleString("en-US"));
   await timedGoto(page, "/admin?bucket=day");
   await expect(page.getByRole("img", { name: /Resolves per day/ })).toBeVisible();
   await timedGoto(page, "/admin/audit?verify=1");
@@ -155,5 +156,5 @@ test("overview, chain verification and the full export stay responsive at this s
   // Everything up to the export itself (which is audited before streaming).
   expect(lines.length).toBe(chain.count);
   timings.push({ page: `export jsonl (${lines.length} events, ${(body.length / 1e6).toFixed(1)} MB)`, wallMs: exportMs, responseEndMs: exportMs });
-  expect(exportMs).toBeLessThan(30_000);
+  expect(exportMs).toBeLessThan(Math.max(30_000, EVENTS * 2));
 });

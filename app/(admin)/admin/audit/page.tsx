@@ -46,7 +46,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           <a href={exportHref("jsonl")} className="rounded-md border border-slate-300 bg-white px-3 py-1.5 hover:bg-slate-100" download>
             Export JSON Lines
           </a>
-          <Link href={hrefWith("/admin/audit", query, { verify: "1" })} className="rounded-md border border-slate-300 bg-white px-3 py-1.5 hover:bg-slate-100">
+          <Link href={hrefWith("/admin/audit", query, { verify: "1" })} title="Walks the whole chain: about 2 s per 100,000 events" className="rounded-md border border-slate-300 bg-white px-3 py-1.5 hover:bg-slate-100">
             Verify chain
           </Link>
         </div>
