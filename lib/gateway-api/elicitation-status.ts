@@ -23,7 +23,14 @@ function parseRequest(req: Request): { id: string; waitSeconds: number } {
   }
   const waitSeconds = parsed.data.wait === undefined ? 0 : Number(parsed.data.wait);
   if (waitSeconds > MAX_WAIT_SECONDS) throw new AppError("invalid_query", `wait: at most ${MAX_WAIT_SECONDS} seconds`);
-  const id = decodeURIComponent(url.pathname.split("/").filter(Boolean).pop() ?? "");
+  const last = url.pathname.split("/").filter(Boolean).pop() ?? "";
+  let id: string;
+  try {
+    id = decodeURIComponent(last);
+  } catch {
+    // A malformed percent escape names no elicitation (and must not surface as a 500).
+    id = "";
+  }
   return { id, waitSeconds };
 }
 

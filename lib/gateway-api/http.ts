@@ -48,17 +48,37 @@ export async function readForm(req: Request): Promise<URLSearchParams> {
   if (mediaType(req) !== "application/x-www-form-urlencoded") {
     throw new AppError("unsupported_media_type", "Content-Type must be application/x-www-form-urlencoded");
   }
-  return new URLSearchParams(await readBodyText(req));
+  const text = await readBodyText(req);
+  const form = new URLSearchParams(text);
+  // PostgreSQL text cannot hold NUL: a parameter carrying one would fail its query as a 500.
+  // URLSearchParams decodes invalid UTF-8 to U+FFFD, so NUL is the only unstorable character.
+  if (text.includes("\0") || text.includes("%00")) {
+    for (const [k, v] of form) if (k.includes("\0") || v.includes("\0")) throw new AppError("invalid_body", "Body contains a NUL character");
+  }
+  return form;
+}
+
+/** Whether a parsed JSON value holds a string (or key) PostgreSQL text cannot store: NUL or a lone surrogate. */
+function hasUnstorableText(value: unknown, depth = 0): boolean {
+  if (typeof value === "string") return value.includes("\0") || !value.isWellFormed();
+  if (value === null || typeof value !== "object" || depth > 64) return false;
+  for (const [k, v] of Object.entries(value)) if (hasUnstorableText(k) || hasUnstorableText(v, depth + 1)) return true;
+  return false;
 }
 
 export async function readJson(req: Request): Promise<unknown> {
   if (mediaType(req) !== "application/json") throw new AppError("unsupported_media_type", "Content-Type must be application/json");
   const text = await readBodyText(req);
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
     throw new AppError("invalid_body", "Body is not valid JSON");
   }
+  // Valid UTF-8 JSON can carry NUL or a lone surrogate only through a \u escape; either would
+  // fail a PostgreSQL query later as a 500, so it is bad input here (no cost without escapes).
+  if (text.includes("\\u") && hasUnstorableText(value)) throw new AppError("invalid_body", "Body contains a NUL or an unpaired surrogate");
+  return value;
 }
 
 /** Message and status for an API error; unknown errors never show internals. */

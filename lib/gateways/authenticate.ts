@@ -81,8 +81,12 @@ async function queryGateway(id: string) {
 // CONFIG_CACHE_TTL_MS (at once on this instance).
 const gatewayCache = new TtlCache<Awaited<ReturnType<typeof queryGateway>>>(CONFIG_CACHE_TTL_MS);
 
+// Gateway ids are printable ASCII (gw_ + base64url); anything else (a NUL from a Basic header or
+// an assertion's sub would fail the query as a 500) cannot name a gateway.
+const GATEWAY_ID = /^[\x21-\x7e]{1,128}$/;
+
 async function loadGateway(id: string) {
-  if (id.length === 0 || id.length > 128) return null;
+  if (!GATEWAY_ID.test(id)) return null;
   return gatewayCache.get(id, () => queryGateway(id));
 }
 
