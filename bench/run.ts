@@ -488,6 +488,21 @@ async function measureRefreshStorm(o: {
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.requests, keepAliveMsecs: 30_000 });
   const send = (port: number, b: string) => postJson(agent, port, "/api/v1/resolve", o.basicHeader, b);
   const ports = [o.a.port, o.b.port];
+  // Each instance has refreshed a token once before (provider discovery and the openid-client
+  // configuration are cached, as in a server that has been running): one other expired grant each.
+  for (const [i, port] of ports.entries()) {
+    const warmUser = await db.user.create({ data: { id: `usr_bench_storm_warm${i}`, issuer: o.idp.issuer, subject: `bench-storm-warm${i}` } });
+    const warmTokens = await o.upstream.mintTokens({ accountId: "alice", scope: "notes:read" });
+    await saveGrant({
+      userId: warmUser.id,
+      providerId: o.config.providerId,
+      scopes: ["notes:read"],
+      credential: { kind: "oauth", accessToken: warmTokens.accessToken, refreshToken: warmTokens.refreshToken, expiresAt: new Date(Date.now() - 1000) },
+    });
+    const warmSubject = await o.idp.signSubjectToken({ sub: `bench-storm-warm${i}`, aud: "frontdesk", expiresIn: 3600 });
+    const warmed = await send(port, o.resolveBody(warmSubject));
+    if (warmed.status !== 200) throw new Error(`refresh warm-up failed: ${warmed.status}`);
+  }
   const warmBody = o.resolveBody(await o.idp.signSubjectToken({ sub: "bench-user-0", aud: "frontdesk", expiresIn: 3600 }));
   await Promise.all(Array.from({ length: o.requests }, (_, i) => send(ports[i % 2]!, warmBody)));
 
@@ -508,6 +523,22 @@ async function measureRefreshStorm(o: {
   if (direct.status !== 200) throw new Error(`direct upstream refresh failed: ${direct.status}`);
 
   const before = o.upstream.stats.refreshRequests;
+  // When the upstream (in this process) saw the token request and when it issued the refresh.
+  const marks: { calledMs?: number; issuedMs?: number } = {};
+  const watch = (field: "tokenRequests" | "refreshRequests", mark: "calledMs" | "issuedMs") => {
+    let value = o.upstream.stats[field];
+    Object.defineProperty(o.upstream.stats, field, {
+      configurable: true,
+      enumerable: true,
+      get: () => value,
+      set: (v: number) => {
+        value = v;
+        marks[mark] ??= performance.now() - started;
+      },
+    });
+  };
+  watch("tokenRequests", "calledMs");
+  watch("refreshRequests", "issuedMs");
   const started = performance.now();
   const answeredAt: number[] = [];
   const answers = await Promise.all(
@@ -535,6 +566,8 @@ async function measureRefreshStorm(o: {
     upstreamRefreshCalls: o.upstream.stats.refreshRequests - before,
     statuses,
     distinctTokens: tokens.size,
+    upstreamCalledMs: marks.calledMs ?? NaN,
+    upstreamIssuedMs: marks.issuedMs ?? NaN,
     firstAnsweredMs: answeredAt[0]!,
     medianAnsweredMs: answeredAt[Math.floor(answeredAt.length / 2)]!,
     allAnsweredMs,

@@ -24,6 +24,9 @@ export interface StormResult {
   upstreamRefreshCalls: number;
   statuses: Record<string, number>;
   distinctTokens: number;
+  /** From the first request sent: when the upstream got the refresh call, when it issued the tokens. */
+  upstreamCalledMs: number;
+  upstreamIssuedMs: number;
   /** From the first request sent to the first, the middle and the last response, ms. */
   firstAnsweredMs: number;
   medianAnsweredMs: number;
@@ -103,7 +106,7 @@ export function renderMarkdown(r: BenchResults): string {
       "",
       `Refresh storm: ${s.requests} concurrent resolves of one expired grant over ${s.instances} instances; upstream delay ${s.upstreamDelayMs} ms ` +
         `(direct refresh ${f(s.upstreamLatencyMs, 0)} ms); upstream refresh calls ${s.upstreamRefreshCalls}; statuses ${JSON.stringify(s.statuses)}; ` +
-        `distinct tokens handed out ${s.distinctTokens}; first answer after ${f(s.firstAnsweredMs, 0)} ms, half after ${f(s.medianAnsweredMs, 0)} ms, ` +
+        `distinct tokens handed out ${s.distinctTokens}; upstream called after ${f(s.upstreamCalledMs, 0)} ms, tokens issued after ${f(s.upstreamIssuedMs, 0)} ms; first answer after ${f(s.firstAnsweredMs, 0)} ms, half after ${f(s.medianAnsweredMs, 0)} ms, ` +
         `all after ${f(s.allAnsweredMs, 0)} ms (upstream latency + ${f(s.overheadMs, 0)} ms).`,
     );
   }

@@ -12,15 +12,13 @@ export const SUBJECT_CACHE_TTL_MS = 60_000;
 const MAX_ENTRIES = 10_000;
 
 const verified = new Map<string, { subject: VerifiedSubject; until: number }>();
+// Verifications in progress: a burst of requests with a token not seen before (a refresh storm,
+// a new session fanning out) verifies it once, not once per request.
+const pending = new Map<string, Promise<VerifiedSubject>>();
 
-/** verifySubjectToken, with a short-lived memory of tokens that already passed. */
-export async function verifySubjectTokenCached(token: string): Promise<VerifiedSubject> {
-  const key = sha256Hex(token);
-  const now = Date.now();
-  const hit = verified.get(key);
-  if (hit && hit.until > now) return { ...hit.subject };
-  if (hit) verified.delete(key);
+async function verifyAndRemember(key: string, token: string): Promise<VerifiedSubject> {
   const subject = await verifySubjectToken(token);
+  const now = Date.now();
   const exp = decodeJwt(token).exp;
   // exp is required by verifySubjectToken; without tolerance here, so a cached token stops at exp.
   const until = Math.min(now + SUBJECT_CACHE_TTL_MS, typeof exp === "number" ? exp * 1000 : now);
@@ -32,7 +30,22 @@ export async function verifySubjectTokenCached(token: string): Promise<VerifiedS
   return subject;
 }
 
+/** verifySubjectToken, with a short-lived memory of tokens that already passed. */
+export async function verifySubjectTokenCached(token: string): Promise<VerifiedSubject> {
+  const key = sha256Hex(token);
+  const hit = verified.get(key);
+  if (hit && hit.until > Date.now()) return { ...hit.subject };
+  if (hit) verified.delete(key);
+  let flight = pending.get(key);
+  if (!flight) {
+    flight = verifyAndRemember(key, token).finally(() => pending.delete(key));
+    pending.set(key, flight);
+  }
+  return { ...(await flight) };
+}
+
 /** Tests and key rotation: forget every remembered token. */
 export function clearVerifiedSubjects(): void {
   verified.clear();
+  pending.clear();
 }
