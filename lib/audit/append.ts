@@ -18,6 +18,7 @@
 // they survive the deletion of what they mention.
 import { AppError } from "@/lib/errors";
 import { newId } from "@/lib/ids";
+import { log } from "@/lib/log";
 import { type AppendedEvent, type AuditTx, extendChain, type PreparedEvent } from "./chain";
 import { commitInGroup, flushGroupCommit, getGroupCommitStats, type GroupCommitStats } from "./group-commit";
 import { LIMITS, sanitizeContext, scrubText } from "./sanitize";
@@ -103,7 +104,18 @@ export async function appendAudit(event: AuditEventInput, tx?: AuditTx): Promise
 export async function appendAuditMany(events: AuditEventInput[], tx?: AuditTx): Promise<AppendedAuditEvent[]> {
   const prepared = events.map(prepareAuditEvent);
   if (prepared.length === 0) return [];
-  if (tx) return extendChain(tx, prepared);
+  if (tx) {
+    try {
+      return await extendChain(tx, prepared);
+    } catch (error) {
+      // Same answer as a failed group commit: retryable, no database internals for the caller,
+      // and the caller's transaction (the change this event records) rolls back with it.
+      log.error("audit write in a transaction failed; the decision is refused", { events: prepared.length, error: error instanceof Error ? error.message : String(error) });
+      const refused = new AppError("service_unavailable", "The decision could not be audited, so it was not carried out; try again.");
+      refused.cause = error;
+      throw refused;
+    }
+  }
   return commitInGroup(prepared);
 }
 

@@ -44,6 +44,8 @@ export function oauthErrorResponse(e: unknown): Response {
       return json({ error: "invalid_target", error_description: description }, 400);
     case "upstream_unavailable":
     case "upstream_error":
+    // The audit log could not record the decision (fail closed): retryable, like the REST 503.
+    case "service_unavailable":
       return json({ error: "temporarily_unavailable", error_description: description }, 503, { "Retry-After": "5" });
     default:
       return json({ error: "server_error", error_description: "Internal error" }, 500);
