@@ -8,6 +8,9 @@ export function toSameOriginPath(value: unknown, fallback = "/"): string {
     const base = new URL("http://frontdesk.invalid");
     const url = new URL(value, base);
     if (url.origin !== base.origin) return fallback;
+    // Dot segments are resolved here, so "/.//evil.example" or "/a/..//evil.example" come out as
+    // "//evil.example": a protocol-relative URL to another host once used as a Location.
+    if (url.pathname.startsWith("//")) return fallback;
     return `${url.pathname}${url.search}${url.hash}`;
   } catch {
     return fallback;
