@@ -187,6 +187,21 @@ async function main() {
     results.load.push(result);
     if (mode === "constant") loadA = result;
     else loadB = result;
+    // (b) one request at a time: the floor for a resolve's unsaturated latency (a commit waits for
+    // the WAL flush on this disk).
+    if (mode === "db" && want("single")) {
+      results.load.push(
+        await runLoad({
+          ...loadBase,
+          connections: 1,
+          name: "(b), 1 connection",
+          url: server.url,
+          serverGroup: server.pid,
+          expectStatus: 200,
+          requests: cyclingBodies({ method: "POST", path: "/", headers: { "content-type": "application/json" } }, bodies),
+        }),
+      );
+    }
     await server.stop();
   }
 
