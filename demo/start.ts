@@ -1,10 +1,10 @@
 // `npm start` (after the build). Without an identity provider or database configured, this brings
 // up the whole demo on 127.0.0.1: the demo identity provider, the demo Notes upstream, Frontdesk
-// (`next start`) on the embedded database configured for them, the reference egress gateway and
+// (server.ts over the Next.js build) on the embedded database configured for them, the reference egress gateway and
 // the reference MCP server; it registers the Notes provider, the gateway and their policy first
 // (the embedded PGlite database is single-process, so before Next opens it), prints what to try,
 // and stops everything on Ctrl-C or SIGTERM. With OIDC_ISSUER or DATABASE_URL configured (and
-// FRONTDESK_DEMO not true) it only runs `next start`.
+// FRONTDESK_DEMO not true) it only runs the Frontdesk server.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
@@ -98,7 +98,7 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
   }
 
   try {
-    // Loaded here so that a configured installation (plain `next start`) needs none of them.
+    // Loaded here so that a configured installation (the plain Frontdesk server) needs none of them.
     const { startIdentityProvider } = await import("./identity-provider");
     const { startUpstreamProvider } = await import("./upstream-provider");
     const { startEgressGateway } = await import("./gateway/server");

@@ -1,4 +1,4 @@
-// Two Frontdesk server processes (`next start`) on one PostgreSQL: a refresh storm makes exactly
+// Two Frontdesk server processes (server.ts, as in production) on one PostgreSQL: a refresh storm makes exactly
 // one upstream token call, and a long-poll on one instance wakes when the elicitation completes
 // elsewhere. Needs a production build; it is made here (own dist dir) when missing.
 import { execFileSync } from "node:child_process";
