@@ -29,7 +29,8 @@ export function readAuditQuery(params: Record<string, string | string[] | undefi
   for (const key of Object.keys(auditQuerySchema.shape)) {
     const v = params[key];
     const s = Array.isArray(v) ? v[0] : v;
-    if (typeof s === "string" && s.trim() !== "") out[key] = s;
+    // A NUL cannot be stored or matched in PostgreSQL text (the query would fail as a 500): malformed.
+    if (typeof s === "string" && s.trim() !== "" && !s.includes("\0")) out[key] = s;
   }
   const parsed = auditQuerySchema.safeParse(out);
   if (parsed.success) return parsed.data;
@@ -118,6 +119,8 @@ export async function loadAuditNames(
 }
 
 export async function findAuditEvent(idOrSeq: string): Promise<AuditEvent | null> {
+  // From a URL: a NUL names nothing (and would fail the query as a 500).
+  if (idOrSeq.includes("\0")) return null;
   const db = await getDb();
   if (/^\d{1,19}$/.test(idOrSeq)) return db.auditEvent.findUnique({ where: { seq: BigInt(idOrSeq) } });
   return db.auditEvent.findUnique({ where: { id: idOrSeq } });

@@ -102,6 +102,8 @@ export async function listGateways(): Promise<GatewayView[]> {
 
 /** By id (gw_...) or by name. */
 export async function findGateway(idOrName: string): Promise<GatewayView | null> {
+  // From a URL or the command line: a NUL names nothing (and would fail the query as a 500).
+  if (idOrName.includes("\0")) return null;
   const db = await getDb();
   return db.gateway.findFirst({ where: { OR: [{ id: idOrName }, { name: idOrName }] }, select: view });
 }

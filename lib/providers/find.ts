@@ -8,6 +8,8 @@ export async function findProviderBySlug(slug: string): Promise<Provider | null>
 }
 
 export async function findProviderById(id: string): Promise<Provider | null> {
+  // From a URL: a NUL names nothing (and would fail the query as a 500).
+  if (id.includes("\0")) return null;
   const db = await getDb();
   return db.provider.findUnique({ where: { id } }) as Promise<Provider | null>;
 }
