@@ -1,0 +1,117 @@
+// Invariants 5 and 9 (design.md section 7), as wiring: the behaviour of the guards is tested
+// elsewhere (gateway auth in integration/gateway-api, CSRF in integration/portal-callback, the
+// admin role in e2e/admin-dashboard over every page that exists today). This test reads the
+// app/ tree so that an entry point added tomorrow without its guard fails here:
+//  - every gateway API route re-exports a handler from lib/gateway-api built with gatewayRoute;
+//  - every admin page calls requireAdminPage, every admin route handler is adminRoute(...),
+//    every admin server action is adminAction(...) (role + CSRF);
+//  - every other server action that changes state passes verifyPortalPost (Origin + form token).
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = path.resolve(import.meta.dirname, "../..");
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? walk(full) : [full];
+  });
+}
+
+const appFiles = walk(path.join(root, "app")).filter((f) => /\.(ts|tsx)$/.test(f));
+const rel = (f: string) => path.relative(root, f);
+const read = (f: string) => readFileSync(f, "utf8");
+
+/** Top-level function bodies by name (from `function name(` to the next top-level declaration). */
+function functionBodies(source: string): Map<string, string> {
+  const bodies = new Map<string, string>();
+  const decl = /^(?:export )?(?:async )?function (\w+)\s*\(/gm;
+  const starts = [...source.matchAll(decl)].map((m) => ({ name: m[1]!, at: m.index! }));
+  const boundaries = [...source.matchAll(/^(?:export |const |function |async function |type |interface )/gm)].map((m) => m.index!);
+  for (const s of starts) {
+    const end = boundaries.find((b) => b > s.at) ?? source.length;
+    bodies.set(s.name, source.slice(s.at, end));
+  }
+  return bodies;
+}
+
+describe("gateway API routes", () => {
+  const gatewayRoutes = appFiles.filter((f) => /app\/(api\/v1|oauth)\//.test(f) && f.endsWith("route.ts"));
+
+  it("exist, and each only re-exports a lib/gateway-api handler", () => {
+    expect(gatewayRoutes.map(rel).sort()).toEqual(["app/api/v1/elicitations/[id]/route.ts", "app/api/v1/resolve/route.ts", "app/oauth/token/route.ts"]);
+    for (const f of gatewayRoutes) {
+      const code = read(f).replace(/^\/\/.*$/gm, "");
+      const exported = [...code.matchAll(/export \{ (\w+) as (GET|POST|PUT|PATCH|DELETE) \} from "@\/lib\/gateway-api\/([\w-]+)"/g)];
+      expect({ file: rel(f), handlers: exported.length }).toEqual({ file: rel(f), handlers: 1 });
+      // Nothing else is exported as a method handler from the route file itself.
+      expect({ file: rel(f), other: /export (async )?(function|const) (GET|POST|PUT|PATCH|DELETE)\b/.test(code) }).toEqual({ file: rel(f), other: false });
+      const [, name, , module] = exported[0]!;
+      const lib = read(path.join(root, "lib/gateway-api", `${module}.ts`));
+      expect({ handler: name, wrapped: new RegExp(`export const ${name} = gatewayRoute\\(`).test(lib) }).toEqual({ handler: name, wrapped: true });
+    }
+  });
+
+  it("server.ts dispatches only those same handlers directly", () => {
+    const server = read(path.join(root, "server.ts"));
+    const direct = [...server.matchAll(/return (handle\w+);/g)].map((m) => m[1]).sort();
+    expect(direct).toEqual(["handleElicitationStatus", "handleResolve", "handleTokenRequest"]);
+  });
+});
+
+describe("admin dashboard", () => {
+  it("every admin page checks the role on the server (requireAdminPage), not only the layout", () => {
+    const pages = appFiles.filter((f) => f.includes(`${path.sep}(admin)${path.sep}`) && /(page|layout)\.tsx$/.test(f));
+    expect(pages.length).toBeGreaterThan(5);
+    const unguarded = pages.filter((f) => !/await requireAdminPage\(/.test(read(f))).map(rel);
+    expect(unguarded).toEqual([]);
+  });
+
+  it("every admin route handler is wrapped in adminRoute", () => {
+    const routes = appFiles.filter((f) => f.includes(`${path.sep}api${path.sep}admin${path.sep}`) && f.endsWith("route.ts"));
+    expect(routes.length).toBeGreaterThan(0);
+    for (const f of routes) {
+      const code = read(f);
+      const methods = [...code.matchAll(/export (?:async function|const) (GET|POST|PUT|PATCH|DELETE)\b(.*)/g)];
+      expect(methods.length).toBeGreaterThan(0);
+      for (const m of methods) expect({ file: rel(f), method: m[1], wrapped: /^\s*(?:<[^>]*>)?\s*=\s*adminRoute\b|=\s*adminRoute</.test(m[2]!) }).toEqual({ file: rel(f), method: m[1], wrapped: true });
+    }
+  });
+});
+
+describe("server actions", () => {
+  const actionFiles = appFiles.filter((f) => /^\s*["']use server["'];?/m.test(read(f).split("\n").slice(0, 3).join("\n")));
+
+  it("every admin server action is adminAction(...) (role and CSRF checks)", () => {
+    const admin = actionFiles.filter((f) => f.includes(`${path.sep}(admin)${path.sep}`));
+    expect(admin.length).toBeGreaterThan(3);
+    for (const f of admin) {
+      const code = read(f);
+      const exports = [...code.matchAll(/^export (?:async function|const|let|function) (\w+)(.*)$/gm)];
+      for (const e of exports) expect({ file: rel(f), action: e[1], wrapped: /^ = adminAction\(/.test(e[2]!) }).toEqual({ file: rel(f), action: e[1], wrapped: true });
+    }
+  });
+
+  it("every other state-changing server action passes verifyPortalPost (directly or through a local guard)", () => {
+    // Sign-in and sign-out hand over to next-auth (its own CSRF token for sign-in; sign-out with a
+    // SameSite=Lax cookie cannot be triggered cross-site with the session).
+    const exempt = new Set(["signInAction", "signOutAction"]);
+    const portal = actionFiles.filter((f) => !f.includes(`${path.sep}(admin)${path.sep}`));
+    expect(portal.length).toBeGreaterThan(1);
+    const unguarded: string[] = [];
+    for (const f of portal) {
+      const code = read(f);
+      const bodies = functionBodies(code);
+      const guards = new Set([...bodies].filter(([, body]) => body.includes("verifyPortalPost(")).map(([name]) => name));
+      for (const [, name] of code.matchAll(/^export (?:async )?function (\w+)/gm)) {
+        if (exempt.has(name!)) continue;
+        const body = bodies.get(name!) ?? "";
+        const guarded = body.includes("verifyPortalPost(") || [...guards].some((g) => g !== name && body.includes(`${g}(`));
+        if (!guarded) unguarded.push(`${rel(f)}: ${name}`);
+      }
+      expect({ file: rel(f), otherExports: /^export (const|let|var) /m.test(code) }).toEqual({ file: rel(f), otherExports: false });
+    }
+    expect(unguarded).toEqual([]);
+  });
+});
