@@ -43,6 +43,13 @@ export async function validatePolicyDraft(input: unknown): Promise<PolicyDraft> 
   return draft;
 }
 
+/** One rule by id, or null. Ids come from URLs: a NUL names nothing (and would fail the query as a 500). */
+export async function findPolicyRule(id: string) {
+  if (id.includes("\0")) return null;
+  const db = await getDb();
+  return db.policyRule.findUnique({ where: { id } });
+}
+
 export async function updatePolicyRule(id: string, draft: PolicyDraft, actor: AdminActor) {
   const db = await getDb();
   const rule = await db.$transaction(async (tx) => {

@@ -13,10 +13,12 @@ describe("URL-borne ids and filters with a NUL", () => {
     const { findAuditEvent } = await import("@/lib/admin/audit-log");
     const { findGateway } = await import("@/lib/gateways/register");
     const { findProviderById } = await import("@/lib/providers/find");
+    const { findPolicyRule } = await import("@/lib/admin/policy");
     for (const id of ["\u0000", "gw_\u0000x", "prv_a\u0000", "12\u0000"]) {
       await expect(findAuditEvent(id)).resolves.toBeNull();
       await expect(findGateway(id)).resolves.toBeNull();
       await expect(findProviderById(id)).resolves.toBeNull();
+      await expect(findPolicyRule(id)).resolves.toBeNull();
     }
   });
 

@@ -7,7 +7,7 @@ import { ConfirmAction } from "@/components/admin/confirm";
 import { Panel } from "@/components/admin/fields";
 import { SubmitButton } from "@/components/ui/button";
 import { requireAdminPage } from "@/lib/admin/guard";
-import { previewPolicyChange } from "@/lib/admin/policy";
+import { findPolicyRule, previewPolicyChange } from "@/lib/admin/policy";
 import { describePreview } from "@/lib/admin/policy-text";
 import { getDb } from "@/lib/db/client";
 import { deletePolicyRuleAction, setPolicyRuleEnabledAction } from "../actions";
@@ -20,7 +20,7 @@ export default async function PolicyRulePage({ params }: { params: Promise<{ id:
   const { id } = await params;
   const { formToken } = await requireAdminPage(`/admin/policy/${id}`);
   const db = await getDb();
-  const rule = await db.policyRule.findUnique({ where: { id } });
+  const rule = await findPolicyRule(id);
   if (!rule) notFound();
   const [providers, gateways, ifDeleted] = await Promise.all([
     db.provider.findMany({ select: { id: true, displayName: true }, orderBy: { slug: "asc" } }),
