@@ -25,7 +25,10 @@ export type FreshGrant =
   | { kind: "needs_reauth"; grant: SealedGrant }
   | { kind: "gone" };
 
-type LockedOutcome = FreshGrant | { kind: "upstream_failed"; grant: SealedGrant; reason: string };
+type LockedOutcome =
+  | FreshGrant
+  | { kind: "upstream_failed"; grant: SealedGrant; reason: string }
+  | { kind: "refreshed_unaudited"; grant: SealedGrant };
 
 export interface RefreshContext {
   gatewayId?: string | null;
@@ -63,6 +66,10 @@ export async function ensureFreshGrant(grant: SealedGrant, provider: Provider, c
     inFlight.set(grant.id, flight);
   }
   const outcome = await flight;
+  if (outcome.kind === "refreshed_unaudited") {
+    // The new tokens are stored, but no credential leaves without its audit record.
+    throw new AppError("service_unavailable", "The audit log is unavailable; retry later");
+  }
   if (outcome.kind !== "upstream_failed") {
     recentFailures.delete(grant.id);
     return outcome;
@@ -168,19 +175,29 @@ async function refreshLocked(tx: Tx, grantId: string, provider: Provider, ctx: R
     },
     select: SEALED_GRANT_SELECT,
   });
-  await appendAudit(
-    {
-      actorType: "system",
-      userId: current.userId,
-      gatewayId: ctx.gatewayId ?? null,
-      providerId: current.providerId,
-      action: "grant.refreshed",
-      decision: "info",
-      context: { grantId, rotated: response.refresh_token !== undefined, expiresIn },
-      requestId: ctx.requestId ?? null,
-    },
-    tx,
-  );
+  // The provider has already spent the old refresh token: rolling the new one back because the
+  // audit write failed would force the user to reconnect. So the audit runs in a savepoint; if it
+  // fails, the tokens are kept (and the failure logged) but no credential is served.
+  await tx.$executeRawUnsafe("SAVEPOINT grant_refresh_audit");
+  try {
+    await appendAudit(
+      {
+        actorType: "system",
+        userId: current.userId,
+        gatewayId: ctx.gatewayId ?? null,
+        providerId: current.providerId,
+        action: "grant.refreshed",
+        decision: "info",
+        context: { grantId, rotated: response.refresh_token !== undefined, expiresIn },
+        requestId: ctx.requestId ?? null,
+      },
+      tx,
+    );
+  } catch {
+    await tx.$executeRawUnsafe("ROLLBACK TO SAVEPOINT grant_refresh_audit");
+    log.error("refreshed tokens stored without their audit record; no credential served", { grantId, providerId: current.providerId });
+    return { kind: "refreshed_unaudited", grant: updated };
+  }
   return { kind: "fresh", grant: updated, refreshed: true };
 }
 
