@@ -13,9 +13,18 @@ import { log } from "@/lib/log";
 export const POLL_INTERVAL_MS = 200;
 export const MAX_WAITERS = 5_000;
 
-const waiters = new Map<string, Set<() => void>>();
-let timer: NodeJS.Timeout | undefined;
-let polling = false;
+// Process-wide, on globalThis: the portal (inside Next's bundle) settles elicitations and wakes
+// waiters, while server.ts serves the long-polls from its own copy of lib/ (same process). With
+// module-level state each copy would see only its own waiters, and a completion on this instance
+// would wait for the next database poll instead of waking the long-poll at once.
+interface WatchState {
+  waiters: Map<string, Set<() => void>>;
+  timer: NodeJS.Timeout | undefined;
+  polling: boolean;
+}
+const shared = globalThis as typeof globalThis & { __frontdeskElicitationWatch?: WatchState };
+const state: WatchState = (shared.__frontdeskElicitationWatch ??= { waiters: new Map(), timer: undefined, polling: false });
+const waiters = state.waiters;
 
 function wake(id: string): void {
   const set = waiters.get(id);
@@ -36,8 +45,8 @@ function countWaiters(): number {
 }
 
 async function pollOnce(): Promise<void> {
-  if (polling || waiters.size === 0) return;
-  polling = true;
+  if (state.polling || waiters.size === 0) return;
+  state.polling = true;
   try {
     const ids = [...waiters.keys()];
     const db = await getDb();
@@ -49,21 +58,21 @@ async function pollOnce(): Promise<void> {
   } catch (e) {
     log.warn("elicitation poll failed", { reason: e instanceof Error ? e.message : "unknown" });
   } finally {
-    polling = false;
+    state.polling = false;
   }
 }
 
 function ensureTimer(): void {
-  if (timer) return;
-  timer = setInterval(() => {
+  if (state.timer) return;
+  state.timer = setInterval(() => {
     if (waiters.size === 0) {
-      clearInterval(timer);
-      timer = undefined;
+      clearInterval(state.timer);
+      state.timer = undefined;
       return;
     }
     void pollOnce();
   }, POLL_INTERVAL_MS);
-  timer.unref();
+  state.timer.unref();
 }
 
 /**
