@@ -11,9 +11,8 @@
 // What differs from the same handler under Next: responses get the same security headers (taken
 // from next.config.ts); the request URL is built from the Host header as Next does, and the
 // handlers only read its path and query. lib/ is loaded twice in this process (here from source,
-// and inside Next's bundle): state that must be shared lives on globalThis (the database client)
-// or in PostgreSQL; the config caches of the two copies expire within CONFIG_CACHE_TTL_MS, as
-// between two instances.
+// and inside Next's bundle): state that must be shared lives on globalThis (database client,
+// keyring, audit queue, config-cache epoch, hot-path pool, long-poll waiters) or in PostgreSQL.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import next from "next";
 import nextConfig from "./next.config";
