@@ -1,11 +1,11 @@
-// A small pg pool for the gateway API's per-request read (the user and their grant, on every
-// resolve and token exchange). Through Prisma that single statement cost
-// about 13% of a resolve's CPU (the query compiler's WASM and the client runtime, in
-// `npm run bench` profiles); on a plain pg connection, as a named prepared statement, it is a
-// fraction of that. Same driver and URL as Prisma's adapter. On the embedded database (no
-// DATABASE_URL) there is no pool and callers use Prisma. Meant for short reads: writes that
-// commit (and wait for the WAL flush) stay on Prisma's larger pool; moving the jti insert here
-// cut its CPU by 9% but halved token-exchange throughput with 4 connections (npm run bench).
+// A small pg pool for the gateway API's per-request statements: the user+grant read of every
+// resolve and token exchange, and the grouped client-assertion jti inserts (lib/gateways/replay.ts).
+// Through Prisma a single statement cost about 13% of a resolve's CPU (the query compiler's WASM
+// and the client runtime, in `npm run bench` profiles); on a plain pg connection, as a named
+// prepared statement, it is a fraction of that. Same driver and URL as Prisma's adapter. On the
+// embedded database (no DATABASE_URL) there is no pool and callers use Prisma. Keep what runs here
+// short: one committing insert per request on 4 connections queued behind each other's WAL
+// flushes and halved token-exchange throughput, so commits here are grouped (one per batch).
 import pg from "pg";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
