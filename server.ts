@@ -21,6 +21,7 @@ import { MAX_BODY_BYTES } from "@/lib/gateway-api/http";
 import { handleResolve } from "@/lib/gateway-api/resolve";
 import { handleTokenRequest } from "@/lib/gateway-api/token-exchange";
 import { env } from "@/lib/env";
+import { startFrontdesk } from "@/lib/startup";
 import { ELICITATIONS_PATH, RESOLVE_PATH, TOKEN_ENDPOINT_PATH } from "@/lib/gateways/urls";
 
 type Handler = (req: Request) => Promise<Response>;
@@ -110,6 +111,9 @@ async function sendResponse(res: ServerResponse, response: Response, extraHeader
 
 async function main() {
   const { hostname, port } = parseArgs(process.argv.slice(2));
+  // Configuration, keys and database before the port opens: a bad setup exits 1 without ever
+  // accepting a connection (Next's instrumentation runs the same idempotent checks again).
+  await startFrontdesk();
   const app = next({ dev: false, hostname, port });
   const handleNext = app.getRequestHandler();
   await app.prepare();
