@@ -108,6 +108,32 @@ export async function startGatewayTestbed(opts: { frontdeskUrl?: string; accessT
 }
 
 /** `Authorization: Basic` as ToolHive and agentgateway build it (form-urlencoded id and secret). */
+/**
+ * Gives a user a stored Notes grant holding real upstream tokens, as the portal does after
+ * consent. `expiresAt` (default: the minted lifetime) is what Frontdesk believes.
+ */
+export async function connectNotes(
+  bed: GatewayTestbed,
+  opts: { user?: "alice" | "bob"; scope?: string; expiresIn?: number; expiresAt?: Date } = {},
+): Promise<{ accessToken: string; refreshToken: string; expiresIn: number; grantId: string }> {
+  const { saveGrant } = await import("@/lib/grants/save");
+  const user = opts.user ?? "alice";
+  const scope = opts.scope ?? "notes:read";
+  const minted = await bed.upstream.mintTokens({ accountId: bed.idp.users[user].sub, scope, expiresIn: opts.expiresIn });
+  const { grantId } = await saveGrant({
+    userId: bed.users[user],
+    providerId: bed.providerId,
+    scopes: scope.split(" "),
+    credential: {
+      kind: "oauth",
+      accessToken: minted.accessToken,
+      refreshToken: minted.refreshToken,
+      expiresAt: opts.expiresAt ?? new Date(Date.now() + minted.expiresIn * 1000),
+    },
+  });
+  return { ...minted, grantId };
+}
+
 export function basicAuth(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
 }

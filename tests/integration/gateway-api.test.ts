@@ -7,6 +7,7 @@ import {
   ACCESS_TOKEN_TYPE,
   basicAuth,
   CLIENT_ASSERTION_TYPE,
+  connectNotes,
   ID_TOKEN_TYPE,
   JWT_TOKEN_TYPE,
   resolveRequest,
@@ -59,16 +60,9 @@ async function subjectToken(user: "alice" | "bob" = "alice", extra: Parameters<G
 
 /** Gives a user a real upstream grant, as the portal does after consent. */
 async function connect(user: "alice" | "bob", scope: string, expiresIn = 3600) {
-  const { saveGrant } = await import("@/lib/grants/save");
-  const minted = await bed.upstream.mintTokens({ accountId: bed.idp.users[user].sub, scope, expiresIn });
-  upstreamTokens.push(minted.accessToken, minted.refreshToken);
-  const saved = await saveGrant({
-    userId: bed.users[user],
-    providerId: bed.providerId,
-    scopes: scope.split(" "),
-    credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + minted.expiresIn * 1000) },
-  });
-  return { ...minted, grantId: saved.grantId };
+  const connected = await connectNotes(bed, { user, scope, expiresIn });
+  upstreamTokens.push(connected.accessToken, connected.refreshToken);
+  return connected;
 }
 
 async function body(res: Response): Promise<any> {

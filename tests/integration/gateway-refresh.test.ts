@@ -5,7 +5,7 @@ import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream } from "../helpers/oidc-upstream";
 import { useTestDatabase } from "../helpers/test-db";
-import { basicAuth, resolveRequest, startGatewayTestbed, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, ACCESS_TOKEN_TYPE, tokenRequest, type GatewayTestbed } from "../helpers/gateway-testbed";
+import { ACCESS_TOKEN_TYPE, basicAuth, connectNotes, type GatewayTestbed, resolveRequest, startGatewayTestbed, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, tokenRequest } from "../helpers/gateway-testbed";
 
 await useTestDatabase();
 
@@ -28,15 +28,7 @@ async function db() {
 
 /** A grant whose access token Frontdesk considers expired (the upstream tokens are real). */
 async function grantFor(user: "alice" | "bob", expiresAt: Date) {
-  const { saveGrant } = await import("@/lib/grants/save");
-  const minted = await bed.upstream.mintTokens({ accountId: bed.idp.users[user].sub, scope: "notes:read" });
-  const { grantId } = await saveGrant({
-    userId: bed.users[user],
-    providerId: bed.providerId,
-    scopes: ["notes:read"],
-    credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt },
-  });
-  return { ...minted, grantId };
+  return connectNotes(bed, { user, expiresAt });
 }
 
 async function resolveAs(user: "alice" | "bob") {

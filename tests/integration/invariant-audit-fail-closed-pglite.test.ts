@@ -10,12 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ACCESS_TOKEN_TYPE,
   basicAuth,
+  connectNotes,
+  type GatewayTestbed,
   resolveRequest,
   startGatewayTestbed,
   SUBJECT_AUDIENCE,
   TOKEN_EXCHANGE_GRANT,
   tokenRequest,
-  type GatewayTestbed,
 } from "../helpers/gateway-testbed";
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "frontdesk-invariant-pglite-"));
@@ -33,16 +34,9 @@ const { flushAudit } = await import("@/lib/audit/append");
 beforeAll(async () => {
   bed = await startGatewayTestbed();
   const { saveGrant } = await import("@/lib/grants/save");
-  const minted = await bed.upstream.mintTokens({ accountId: "alice", scope: "notes:read", expiresIn: 3600 });
+  const minted = await connectNotes(bed);
   accessToken = minted.accessToken;
-  grantId = (
-    await saveGrant({
-      userId: bed.users.alice,
-      providerId: bed.providerId,
-      scopes: ["notes:read"],
-      credential: { kind: "oauth", accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
-    })
-  ).grantId;
+  grantId = minted.grantId;
 }, 60_000);
 
 afterAll(async () => {

@@ -10,12 +10,13 @@ import { useTestDatabase } from "../helpers/test-db";
 import {
   ACCESS_TOKEN_TYPE,
   basicAuth,
+  connectNotes,
+  type GatewayTestbed,
   resolveRequest,
   startGatewayTestbed,
   SUBJECT_AUDIENCE,
   TOKEN_EXCHANGE_GRANT,
   tokenRequest,
-  type GatewayTestbed,
 } from "../helpers/gateway-testbed";
 
 await useTestDatabase();
@@ -31,18 +32,10 @@ beforeAll(async () => {
   bed = await startGatewayTestbed();
   resolve = (await import("@/lib/gateway-api/resolve")).handleResolve;
   token = (await import("@/lib/gateway-api/token-exchange")).handleTokenRequest;
-  const { saveGrant } = await import("@/lib/grants/save");
-  const minted = await bed.upstream.mintTokens({ accountId: "alice", scope: "notes:read", expiresIn: 3600 });
+  const minted = await connectNotes(bed);
   accessToken = minted.accessToken;
   refreshToken = minted.refreshToken;
-  grantId = (
-    await saveGrant({
-      userId: bed.users.alice,
-      providerId: bed.providerId,
-      scopes: ["notes:read"],
-      credential: { kind: "oauth", accessToken, refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
-    })
-  ).grantId;
+  grantId = minted.grantId;
 }, 60_000);
 
 afterAll(async () => {

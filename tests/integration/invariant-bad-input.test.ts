@@ -9,13 +9,14 @@ import {
   ACCESS_TOKEN_TYPE,
   basicAuth,
   CLIENT_ASSERTION_TYPE,
+  connectNotes,
+  type GatewayTestbed,
   resolveRequest,
   signClientAssertion,
   startGatewayTestbed,
   SUBJECT_AUDIENCE,
   TOKEN_EXCHANGE_GRANT,
   tokenRequest,
-  type GatewayTestbed,
 } from "../helpers/gateway-testbed";
 
 await useTestDatabase();
@@ -33,15 +34,8 @@ beforeAll(async () => {
   token = (await import("@/lib/gateway-api/token-exchange")).handleTokenRequest;
   resolve = (await import("@/lib/gateway-api/resolve")).handleResolve;
   status = (await import("@/lib/gateway-api/elicitation-status")).handleElicitationStatus;
-  const { saveGrant } = await import("@/lib/grants/save");
-  const minted = await bed.upstream.mintTokens({ accountId: "alice", scope: "notes:read", expiresIn: 3600 });
+  const minted = await connectNotes(bed);
   accessToken = minted.accessToken;
-  await saveGrant({
-    userId: bed.users.alice,
-    providerId: bed.providerId,
-    scopes: ["notes:read"],
-    credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
-  });
 }, 60_000);
 
 afterAll(async () => {

@@ -8,13 +8,14 @@ import { useTestDatabase } from "../helpers/test-db";
 import {
   ACCESS_TOKEN_TYPE,
   CLIENT_ASSERTION_TYPE,
+  connectNotes,
+  type GatewayTestbed,
   resolveRequest,
   signClientAssertion,
   startGatewayTestbed,
   SUBJECT_AUDIENCE,
   TOKEN_EXCHANGE_GRANT,
   tokenRequest,
-  type GatewayTestbed,
 } from "../helpers/gateway-testbed";
 
 await useTestDatabase();
@@ -23,14 +24,7 @@ let bed: GatewayTestbed;
 
 beforeAll(async () => {
   bed = await startGatewayTestbed();
-  const { saveGrant } = await import("@/lib/grants/save");
-  const minted = await bed.upstream.mintTokens({ accountId: "alice", scope: "notes:read", expiresIn: 3600 });
-  await saveGrant({
-    userId: bed.users.alice,
-    providerId: bed.providerId,
-    scopes: ["notes:read"],
-    credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
-  });
+  await connectNotes(bed);
 }, 60_000);
 
 afterAll(async () => {

@@ -8,13 +8,14 @@ import { useTestDatabase } from "../helpers/test-db";
 import {
   ACCESS_TOKEN_TYPE,
   basicAuth,
+  connectNotes,
+  type GatewayFixture,
+  type GatewayTestbed,
   resolveRequest,
   startGatewayTestbed,
   SUBJECT_AUDIENCE,
   TOKEN_EXCHANGE_GRANT,
   tokenRequest,
-  type GatewayFixture,
-  type GatewayTestbed,
 } from "../helpers/gateway-testbed";
 
 await useTestDatabase();
@@ -40,15 +41,9 @@ beforeAll(async () => {
   const { createGateway } = await import("@/lib/gateways/register");
   const { createPolicyRule } = await import("@/lib/policy/rules");
 
-  const minted = await bed.upstream.mintTokens({ accountId: "alice", scope: "notes:read", expiresIn: 3600 });
+  const minted = await connectNotes(bed);
   notesAccessToken = minted.accessToken;
   secrets.push(minted.accessToken, minted.refreshToken, ...Object.values(VAULT_KEYS));
-  await saveGrant({
-    userId: bed.users.alice,
-    providerId: bed.providerId,
-    scopes: ["notes:read"],
-    credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
-  });
 
   // Two API-key providers. "vault": only the engineering group may use it (alice yes, bob no),
   // through the basic gateway. "wiki": only the wiki-only gateway may ask for it.

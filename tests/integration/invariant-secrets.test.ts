@@ -16,13 +16,14 @@ import {
   ACCESS_TOKEN_TYPE,
   basicAuth,
   CLIENT_ASSERTION_TYPE,
+  connectNotes,
+  type GatewayTestbed,
   resolveRequest,
   signClientAssertion,
   startGatewayTestbed,
   SUBJECT_AUDIENCE,
   TOKEN_EXCHANGE_GRANT,
   tokenRequest,
-  type GatewayTestbed,
 } from "../helpers/gateway-testbed";
 
 await useTestDatabase();
@@ -91,15 +92,10 @@ describe("one run with every kind of secret", () => {
     secrets.set("gateway secret (trusted)", bed.trusted.secret!);
     secrets.set("IdP client secret", bed.idp.clientSecret);
 
-    const minted = await bed.upstream.mintTokens({ accountId: "alice", scope: "notes:read", expiresIn: 3600 });
+    const minted = await connectNotes(bed);
     secrets.set("access token", minted.accessToken);
     secrets.set("refresh token", minted.refreshToken);
-    const { grantId } = await saveGrant({
-      userId: bed.users.alice,
-      providerId: bed.providerId,
-      scopes: ["notes:read"],
-      credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
-    });
+    const { grantId } = minted;
     const wiki = await createProvider({ slug: "wiki", displayName: "Wiki", kind: "api_key", apiKeyHeader: "X-Api-Key" });
     await createPolicyRule({ providerId: wiki.id, gatewayId: bed.basic.id }, { type: "admin", id: "t" });
     await createPolicyRule({ providerId: wiki.id, gatewayId: null }, { type: "admin", id: "t" });
