@@ -5,7 +5,15 @@ import { getKeyring } from "@/lib/crypto/keyring";
 import { getDb, isEmbedded } from "@/lib/db/client";
 import { log } from "@/lib/log";
 
-export async function startFrontdesk(): Promise<void> {
+// server.ts and Next's instrumentation hook both call this in one process; the checks run once.
+const holder = globalThis as typeof globalThis & { __frontdeskStarted?: Promise<void> };
+
+export function startFrontdesk(): Promise<void> {
+  holder.__frontdeskStarted ??= runStartupChecks();
+  return holder.__frontdeskStarted;
+}
+
+async function runStartupChecks(): Promise<void> {
   try {
     env();
     // Keys before the database: without a usable key-encryption key nothing may be stored.
