@@ -9,7 +9,7 @@ import { createElicitation } from "@/lib/elicitations/create";
 import { toUrlElicitation } from "@/lib/elicitations/mcp";
 import { AppError } from "@/lib/errors";
 import type { Provider } from "@/lib/generated/prisma/client";
-import type { AuthenticatedGateway } from "@/lib/gateways/authenticate";
+import { forgetGateway, staleGatewayError, type AuthenticatedGateway } from "@/lib/gateways/authenticate";
 import { ensureFreshGrant } from "@/lib/grants/refresh";
 import { missingScopes, openGrantCredential, type OpenCredential, type SealedGrant } from "@/lib/grants/sealed";
 import { markGrantUsed } from "@/lib/grants/touch";
@@ -49,7 +49,9 @@ export type ResolveOutcome =
   | { kind: "elicitation"; reason: "no_grant" | "insufficient_scope" | "needs_reauth"; elicitation: UrlElicitation; scopes: string[] };
 
 interface UserAndGrantRow {
-  userId: string;
+  gatewayStatus: string | null;
+  gatewaySecretHash: string | null;
+  userId: string | null;
   email: string | null;
   groups: string[];
   id: string | null;
@@ -65,38 +67,55 @@ interface UserAndGrantRow {
   lastRefreshedAt: Date | null;
 }
 
-// The user and their grant for the provider in one round trip (hot path). On PostgreSQL through
-// the hot-path pool (lib/db/hot-pool.ts says why); timestamps are converted to timestamptz in SQL so
-// that pg reads the stored UTC wall time as UTC whatever the process's time zone.
+// The gateway's current state, the user and their grant for the provider in one round trip (hot
+// path). The gateway row used to authenticate may come from a short cache (lib/gateways), so its
+// status and secret hash are read again here: a gateway disabled or re-keyed on another instance
+// gets no credential on its next call. On PostgreSQL through the hot-path pool
+// (lib/db/hot-pool.ts says why); timestamps are converted to timestamptz in SQL so that pg reads
+// the stored UTC wall time as UTC whatever the process's time zone.
 const USER_AND_GRANT_SQL = `
-  SELECT u."id" AS "userId", u."email", u."groups",
+  SELECT gw."status"::text AS "gatewayStatus", gw."secretHash" AS "gatewaySecretHash",
+         u."id" AS "userId", u."email", u."groups",
          g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
          g."apiKeyCipher", g."wrappedKey", g."keyVersion",
          g."expiresAt" AT TIME ZONE 'UTC' AS "expiresAt", g."lastRefreshedAt" AT TIME ZONE 'UTC' AS "lastRefreshedAt"
-  FROM "User" u
-  LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = $1
-  WHERE u."issuer" = $2 AND u."subject" = $3`;
+  FROM (SELECT 1) AS one
+  LEFT JOIN "Gateway" gw ON gw."id" = $4
+  LEFT JOIN "User" u ON u."issuer" = $2 AND u."subject" = $3
+  LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = $1`;
 
-async function queryUserAndGrant(subject: VerifiedSubject, providerId: string): Promise<UserAndGrantRow[]> {
+async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, gatewayId: string): Promise<UserAndGrantRow[]> {
   const pool = getHotPool();
   if (pool) {
-    const result = await pool.query<UserAndGrantRow>({ name: "frontdesk-user-and-grant", text: USER_AND_GRANT_SQL, values: [providerId, subject.issuer, subject.subject] });
+    const result = await pool.query<UserAndGrantRow>({
+      name: "frontdesk-user-and-grant",
+      text: USER_AND_GRANT_SQL,
+      values: [providerId, subject.issuer, subject.subject, gatewayId],
+    });
     return result.rows;
   }
   const db = await getDb();
   return db.$queryRaw<UserAndGrantRow[]>`
-    SELECT u."id" AS "userId", u."email", u."groups",
+    SELECT gw."status"::text AS "gatewayStatus", gw."secretHash" AS "gatewaySecretHash",
+           u."id" AS "userId", u."email", u."groups",
            g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
            g."apiKeyCipher", g."wrappedKey", g."keyVersion", g."expiresAt", g."lastRefreshedAt"
-    FROM "User" u
-    LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = ${providerId}
-    WHERE u."issuer" = ${subject.issuer} AND u."subject" = ${subject.subject}`;
+    FROM (SELECT 1) AS one
+    LEFT JOIN "Gateway" gw ON gw."id" = ${gatewayId}
+    LEFT JOIN "User" u ON u."issuer" = ${subject.issuer} AND u."subject" = ${subject.subject}
+    LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = ${providerId}`;
 }
 
-async function findUserAndGrant(subject: VerifiedSubject, providerId: string) {
-  const rows = await queryUserAndGrant(subject, providerId);
+async function findUserAndGrant(subject: VerifiedSubject, providerId: string, gateway: AuthenticatedGateway) {
+  const rows = await queryUserAndGrant(subject, providerId, gateway.id);
   const row = rows[0];
-  if (!row) return null;
+  const gatewayProblem =
+    row?.gatewayStatus !== "active"
+      ? ("gateway_disabled" as const)
+      : gateway.checkedSecretHash !== null && row.gatewaySecretHash !== gateway.checkedSecretHash
+        ? ("secret_rotated" as const)
+        : null;
+  if (!row || row.userId === null) return { gatewayProblem, user: null };
   const grant: SealedGrant | undefined =
     row.id === null
       ? undefined
@@ -115,7 +134,7 @@ async function findUserAndGrant(subject: VerifiedSubject, providerId: string) {
           expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt),
           lastRefreshedAt: row.lastRefreshedAt === null ? null : new Date(row.lastRefreshedAt),
         };
-  return { id: row.userId, email: row.email, groups: row.groups ?? [], grants: grant ? [grant] : [] };
+  return { gatewayProblem, user: { id: row.userId, email: row.email, groups: row.groups ?? [], grants: grant ? [grant] : [] } };
 }
 
 // A gateway retrying the same call should hand the user the same link, not a new one each time.
@@ -141,7 +160,8 @@ async function findReusableElicitation(req: ResolveRequest, scopes: string[]) {
 export async function resolveCredential(req: ResolveRequest): Promise<ResolveOutcome> {
   const { gateway, subject, provider } = req;
   const scopes = [...new Set(req.scopes.length > 0 ? req.scopes : provider.defaultScopes)];
-  const [found, rules] = await Promise.all([findUserAndGrant(subject, provider.id), loadPolicyRules(provider.id, gateway.id)]);
+  const [lookup, rules] = await Promise.all([findUserAndGrant(subject, provider.id, gateway), loadPolicyRules(provider.id, gateway.id)]);
+  const found = lookup.user;
   const grant: SealedGrant | undefined = found?.grants[0];
 
   const audit = (decision: "allow" | "deny", reason: string | null, extra: Record<string, unknown> = {}) =>
@@ -168,6 +188,13 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
         ...extra,
       },
     });
+
+  if (lookup.gatewayProblem) {
+    // Disabled or re-keyed since this instance cached the gateway: refuse, and stop trusting the cache.
+    forgetGateway(gateway.id);
+    await audit("deny", `gateway:${lookup.gatewayProblem}`);
+    throw staleGatewayError(gateway, lookup.gatewayProblem);
+  }
 
   const decision = evaluatePolicy({
     rules,

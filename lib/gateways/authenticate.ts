@@ -31,6 +31,12 @@ export interface AuthenticatedGateway {
   webhookUrl: string | null;
   /** How this request authenticated. */
   usedMethod: GatewayAuthMethod;
+  /**
+   * The stored secret hash the presented secret was checked against (null for private_key_jwt).
+   * The gateway row may come from a short cache; the credential path re-checks it (see
+   * lib/gateway-api/resolve-credential.ts) so a rotation or disable elsewhere counts at once.
+   */
+  checkedSecretHash: string | null;
 }
 
 export interface ClientCredentials {
@@ -77,8 +83,10 @@ async function queryGateway(id: string) {
 }
 
 // Gateway rows (with the secret's hash, never a secret) are cached briefly: the credential is
-// still checked on every call, but a disable or rotation on another instance takes effect within
-// CONFIG_CACHE_TTL_MS (at once on this instance).
+// still checked on every call, and the credential path (resolve, token exchange) re-reads the
+// row's status and secret hash in its one query, so a disable or secret rotation on another
+// instance counts at once there. Elsewhere (status long-poll) and for a JWKS change it takes
+// effect within CONFIG_CACHE_TTL_MS (at once on this instance).
 const gatewayCache = new TtlCache<Awaited<ReturnType<typeof queryGateway>>>(CONFIG_CACHE_TTL_MS);
 
 // Gateway ids are printable ASCII (gw_ + base64url); anything else (a NUL from a Basic header or
@@ -98,7 +106,23 @@ export function forgetGateway(id: string): void {
 type LoadedGateway = NonNullable<Awaited<ReturnType<typeof loadGateway>>>;
 
 function toAuthenticated(g: LoadedGateway, usedMethod: GatewayAuthMethod): AuthenticatedGateway {
-  return { id: g.id, name: g.name, authMethod: g.authMethod, trustedSubject: g.trustedSubject, webhookUrl: g.webhookUrl, usedMethod };
+  return {
+    id: g.id,
+    name: g.name,
+    authMethod: g.authMethod,
+    trustedSubject: g.trustedSubject,
+    webhookUrl: g.webhookUrl,
+    usedMethod,
+    checkedSecretHash: usedMethod === "private_key_jwt" ? null : g.secretHash,
+  };
+}
+
+/**
+ * The error for a gateway whose cached row turned out stale on the credential path: disabled, or
+ * its secret rotated, on another instance since this one cached it.
+ */
+export function staleGatewayError(gateway: AuthenticatedGateway, reason: "gateway_disabled" | "secret_rotated"): AppError {
+  return fail("Client authentication failed", reason, gateway.id, gateway.usedMethod === "client_secret_basic");
 }
 
 /** RFC 6749 2.3.1: client id and secret are form-urlencoded before Basic encoding. */
