@@ -47,7 +47,8 @@ const INSERT_CHUNK = 1000;
 // createMany spends ~0.5 ms per row on client-side work, this costs ~0.02 ms. `at` is sent as
 // an ISO string ending in Z; a cast to timestamp (without zone) keeps the UTC wall time, which
 // is how Prisma stores DateTime.
-const INSERT_SQL = `
+/** Inserts chained events given as one jsonb array parameter (also used by bulk seeding in tests). */
+export const AUDIT_INSERT_SQL = `
   INSERT INTO "AuditEvent" (seq, id, at, "actorType", "actorId", "userId", "gatewayId", "providerId",
                             action, decision, reason, context, "requestId", "prevHash", hash)
   SELECT seq, id, at, "actorType", "actorId", "userId", "gatewayId", "providerId",
@@ -113,7 +114,7 @@ export async function extendChainWith(sql: ChainSql, events: readonly PreparedEv
   });
   // Chunked so that a single statement's JSON stays small even for a huge appendAuditMany.
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await sql.execute(INSERT_SQL, JSON.stringify(rows.slice(i, i + INSERT_CHUNK)));
+    await sql.execute(AUDIT_INSERT_SQL, JSON.stringify(rows.slice(i, i + INSERT_CHUNK)));
   }
   return appended;
 }

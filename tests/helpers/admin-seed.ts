@@ -4,7 +4,7 @@
 // sanitized by lib/audit, hashed over its predecessor with lib/audit's hash, with non-decreasing
 // timestamps, so `verifyAuditChain()` passes over the seeded log.
 import { prepareAuditEvent, type AuditEventInput } from "@/lib/audit/append";
-import { AUDIT_CHAIN_LOCK } from "@/lib/audit/chain";
+import { AUDIT_CHAIN_LOCK, AUDIT_INSERT_SQL } from "@/lib/audit/chain";
 import { computeAuditHash, GENESIS_HASH } from "@/lib/audit/hash";
 import { sealFields } from "@/lib/crypto/envelope";
 import { getDb } from "@/lib/db/client";
@@ -48,15 +48,6 @@ function eventFor(i: number, ids: { userIds: string[]; gatewayIds: string[]; pro
   if (kind === 8) return { ...base, actorType: "user", actorId: userId, action: "elicitation.completed", decision: "info", context: {} };
   return { ...base, actorType: "system", actorId: null, action: "grant.refreshed", decision: "info", context: { grantId: `grt_seed_${i % 1000}` } };
 }
-
-const INSERT_EVENTS = `
-  INSERT INTO "AuditEvent" (seq, id, at, "actorType", "actorId", "userId", "gatewayId", "providerId",
-                            action, decision, reason, context, "requestId", "prevHash", hash)
-  SELECT seq, id, at, "actorType", "actorId", "userId", "gatewayId", "providerId",
-         action, decision::"Decision", reason, context, "requestId", "prevHash", hash
-  FROM jsonb_to_recordset($1::jsonb) AS r(seq bigint, id text, at timestamp(3), "actorType" text, "actorId" text,
-       "userId" text, "gatewayId" text, "providerId" text, action text, decision text, reason text,
-       context jsonb, "requestId" text, "prevHash" text, hash text)`;
 
 export async function seedScale(s: ScaleSeedInput): Promise<ScaleSeedResult> {
   const started = Date.now();
@@ -147,7 +138,7 @@ export async function seedScale(s: ScaleSeedInput): Promise<ScaleSeedResult> {
         prevHash = hash;
         rows.push({ ...row, seq: seq.toString(), at: at.toISOString(), hash });
       }
-      for (let i = 0; i < rows.length; i += 2000) await tx.$executeRawUnsafe(INSERT_EVENTS, JSON.stringify(rows.slice(i, i + 2000)));
+      for (let i = 0; i < rows.length; i += 2000) await tx.$executeRawUnsafe(AUDIT_INSERT_SQL, JSON.stringify(rows.slice(i, i + 2000)));
       return { firstSeq, lastSeq: seq };
     },
     { timeout: 120_000, maxWait: 30_000 },
