@@ -4,15 +4,16 @@
 //   tsx tests/e2e/portal-fixtures-cli.ts <command> '<json>'
 import { openGrantCredential, openRefreshToken, SEALED_GRANT_SELECT } from "@/lib/grants/sealed";
 import { verifyAuditChain } from "@/lib/audit/verify";
-import { closeDb, getDb } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { createElicitation } from "@/lib/elicitations/create";
 import { createProvider } from "@/lib/providers/create";
 import { findProviderBySlug } from "@/lib/providers/find";
 import { newId } from "@/lib/ids";
+import { serveFixtureCommands, type FixtureCommands, type FixtureInput } from "../helpers/fixture-process";
 
-type Json = Record<string, unknown>;
+type Json = FixtureInput;
 
-const commands: Record<string, (input: Json) => Promise<unknown>> = {
+const commands: FixtureCommands = {
   // A gateway and the two providers the portal specs use (the upstream over OAuth, a key service).
   async setup(input) {
     const db = await getDb();
@@ -100,17 +101,4 @@ const commands: Record<string, (input: Json) => Promise<unknown>> = {
   },
 };
 
-async function main() {
-  const [name, raw] = process.argv.slice(2);
-  const command = name ? commands[name] : undefined;
-  if (!command) throw new Error(`unknown fixture command ${name}`);
-  const result = await command(raw ? (JSON.parse(raw) as Json) : {});
-  process.stdout.write(`${JSON.stringify(result, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
-}
-
-main()
-  .catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => closeDb());
+serveFixtureCommands(commands);

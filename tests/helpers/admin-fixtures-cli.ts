@@ -4,7 +4,7 @@
 // Expectations for the scale spec are computed with plain SQL, independently of lib/admin.
 //   tsx tests/helpers/admin-fixtures-cli.ts <command> '<json>'
 import { verifyAuditChain } from "@/lib/audit/verify";
-import { closeDb, getDb } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { createGateway } from "@/lib/gateways/register";
 import { saveGrant, type GrantCredential } from "@/lib/grants/save";
 import { newId } from "@/lib/ids";
@@ -12,11 +12,12 @@ import { createPolicyRule } from "@/lib/policy/rules";
 import { createProvider } from "@/lib/providers/create";
 import { findProviderBySlug } from "@/lib/providers/find";
 import { seedScale, type ScaleSeedInput } from "./admin-seed";
+import { serveFixtureCommands, type FixtureCommands, type FixtureInput } from "./fixture-process";
 
-type Json = Record<string, unknown>;
+type Json = FixtureInput;
 const SETUP_ACTOR = { type: "admin" as const, id: "e2e-setup" };
 
-const commands: Record<string, (input: Json) => Promise<unknown>> = {
+const commands: FixtureCommands = {
   async setup(input) {
     const db = await getDb();
     const up = input.upstream as { issuer: string; clientId: string; clientSecret: string; apiUrl: string };
@@ -149,17 +150,4 @@ const commands: Record<string, (input: Json) => Promise<unknown>> = {
   },
 };
 
-async function main() {
-  const [name, raw] = process.argv.slice(2);
-  const command = name ? commands[name] : undefined;
-  if (!command) throw new Error(`unknown fixture command ${name}`);
-  const result = await command(raw ? (JSON.parse(raw) as Json) : {});
-  process.stdout.write(`${JSON.stringify(result, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
-}
-
-main()
-  .catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => closeDb());
+serveFixtureCommands(commands);

@@ -1,21 +1,12 @@
 // Runs tests/helpers/admin-fixtures-cli.ts in a child process with a Frontdesk environment, plus
 // browser helpers shared by the admin specs.
-import { execFile } from "node:child_process";
 import path from "node:path";
-import { promisify } from "node:util";
 import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import type { E2eEnvironment } from "./e2e-environment";
+import { runFixture } from "./fixture-process";
 
-const run = promisify(execFile);
-
-export async function adminFixture<T = Record<string, unknown>>(env: Record<string, string>, command: string, input: Record<string, unknown> = {}): Promise<T> {
-  const { stdout } = await run(
-    path.join("node_modules", ".bin", "tsx"),
-    [path.join("tests", "helpers", "admin-fixtures-cli.ts"), command, JSON.stringify(input)],
-    { env: { ...process.env, NODE_ENV: "test", LOG_LEVEL: "warn", ...env }, maxBuffer: 256 * 1024 * 1024, timeout: 180_000 },
-  );
-  const last = stdout.trim().split("\n").pop() ?? "null";
-  return JSON.parse(last) as T;
+export function adminFixture<T = Record<string, unknown>>(env: Record<string, string>, command: string, input: Record<string, unknown> = {}): Promise<T> {
+  return runFixture<T>(path.join("tests", "helpers", "admin-fixtures-cli.ts"), env, command, input, { timeoutMs: 180_000 });
 }
 
 /** A browser context signed in to the portal as one of the IdP's demo users, on `firstPath`. */

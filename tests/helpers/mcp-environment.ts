@@ -2,9 +2,7 @@
 // the demo IdP, the Notes upstream, a built Frontdesk), the demo seed (Notes provider, the
 // reference egress gateway's registration and policy), the reference egress gateway and the
 // reference MCP server. The MCP server's calls to the gateway are recorded for leak checks.
-import { execFile } from "node:child_process";
 import path from "node:path";
-import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitationCompleteNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -13,10 +11,9 @@ import { startNotesMcpServer, type NotesMcpServer } from "@/demo/mcp-server/serv
 import { DEMO_MCP_AUDIENCE, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG } from "@/demo/ports";
 import type { SeedDemoResult } from "@/demo/seed";
 import { startE2eEnvironment, UPSTREAM_PROVIDER_SLUG, type E2eEnvironment } from "./e2e-environment";
+import { runFixture } from "./fixture-process";
 import { recordTraffic, type TrafficLog } from "./mcp-traffic";
 import { freePort } from "./postgres-cluster";
-
-const run = promisify(execFile);
 
 export interface McpEnvironment {
   e2e: E2eEnvironment;
@@ -35,12 +32,7 @@ export async function runDemoFixture<T>(
   input: Record<string, unknown>,
   extraEnv: Record<string, string> = {},
 ): Promise<T> {
-  const { stdout } = await run(
-    path.join("node_modules", ".bin", "tsx"),
-    [path.join("tests", "helpers", "mcp-seed-cli.ts"), command, JSON.stringify(input)],
-    { env: { ...process.env, NODE_ENV: "test", LOG_LEVEL: "warn", ...e2e.env, ...extraEnv }, timeout: 60_000 },
-  );
-  return JSON.parse(stdout.trim().split("\n").pop() ?? "null") as T;
+  return runFixture<T>(path.join("tests", "helpers", "mcp-seed-cli.ts"), { ...e2e.env, ...extraEnv }, command, input);
 }
 
 export async function startMcpEnvironment(): Promise<McpEnvironment> {

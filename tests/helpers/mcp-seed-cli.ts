@@ -3,13 +3,14 @@
 //   tsx tests/helpers/mcp-seed-cli.ts seed '<json SeedDemoInput>'   the demo seed (demo/seed.ts)
 //   tsx tests/helpers/mcp-seed-cli.ts credential '{"subject":"alice"}'   a user's stored Notes tokens,
 //     decrypted, so a test knows the raw upstream secrets it must never find in MCP traffic
-import { closeDb, getDb } from "@/lib/db/client";
+import { getDb } from "@/lib/db/client";
 import { openAccessToken, openRefreshToken, SEALED_GRANT_SELECT } from "@/lib/grants/sealed";
 import { findProviderBySlug } from "@/lib/providers/find";
 import { DEMO_PROVIDER_SLUG } from "@/demo/ports";
 import { seedDemo, type SeedDemoInput } from "@/demo/seed";
+import { serveFixtureCommands, type FixtureCommands, type FixtureInput } from "./fixture-process";
 
-const commands: Record<string, (input: Record<string, unknown>) => Promise<unknown>> = {
+const commands: FixtureCommands = {
   seed: (input) => seedDemo(input as unknown as SeedDemoInput),
   async credential(input) {
     const db = await getDb();
@@ -22,16 +23,4 @@ const commands: Record<string, (input: Record<string, unknown>) => Promise<unkno
   },
 };
 
-async function main() {
-  const [name, raw] = process.argv.slice(2);
-  const command = name ? commands[name] : undefined;
-  if (!command) throw new Error(`unknown command ${name}`);
-  process.stdout.write(`${JSON.stringify(await command(JSON.parse(raw ?? "{}") as Record<string, unknown>))}\n`);
-}
-
-main()
-  .catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => closeDb());
+serveFixtureCommands(commands);
