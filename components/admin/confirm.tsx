@@ -47,3 +47,47 @@ export function ConfirmAction({
     </details>
   );
 }
+
+/**
+ * Disable (behind a confirmation that says what will happen) or enable one thing: the same control
+ * on every admin detail page. `disable` and `enable` are the hidden fields each form posts.
+ */
+export function EnableToggle({
+  enabled,
+  noun,
+  consequence,
+  action,
+  formToken,
+  disable,
+  enable,
+}: {
+  enabled: boolean;
+  noun: string;
+  consequence: ReactNode;
+  action: AdminActionFn;
+  formToken: string;
+  disable: Record<string, string>;
+  enable: Record<string, string>;
+}) {
+  if (enabled) {
+    return (
+      <ConfirmAction
+        summary={`Disable this ${noun}…`}
+        consequence={consequence}
+        confirmLabel={`Disable ${noun}`}
+        pendingLabel="Disabling…"
+        action={action}
+        formToken={formToken}
+        hidden={disable}
+      />
+    );
+  }
+  return (
+    <AdminForm action={action} formToken={formToken}>
+      {Object.entries(enable).map(([name, value]) => (
+        <input key={name} type="hidden" name={name} value={value} />
+      ))}
+      <SubmitButton pendingLabel="Enabling…">Enable {noun}</SubmitButton>
+    </AdminForm>
+  );
+}

@@ -4,7 +4,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { AdminForm } from "@/components/admin/admin-form";
-import { ConfirmAction } from "@/components/admin/confirm";
+import { ConfirmAction, EnableToggle } from "@/components/admin/confirm";
 import { CheckboxField, Panel, SelectField, TextArea, TextField } from "@/components/admin/fields";
 import { Badge, DataTable, Td } from "@/components/admin/table";
 import { Alert } from "@/components/ui/alert";
@@ -121,23 +121,15 @@ export default async function GatewayPage({ params }: { params: Promise<{ id: st
             hidden={{ gatewayId: gateway.id }}
           />
         ) : null}
-        {gateway.status === "active" ? (
-          <ConfirmAction
-            summary="Disable this gateway…"
-            consequence={<p>Its next call fails with invalid_client; no credential is handed to it. Connections are kept. You can enable it again.</p>}
-            confirmLabel="Disable gateway"
-            pendingLabel="Disabling…"
-            action={setGatewayStatusAction}
-            formToken={formToken}
-            hidden={{ gatewayId: gateway.id, status: "disabled" }}
-          />
-        ) : (
-          <AdminForm action={setGatewayStatusAction} formToken={formToken}>
-            <input type="hidden" name="gatewayId" value={gateway.id} />
-            <input type="hidden" name="status" value="active" />
-            <SubmitButton pendingLabel="Enabling…">Enable gateway</SubmitButton>
-          </AdminForm>
-        )}
+        <EnableToggle
+          enabled={gateway.status === "active"}
+          noun="gateway"
+          consequence={<p>Its next call fails with invalid_client; no credential is handed to it. Connections are kept. You can enable it again.</p>}
+          action={setGatewayStatusAction}
+          formToken={formToken}
+          disable={{ gatewayId: gateway.id, status: "disabled" }}
+          enable={{ gatewayId: gateway.id, status: "active" }}
+        />
         <p className="text-sm">
           <Link className="underline" href={`/admin/connections?gateway=${gateway.id}`}>
             Connections last used by this gateway

@@ -2,10 +2,8 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { AdminForm } from "@/components/admin/admin-form";
-import { ConfirmAction } from "@/components/admin/confirm";
+import { ConfirmAction, EnableToggle } from "@/components/admin/confirm";
 import { Panel } from "@/components/admin/fields";
-import { SubmitButton } from "@/components/ui/button";
 import { requireAdminPage } from "@/lib/admin/guard";
 import { findPolicyRule, previewPolicyChange } from "@/lib/admin/policy";
 import { describePreview } from "@/lib/admin/policy-text";
@@ -39,23 +37,15 @@ export default async function PolicyRulePage({ params }: { params: Promise<{ id:
         <RuleForm formToken={formToken} rule={rule} providers={providers} gateways={gateways} />
       </Panel>
       <Panel title="Disable or delete">
-        {rule.enabled ? (
-          <ConfirmAction
-            summary="Disable this rule…"
-            consequence={<p>Effective from the next request. {describePreview(ifDeleted)}</p>}
-            confirmLabel="Disable rule"
-            pendingLabel="Disabling…"
-            action={setPolicyRuleEnabledAction}
-            formToken={formToken}
-            hidden={{ ruleId: rule.id, enabled: "false" }}
-          />
-        ) : (
-          <AdminForm action={setPolicyRuleEnabledAction} formToken={formToken}>
-            <input type="hidden" name="ruleId" value={rule.id} />
-            <input type="hidden" name="enabled" value="true" />
-            <SubmitButton pendingLabel="Enabling…">Enable rule</SubmitButton>
-          </AdminForm>
-        )}
+        <EnableToggle
+          enabled={rule.enabled}
+          noun="rule"
+          consequence={<p>Effective from the next request. {describePreview(ifDeleted)}</p>}
+          action={setPolicyRuleEnabledAction}
+          formToken={formToken}
+          disable={{ ruleId: rule.id, enabled: "false" }}
+          enable={{ ruleId: rule.id, enabled: "true" }}
+        />
         <ConfirmAction
           summary="Delete this rule…"
           consequence={<p>Effective from the next request; cannot be undone (add the rule again instead). {describePreview(ifDeleted)}</p>}

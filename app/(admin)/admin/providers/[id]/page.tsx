@@ -3,7 +3,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { AdminForm } from "@/components/admin/admin-form";
-import { ConfirmAction } from "@/components/admin/confirm";
+import { EnableToggle } from "@/components/admin/confirm";
 import { Panel, TextField } from "@/components/admin/fields";
 import { Badge } from "@/components/admin/table";
 import { SubmitButton } from "@/components/ui/button";
@@ -56,23 +56,15 @@ export default async function ProviderPage({ params }: { params: Promise<{ id: s
         </Panel>
       ) : null}
       <Panel title="Status">
-        {provider.status === "active" ? (
-          <ConfirmAction
-            summary="Disable this provider…"
-            consequence={<p>Gateways can no longer resolve {provider.displayName} credentials and no new connections start. The {active} stored connections are kept (revoke them on the Connections page if needed). You can enable it again.</p>}
-            confirmLabel="Disable provider"
-            pendingLabel="Disabling…"
-            action={setProviderStatusAction}
-            formToken={formToken}
-            hidden={{ providerId: provider.id, status: "disabled" }}
-          />
-        ) : (
-          <AdminForm action={setProviderStatusAction} formToken={formToken}>
-            <input type="hidden" name="providerId" value={provider.id} />
-            <input type="hidden" name="status" value="active" />
-            <SubmitButton pendingLabel="Enabling…">Enable provider</SubmitButton>
-          </AdminForm>
-        )}
+        <EnableToggle
+          enabled={provider.status === "active"}
+          noun="provider"
+          consequence={<p>Gateways can no longer resolve {provider.displayName} credentials and no new connections start. The {active} stored connections are kept (revoke them on the Connections page if needed). You can enable it again.</p>}
+          action={setProviderStatusAction}
+          formToken={formToken}
+          disable={{ providerId: provider.id, status: "disabled" }}
+          enable={{ providerId: provider.id, status: "active" }}
+        />
       </Panel>
     </>
   );
