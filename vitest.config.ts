@@ -9,7 +9,9 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: "unit", include: ["tests/unit/**/*.test.ts"], environment: "node", sequence: { groupOrder: 0 } },
+        // Timeouts only end hangs: tests wait on events, and a busy machine (CI sharing its cores,
+        // a load average of 8 on 2 cores) makes child processes start many times slower.
+        test: { name: "unit", include: ["tests/unit/**/*.test.ts"], environment: "node", testTimeout: 120_000, sequence: { groupOrder: 0 } },
       },
       {
         resolve: { alias },
@@ -18,8 +20,8 @@ export default defineConfig({
           include: ["tests/integration/**/*.test.ts"],
           environment: "node",
           globalSetup: ["tests/helpers/postgres-global-setup.ts"],
-          testTimeout: 30_000,
-          hookTimeout: 60_000,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
           // Two cores: files run in parallel two at a time, each on its own database.
           maxWorkers: 2,
           // Unit tests run first, then integration (their worker limits differ).

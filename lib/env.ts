@@ -20,7 +20,10 @@ export const envSchema = z.object({
   /** PostgreSQL connection string; without it Frontdesk uses embedded PGlite in FRONTDESK_DATA_DIR. */
   DATABASE_URL: z.string().startsWith("postgres").optional(),
   FRONTDESK_DATA_DIR: z.string().min(1).default("./.data"),
-  /** Key-encryption keys, `version:base64(32 bytes)`, comma separated; the first is active. */
+  /**
+   * Key-encryption keys, `version:base64(32 bytes)`, comma separated; the first is active, the
+   * others decrypt-only (README "Key rotation" gives the rolling order).
+   */
   FRONTDESK_KEYS: z
     .string()
     .optional()
@@ -33,6 +36,8 @@ export const envSchema = z.object({
         ctx.addIssue({ code: "custom", message: e instanceof KeySpecError ? e.message : "invalid key list" });
       }
     }),
+  /** Instead of FRONTDESK_KEYS: a file (mode 0600) with the same list, read again when a row names an unknown version. */
+  FRONTDESK_KEYS_FILE: z.string().min(1).optional(),
   /** Public origin of the portal and API, e.g. https://frontdesk.example.com. */
   FRONTDESK_URL: url.optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),

@@ -8,7 +8,7 @@
 //  - the wrapped DEK's AAD names table, record id and KEK version: a wrapped key copied to another
 //    row fails, and rotation only ever re-wraps the DEK (field ciphertexts stay untouched).
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { getKeyring, type KeyEncryptionKeys } from "./keyring";
+import { getKeyring, keyringWithVersion, type KeyEncryptionKeys } from "./keyring";
 
 export type SealedTable = "Grant" | "Provider" | "OAuthTransaction" | "SigningKey";
 
@@ -66,6 +66,9 @@ export async function unwrapDataKey(
   ref: DataKeyRef,
   what: string,
 ): Promise<Buffer> {
+  // A version this process has not loaded (another instance already wraps under a new key):
+  // read the key source again before giving up.
+  keyring = await keyringWithVersion(keyring, ref.keyVersion);
   if (!keyring.hasVersion(ref.keyVersion)) {
     throw new DecryptError(`cannot decrypt ${what} (key version ${ref.keyVersion} unknown)`);
   }
@@ -100,11 +103,12 @@ export async function sealFields<F extends string>(
   fields: Record<F, string | null | undefined>,
   existing?: DataKeyRef,
 ): Promise<DataKeyRef & { ciphertexts: Record<F, string | null> }> {
-  const keyring = getKeyring();
   const dataKey = existing
-    ? await unwrapDataKey(keyring, binding.table, binding.id, existing, `${binding.table} ${binding.id} (existing data key)`)
+    ? await unwrapDataKey(getKeyring(), binding.table, binding.id, existing, `${binding.table} ${binding.id} (existing data key)`)
     : randomBytes(DEK_BYTES);
   try {
+    // Read after the unwrap: it may have reloaded the keys (and with them the active version).
+    const keyring = getKeyring();
     const ref =
       existing && existing.keyVersion === keyring.activeVersion
         ? { wrappedKey: existing.wrappedKey, keyVersion: existing.keyVersion }

@@ -1,13 +1,21 @@
-// Key-encryption keys (KEKs): versioned, the first configured is active, older ones still
-// unwrap. They come from FRONTDESK_KEYS; with the embedded database and no keys configured, a
-// key is generated into the data folder for local use. Everything above this module sees only
-// the KeyEncryptionKeys interface, so a KMS adapter (wrap/unwrap done by the KMS, with the AAD
-// as encryption context) can replace the local keys without touching envelope or rotation code.
+// Key-encryption keys (KEKs): versioned; the first configured is active (new data keys are
+// wrapped under it), every other one is decrypt-only (it still unwraps). They come from a key
+// source: FRONTDESK_KEYS, a key file (FRONTDESK_KEYS_FILE, e.g. a mounted secret), or, with the
+// embedded database and no keys configured, a key generated into the data folder for local use.
+// Everything above this module sees only the KeyEncryptionKeys interface, so another source (a
+// KMS or an HSM doing wrap/unwrap itself, with the AAD as encryption context) can replace the
+// local keys without touching envelope or rotation code.
+//
+// Rolling rotation (README "Key rotation"): a new key is first added decrypt-only on every
+// instance, then promoted to first. While instances disagree, a row wrapped under a version this
+// process has not loaded makes it read its key source again (keyringWithVersion), so a source that
+// every instance shares (a key file, an HSM) is safe even when the order is not followed.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import path from "node:path";
 import { env } from "@/lib/env";
 import { generateKeySpec, KeySpecError, parseKeySpecs, type KeySpec } from "./key-spec";
-import { PrivateFileError, readOrCreatePrivateFile } from "./private-file";
+import { log } from "@/lib/log";
+import { PrivateFileError, readOrCreatePrivateFile, readPrivateFile } from "./private-file";
 
 export { KeySpecError } from "./key-spec";
 
@@ -70,42 +78,89 @@ export function createLocalKeyring(specs: readonly KeySpec[]): KeyEncryptionKeys
 export interface KeyringConfig {
   /** FRONTDESK_KEYS as configured (undefined or "" when unset). */
   keys?: string;
+  /** FRONTDESK_KEYS_FILE: a file holding the same list, read again when an unknown version is met. */
+  keysFile?: string;
   /** Set when Frontdesk runs on a real PostgreSQL server: then keys must come from config. */
   databaseUrl?: string;
   /** Embedded data folder, where a local key is generated when none is configured. */
   dataDir: string;
 }
 
+/**
+ * Where the key-encryption keys come from: the seam for KMS/HSM adapters. `load()` runs at
+ * start-up and again (throttled, one at a time) when a stored row names a key version the loaded
+ * keys lack, so a key added to the source is picked up without a restart.
+ */
+export interface KeySource {
+  /** Names the source in messages and logs; never key material. */
+  readonly description: string;
+  load(): KeyEncryptionKeys | Promise<KeyEncryptionKeys>;
+}
+
 function writeStderr(message: string) {
   process.stderr.write(message);
 }
 
+/** FRONTDESK_KEYS: fixed for the life of the process. */
+export function envKeySource(text: string): KeySource {
+  const keyring = createLocalKeyring(parseKeySpecs(text, "FRONTDESK_KEYS"));
+  return { description: "FRONTDESK_KEYS", load: () => keyring };
+}
+
+/** A file holding a key list (owner-only, like the embedded key file); read on every load. */
+export function fileKeySource(file: string): KeySource {
+  const load = () => {
+    try {
+      return createLocalKeyring(parseKeySpecs(readPrivateFile(file), file));
+    } catch (e) {
+      if (e instanceof PrivateFileError) throw new KeySpecError(e.message);
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new KeySpecError(`key file ${file} does not exist`);
+      throw e;
+    }
+  };
+  return { description: `key file ${file}`, load };
+}
+
 /**
- * Resolves the key-encryption keys from configuration. Fails closed: with DATABASE_URL set,
- * FRONTDESK_KEYS is required; a malformed key always fails; nothing ever falls back to plaintext.
+ * The key source configuration names. Fails closed: with DATABASE_URL set, FRONTDESK_KEYS or
+ * FRONTDESK_KEYS_FILE is required; a malformed key always fails; nothing falls back to plaintext.
  */
-export function loadKeyring(config: KeyringConfig, warn: (message: string) => void = writeStderr): KeyEncryptionKeys {
+export function configuredKeySource(config: KeyringConfig, warn: (message: string) => void = writeStderr): KeySource {
   if (config.keys !== undefined && config.keys.trim() !== "") {
-    return createLocalKeyring(parseKeySpecs(config.keys, "FRONTDESK_KEYS"));
+    if (config.keysFile) throw new KeySpecError("set FRONTDESK_KEYS or FRONTDESK_KEYS_FILE, not both");
+    return envKeySource(config.keys);
   }
+  if (config.keysFile) return fileKeySource(path.resolve(config.keysFile));
   if (config.databaseUrl) {
     throw new KeySpecError(
-      "FRONTDESK_KEYS is required when DATABASE_URL is set (refusing to store credentials without a key-encryption key); " +
+      "FRONTDESK_KEYS is required when DATABASE_URL is set (or FRONTDESK_KEYS_FILE; refusing to store credentials without a key-encryption key); " +
         "generate one with: npm run frontdesk -- keys generate",
     );
   }
   const file = path.resolve(config.dataDir, EMBEDDED_KEY_FILE);
-  const { specs, created } = readOrCreateKeyFile(file);
-  warn(
-    [
-      "",
-      "!!! WARNING: Frontdesk is using a key-encryption key generated on this machine, for LOCAL USE ONLY.",
-      `!!! ${created ? "Created" : "Using"} ${file} (mode 0600). Anyone who can read it can decrypt every stored credential;`,
-      "!!! losing it loses them. For production set DATABASE_URL and FRONTDESK_KEYS (npm run frontdesk -- keys generate).",
-      "",
-    ].join("\n"),
-  );
-  return createLocalKeyring(specs);
+  return {
+    description: `embedded key file ${file}`,
+    load() {
+      const { specs, created } = readOrCreateKeyFile(file);
+      warn(
+        [
+          "",
+          "!!! WARNING: Frontdesk is using a key-encryption key generated on this machine, for LOCAL USE ONLY.",
+          `!!! ${created ? "Created" : "Using"} ${file} (mode 0600). Anyone who can read it can decrypt every stored credential;`,
+          "!!! losing it loses them. For production set DATABASE_URL and FRONTDESK_KEYS (npm run frontdesk -- keys generate).",
+          "",
+        ].join("\n"),
+      );
+      return createLocalKeyring(specs);
+    },
+  };
+}
+
+/** Loads the key-encryption keys from configuration (synchronous sources only). */
+export function loadKeyring(config: KeyringConfig, warn: (message: string) => void = writeStderr): KeyEncryptionKeys {
+  const keyring = configuredKeySource(config, warn).load();
+  if (keyring instanceof Promise) throw new KeySpecError("this key source loads asynchronously; install it with useKeySource()");
+  return keyring;
 }
 
 /** Reads the embedded key file, or creates it with a fresh key. */
@@ -119,22 +174,82 @@ function readOrCreateKeyFile(file: string): { specs: KeySpec[]; created: boolean
   }
 }
 
+interface KeyringState {
+  keyring: KeyEncryptionKeys;
+  source: KeySource;
+  reloading?: Promise<KeyEncryptionKeys>;
+  /** When the source was last read again (0: not since it was installed). */
+  lastReloadAt: number;
+}
+
+// Rows naming a version the source does not have (a key removed too early) must not turn every
+// read into a source read: at most one reload per interval, shared by all waiting readers.
+const MIN_RELOAD_INTERVAL_MS = 1_000;
+
 // On globalThis so every bundle Next.js builds shares one keyring per process.
-const holder = globalThis as typeof globalThis & { __frontdeskKeyring?: KeyEncryptionKeys };
+const holder = globalThis as typeof globalThis & { __frontdeskKeys?: KeyringState };
 
 /** The process keyring, loaded from configuration on first use (start-up loads it eagerly). */
 export function getKeyring(): KeyEncryptionKeys {
-  if (!holder.__frontdeskKeyring) {
+  if (!holder.__frontdeskKeys) {
     const e = env();
-    holder.__frontdeskKeyring = loadKeyring({ keys: e.FRONTDESK_KEYS, databaseUrl: e.DATABASE_URL, dataDir: e.FRONTDESK_DATA_DIR });
+    const source = configuredKeySource({ keys: e.FRONTDESK_KEYS, keysFile: e.FRONTDESK_KEYS_FILE, databaseUrl: e.DATABASE_URL, dataDir: e.FRONTDESK_DATA_DIR });
+    const keyring = source.load();
+    if (keyring instanceof Promise) throw new KeySpecError(`${source.description} loads asynchronously; install it with useKeySource() at start-up`);
+    holder.__frontdeskKeys = { keyring, source, lastReloadAt: 0 };
   }
-  return holder.__frontdeskKeyring;
+  return holder.__frontdeskKeys.keyring;
+}
+
+/** Whether the process has its keys loaded (readiness). Never loads them. */
+export function isKeyringLoaded(): boolean {
+  return holder.__frontdeskKeys !== undefined;
+}
+
+/** Installs a key source for this process (a KMS/HSM adapter at boot) and loads it. */
+export async function useKeySource(source: KeySource): Promise<KeyEncryptionKeys> {
+  const keyring = await source.load();
+  holder.__frontdeskKeys = { keyring, source, lastReloadAt: 0 };
+  return keyring;
 }
 
 /**
- * Installs a keyring for this process (a KMS adapter at boot, or tests switching key sets);
- * `undefined` makes the next getKeyring() load from configuration again.
+ * Installs a fixed keyring for this process (tests switching key sets); `undefined` makes the
+ * next getKeyring() load from configuration again.
  */
 export function setKeyring(keyring: KeyEncryptionKeys | undefined): void {
-  holder.__frontdeskKeyring = keyring;
+  holder.__frontdeskKeys = keyring ? { keyring, source: { description: "installed keyring", load: () => keyring }, lastReloadAt: 0 } : undefined;
+}
+
+/**
+ * A keyring that has `version`: the given one if it has it; if it is the process keyring and
+ * lacks it, the key source is read again (at most once per second, one read shared by all
+ * callers) and the reloaded keyring, possibly with a new active version, becomes the process
+ * keyring. A failed reload keeps the current keys (logged); the caller then reports the version
+ * as unknown.
+ */
+export async function keyringWithVersion(keyring: KeyEncryptionKeys, version: string): Promise<KeyEncryptionKeys> {
+  const state = holder.__frontdeskKeys;
+  if (keyring.hasVersion(version) || !state || state.keyring !== keyring) return keyring;
+  if (!state.reloading) {
+    if (Date.now() - state.lastReloadAt < MIN_RELOAD_INTERVAL_MS) return keyring;
+    state.reloading = (async () => {
+      try {
+        const next = await state.source.load();
+        if (holder.__frontdeskKeys === state) state.keyring = next;
+        log.info("key-encryption keys reloaded", { source: state.source.description, activeVersion: next.activeVersion, versions: next.versions });
+        return next;
+      } catch (e) {
+        log.warn("key source could not be read again; keeping the loaded keys", {
+          source: state.source.description,
+          error: e instanceof Error ? e.message : String(e),
+        });
+        return state.keyring;
+      } finally {
+        state.lastReloadAt = Date.now();
+        state.reloading = undefined;
+      }
+    })();
+  }
+  return state.reloading;
 }

@@ -4,7 +4,9 @@
 // the new one. Each row is updated with a guard on its previous wrappedKey and keyVersion, so a
 // concurrent writer always wins; its row is re-read and handled again. Re-running is cheap and
 // safe (rows already on the active key are only counted), which makes an interrupted run
-// resumable. Operational order: configure `new,old` on every instance, run this, then drop `old`.
+// resumable. Operational order (README "Key rotation"; `keys status` walks it): add the new key
+// decrypt-only (`old,new`) on every instance, then promote it (`new,old`) on every instance, run
+// this, then drop `old`.
 import { getDb } from "@/lib/db/client";
 import { log } from "@/lib/log";
 import { unwrapDataKey, wrapDataKey, type SealedTable } from "./envelope";
@@ -212,4 +214,17 @@ async function readRows(db: Db, table: SealedTable, ids: string[]): Promise<KeyR
     `SELECT ${idCol} AS id, "wrappedKey", "keyVersion" FROM ${quote(table)} WHERE ${idCol} = ANY($1::text[])`,
     ids,
   );
+}
+
+/** How many stored data keys are wrapped under each key version, over every sealed table. */
+export async function countDataKeysByVersion(): Promise<Record<string, number>> {
+  const db = await getDb();
+  const counts: Record<string, number> = {};
+  for (const table of await findSealedTables(db)) {
+    const rows = await db.$queryRawUnsafe<{ version: string | null; n: number }[]>(
+      `SELECT "keyVersion" AS version, count(*)::int AS n FROM ${quote(table)} WHERE "wrappedKey" IS NOT NULL GROUP BY 1`,
+    );
+    for (const r of rows) counts[r.version ?? "(none)"] = (counts[r.version ?? "(none)"] ?? 0) + r.n;
+  }
+  return counts;
 }

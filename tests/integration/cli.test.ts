@@ -30,7 +30,7 @@ function runNode(args: string[], env: Record<string, string>): Promise<Run> {
     execFile(
       process.execPath,
       ["--import", "tsx", ...args],
-      { cwd: root, timeout: 60_000, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NODE_ENV: "test", ...env } },
+      { cwd: root, timeout: 150_000, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NODE_ENV: "test", ...env } },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr }),
     );
   });
@@ -108,6 +108,21 @@ describe("entry points in child processes", () => {
     const good = await cli(["keys", "rotate", "--json"], { DATABASE_URL: url, FRONTDESK_KEYS: goodKey });
     expect(good.code).toBe(0);
     expect(JSON.parse(good.stdout)).toMatchObject({ activeVersion: "v1", failed: 0 });
+  });
+
+  it("keys status names the active and decrypt-only keys, counts data keys per version, and walks the rolling order", async () => {
+    const v2 = `v2:${randomBytes(32).toString("base64")}`;
+    const status = await cli(["keys", "status", "--json"], { DATABASE_URL: url, FRONTDESK_KEYS: `${goodKey},${v2}` });
+    expect(status.code).toBe(0);
+    const data = JSON.parse(status.stdout) as { activeVersion: string; keys: { version: string; role: string }[]; unknownVersions: string[] };
+    expect(data.activeVersion).toBe("v1");
+    expect(data.keys.map((k) => [k.version, k.role])).toEqual([["v1", "active"], ["v2", "decrypt-only"]]);
+    expect(data.unknownVersions).toEqual([]);
+    const text = await cli(["keys", "status"], { DATABASE_URL: url, FRONTDESK_KEYS: `${goodKey},${v2}` });
+    expect(text.stdout).toMatch(/1\. Add the new key LAST .*\n2\. .*move it FIRST.*\n3\. .*keys rotate.*\n4\. .*remove the old key/s);
+    const generated = await cli(["keys", "generate"], { FRONTDESK_KEYS: goodKey });
+    expect(generated.stdout).toMatch(/^v2:/);
+    expect(generated.stderr).toMatch(/Add it LAST first \(FRONTDESK_KEYS=v1,v2:\.\.\.\)/);
   });
 
   it("server start-up exits 1 with a clear message on a malformed or missing key, and starts with a good one", async () => {

@@ -137,7 +137,7 @@ describe("loadKeyring", () => {
       [1, 2, 3, 4].map(
         () =>
           new Promise<string>((resolve, reject) =>
-            execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: root, timeout: 30_000 }, (e, out) =>
+            execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: root }, (e, out) =>
               e ? reject(e) : resolve(out),
             ),
           ),
@@ -167,5 +167,80 @@ describe("loadKeyring", () => {
     loadKeyring({ dataDir }, silent);
     const ring = loadKeyring({ keys: `prod:${randomBytes(32).toString("base64")}`, dataDir }, silent);
     expect(ring.versions).toEqual(["prod"]);
+  });
+});
+
+describe("rolling rotation", () => {
+  const silent = () => undefined;
+  const line = (version: string) => `${version}:${randomBytes(32).toString("base64")}`;
+  const binding = { table: "Grant" as const, id: "grt_roll", owner: "usr_1", provider: "prv_1" };
+
+  it("the documented order (add decrypt-only, then promote) never leaves an instance unable to open what another sealed", async () => {
+    const v1 = line("v1");
+    const v2 = line("v2");
+    // Two instances, each with its own configuration, at every stage of the roll: each seals, and
+    // every other instance at the same or the neighbouring stage opens it.
+    const stages = [[v1], [v1, v2], [v2, v1], [v2]];
+    for (let s = 0; s + 1 < stages.length; s++) {
+      const before = loadKeyring({ keys: stages[s]!.join(","), dataDir: tmpDir() }, silent);
+      const after = loadKeyring({ keys: stages[s + 1]!.join(","), dataDir: tmpDir() }, silent);
+      // The last step (dropping v1) is only taken after `keys rotate`: nothing is on v1 any more.
+      const writers = s + 1 === stages.length - 1 ? [after] : [before, after];
+      for (const writer of writers) {
+        setKeyring(writer);
+        const sealed = await sealFields(binding, { accessToken: `stage ${s}` });
+        for (const reader of [before, after]) {
+          if (s + 1 === stages.length - 1 && reader === after && sealed.keyVersion === "v1") continue;
+          setKeyring(reader);
+          expect(await openField(binding, sealed, "accessToken", sealed.ciphertexts.accessToken!)).toBe(`stage ${s}`);
+        }
+      }
+    }
+    // Promoting first (the old documented order) is exactly what fails: v1-only cannot open v2.
+    setKeyring(loadKeyring({ keys: `${v2},${v1}`, dataDir: tmpDir() }, silent));
+    const early = await sealFields(binding, { accessToken: "promoted too early" });
+    setKeyring(loadKeyring({ keys: v1, dataDir: tmpDir() }, silent));
+    await expect(openField(binding, early, "accessToken", early.ciphertexts.accessToken!)).rejects.toThrow(/key version v2 unknown/);
+  });
+
+  it("FRONTDESK_KEYS_FILE: a row under a version not loaded yet makes the process read the file again (once, shared)", async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, "keys");
+    const v1 = line("v1");
+    const v2 = line("v2");
+    writeFileSync(file, `${v1}\n`, { mode: 0o600 });
+    const config = { keysFile: file, databaseUrl: "postgresql://db/x", dataDir: dir };
+    // "Instance B" loaded the file before the new key was added.
+    const b = loadKeyring(config, silent);
+    // "Instance A" already has v2 first and seals under it.
+    setKeyring(loadKeyring({ keys: `${v2},${v1}`, dataDir: dir }, silent));
+    const sealed = await sealFields(binding, { accessToken: "fresh" });
+    expect(sealed.keyVersion).toBe("v2");
+    writeFileSync(file, `${v2},${v1}\n`, { mode: 0o600 });
+
+    const { configuredKeySource, useKeySource, getKeyring } = await import("@/lib/crypto/keyring");
+    let loads = 0;
+    const source = configuredKeySource(config, silent);
+    await useKeySource({ description: source.description, load: () => (loads++ === 0 ? b : source.load()) });
+    expect(getKeyring().hasVersion("v2")).toBe(false);
+    // Many readers at once share one read of the source.
+    const opened = await Promise.all([1, 2, 3].map(() => openField(binding, sealed, "accessToken", sealed.ciphertexts.accessToken!)));
+    expect(opened).toEqual(["fresh", "fresh", "fresh"]);
+    expect(loads).toBe(2);
+    expect(getKeyring().activeVersion).toBe("v2");
+    // A version no source has, right after a read: no further read per row (throttled).
+    const bogus = { ...sealed, keyVersion: "v9" };
+    for (let i = 0; i < 3; i++) await expect(openField(binding, bogus, "accessToken", sealed.ciphertexts.accessToken!)).rejects.toThrow(/v9 unknown/);
+    expect(loads).toBe(2);
+  });
+
+  it("a key file is refused when others can read it, missing, or given with FRONTDESK_KEYS too", () => {
+    const dir = tmpDir();
+    const file = path.join(dir, "keys");
+    expect(() => loadKeyring({ keysFile: file, dataDir: dir }, silent)).toThrow(/does not exist/);
+    writeFileSync(file, `${line("v1")}\n`, { mode: 0o644 });
+    chmodSync(file, 0o644);
+    expect(() => loadKeyring({ keysFile: file, dataDir: dir }, silent)).toThrow(/accessible by other users/);
+    expect(() => loadKeyring({ keys: line("v1"), keysFile: file, dataDir: dir }, silent)).toThrow(/not both/);
   });
 });

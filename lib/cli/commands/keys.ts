@@ -1,9 +1,21 @@
-// `keys generate` and `keys rotate`: the key-encryption-key lifecycle.
-// Rotation procedure: generate a key, put it first in FRONTDESK_KEYS on every instance (keeping
-// the old ones after it), restart, run `keys rotate`, then remove the old key from config.
+// `keys generate`, `keys status` and `keys rotate`: the key-encryption-key lifecycle.
+// Rolling rotation, in the order that never leaves an instance unable to read what another wrote:
+//   1. add the new key LAST in FRONTDESK_KEYS on every instance (decrypt-only), rolling restart;
+//   2. move it FIRST on every instance (active), rolling restart;
+//   3. `keys rotate` (re-wraps every data key under it);
+//   4. remove the old key on every instance, rolling restart.
+// Promoting before every instance can decrypt with the new key is what broke rolling rotations:
+// the instances still without it cannot open grants the others have just refreshed.
 import { generateKeySpec, nextKeyVersion, parseKeySpecs } from "@/lib/crypto/key-spec";
 import { env } from "@/lib/env";
 import { defineCommand, UsageError } from "../registry";
+
+export const ROTATION_STEPS = [
+  "1. Add the new key LAST in FRONTDESK_KEYS on every instance (decrypt-only there), then restart them one by one.",
+  "2. When every instance runs with it, move it FIRST (active) on every instance, then restart them one by one.",
+  "3. Run: npm run frontdesk -- keys rotate   (re-wraps every stored data key under the active key)",
+  "4. When it reports failed 0, remove the old key on every instance, then restart them one by one.",
+] as const;
 
 defineCommand({
   path: ["keys", "generate"],
@@ -27,7 +39,11 @@ defineCommand({
       text: key,
       data: { version, key },
       note: existing.length
-        ? `Put it first in FRONTDESK_KEYS (FRONTDESK_KEYS=${version}:...,${existing.join(",")}) on every instance, restart, then run: npm run frontdesk -- keys rotate`
+        ? [
+            `Add it LAST first (FRONTDESK_KEYS=${existing.join(",")},${version}:...): decrypt-only until every instance has it.`,
+            ...ROTATION_STEPS,
+            "npm run frontdesk -- keys status shows where a rotation stands.",
+          ].join("\n")
         : "Set FRONTDESK_KEYS to this line (keep it secret: it decrypts every stored credential).",
     };
   },
@@ -37,7 +53,8 @@ defineCommand({
   path: ["keys", "rotate"],
   summary: "Re-wrap every stored data key under the active (first) key; online, idempotent, resumable",
   description:
-    "Run after every instance has the new key first in FRONTDESK_KEYS. Only data keys are re-wrapped;\n" +
+    "Run after every instance has the new key first in FRONTDESK_KEYS (step 3 of `keys status`). Only\n" +
+    "data keys are re-wrapped; " +
     "encrypted fields are untouched and stay readable throughout. Safe to interrupt and run again.\n" +
     "When it reports failed 0, the old key can be removed from FRONTDESK_KEYS.",
   options: { "batch-size": { type: "string", description: "rows per batch (default 200)", placeholder: "n" } },
@@ -63,5 +80,32 @@ defineCommand({
       ].join("\n"),
       data: { activeVersion, ...result },
     };
+  },
+});
+
+defineCommand({
+  path: ["keys", "status"],
+  summary: "Show the configured keys (active, decrypt-only), how many data keys each wraps, and the rotation steps",
+  description:
+    "Counts stored data keys per key version in the database and names, for each configured key, whether\n" +
+    "it is active or decrypt-only and whether anything still needs it. A decrypt-only key that wraps\n" +
+    "nothing is either new (promote it: step 2) or retired (remove it: step 4).",
+  async run() {
+    const { getKeyring } = await import("@/lib/crypto/keyring");
+    const { countDataKeysByVersion } = await import("@/lib/crypto/rotate");
+    const keyring = getKeyring();
+    const counts = await countDataKeysByVersion();
+    const keys = keyring.versions.map((version) => ({
+      version,
+      role: version === keyring.activeVersion ? ("active" as const) : ("decrypt-only" as const),
+      dataKeys: counts[version] ?? 0,
+    }));
+    const unknown = Object.keys(counts).filter((v) => !keyring.hasVersion(v));
+    const lines = keys.map((k) => `${k.version.padEnd(12)} ${k.role.padEnd(13)} wraps ${k.dataKeys} data key(s)`);
+    for (const v of unknown) lines.push(`${v.padEnd(12)} NOT CONFIGURED wraps ${counts[v]} data key(s): add this key back before anything else`);
+    const pending = keys.filter((k) => k.role === "decrypt-only" && k.dataKeys > 0);
+    if (pending.length) lines.push("", `Still needed: ${pending.map((k) => k.version).join(", ")} (run keys rotate once every instance has ${keyring.activeVersion} first).`);
+    lines.push("", "Rolling rotation:", ...ROTATION_STEPS);
+    return { exitCode: unknown.length ? 1 : 0, text: lines.join("\n"), data: { activeVersion: keyring.activeVersion, keys, unknownVersions: unknown } };
   },
 });
