@@ -2,6 +2,7 @@
 // policy -> grant -> refresh if expiring -> decrypt -> audit -> credential; or an elicitation
 // when the user must (re)connect, asking only for the scopes that are missing.
 // Every outcome is audited before it is returned; if the audit write fails, no credential leaves.
+import type { VerifiedActor } from "@/lib/agents/actor";
 import { appendAudit } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { getHotPool } from "@/lib/db/hot-pool";
@@ -28,6 +29,8 @@ export interface ResolveRequest {
   action: "resolve" | "token_exchange";
   gateway: AuthenticatedGateway;
   subject: VerifiedSubject;
+  /** The agent acting for the user, from a verified actor token; absent when none was presented. */
+  actor?: VerifiedActor;
   provider: Provider;
   /** Requested scopes; empty means the provider's default scopes. */
   scopes: string[];

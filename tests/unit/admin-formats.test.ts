@@ -16,6 +16,7 @@ const event: AuditEvent = {
   actorId: "usr_admin",
   userId: "usr_alice",
   gatewayId: null,
+  agentId: null,
   providerId: "prv_notes",
   action: "grant.revoked",
   decision: "info",
