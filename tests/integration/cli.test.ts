@@ -139,7 +139,7 @@ describe("entry points in child processes", () => {
     const good = await startServer({ DATABASE_URL: url, FRONTDESK_KEYS: goodKey });
     expect(good.stderr).toBe("");
     expect(good.code).toBe(0);
-    expect(good.stdout).toMatch(/"msg":"frontdesk started".*"kekVersion":"v1"/);
+    expect(good.stdout).toMatch(/"kekVersion":"v1".*"msg":"frontdesk started"/);
   });
 
   it("embedded start-up without keys generates a 0600 key file, warns loudly, and reuses it", async () => {
