@@ -21,6 +21,7 @@ import { MAX_BODY_BYTES } from "@/lib/gateway-api/http";
 import { handleResolve } from "@/lib/gateway-api/resolve";
 import { handleTokenRequest } from "@/lib/gateway-api/token-exchange";
 import { env } from "@/lib/env";
+import { startConfiguredMetricsServer } from "@/lib/observability/metrics-server";
 import { startFrontdesk } from "@/lib/startup";
 import { ELICITATIONS_PATH, RESOLVE_PATH, TOKEN_ENDPOINT_PATH } from "@/lib/gateways/urls";
 
@@ -114,6 +115,8 @@ async function main() {
   // Configuration, keys and database before the port opens: a bad setup exits 1 without ever
   // accepting a connection (Next's instrumentation runs the same idempotent checks again).
   await startFrontdesk();
+  // Prometheus metrics on their own port, only when configured (FRONTDESK_METRICS_PORT).
+  await startConfiguredMetricsServer();
   const app = next({ dev: false, hostname, port });
   const handleNext = app.getRequestHandler();
   await app.prepare();

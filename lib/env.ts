@@ -65,6 +65,15 @@ export const envSchema = z.object({
   /** Upper bound for `expires_in` handed to gateways, so their caches honor revocation quickly. */
   TOKEN_MAX_EXPIRES_IN: z.coerce.number().int().min(5).max(3600).default(300),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** Prometheus metrics on their own listener (off when unset; never on the public port). */
+  FRONTDESK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Address of the metrics listener; widen it (e.g. 0.0.0.0 in a container) only with a token. */
+  FRONTDESK_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  /** Bearer token the scraper must send to the metrics listener (16+ characters). */
+  FRONTDESK_METRICS_TOKEN: z.string().min(16).optional(),
+  /** OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); tracing is off when unset. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default("frontdesk"),
   /**
    * Demo mode (`npm start` runs demo/start.ts): true forces it, even with DATABASE_URL. Without it,
    * the launcher runs the demo only when neither OIDC_ISSUER nor DATABASE_URL is set. The home page

@@ -13,6 +13,7 @@
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { log } from "@/lib/log";
+import { recordAuditBatch, registerAuditQueue } from "@/lib/observability/metrics";
 import { type AppendedEvent, extendChain, extendChainWith, type PreparedEvent } from "./chain";
 import { getAuditPool, inAuditTransaction } from "./writer-pool";
 
@@ -50,6 +51,7 @@ const state: QueueState = (holder.__frontdeskAuditQueue ??= {
   draining: null,
   stats: { batches: 0, events: 0, failedBatches: 0, largestBatch: 0 },
 });
+registerAuditQueue(() => state.queuedEvents);
 
 /** Queues events to be committed together with concurrent appends; resolves after commit. */
 export function commitInGroup(events: PreparedEvent[]): Promise<AppendedEvent[]> {
@@ -99,12 +101,14 @@ async function commitThroughPrisma(events: PreparedEvent[]): Promise<AppendedEve
 async function writeBatch(batch: Waiter[]): Promise<void> {
   const events = batch.flatMap((w) => w.events);
   let appended: AppendedEvent[];
+  const started = performance.now();
   try {
     const pool = getAuditPool();
     appended = pool
       ? await inAuditTransaction(pool, (sql) => extendChainWith(sql, events))
       : await commitThroughPrisma(events);
   } catch (error) {
+    recordAuditBatch(events.length, (performance.now() - started) / 1000, false);
     state.stats.failedBatches++;
     log.error("audit batch failed; its callers are refused", {
       events: events.length,
@@ -116,6 +120,7 @@ async function writeBatch(batch: Waiter[]): Promise<void> {
     for (const w of batch) w.reject(refused);
     return;
   }
+  recordAuditBatch(events.length, (performance.now() - started) / 1000, true);
   state.stats.batches++;
   state.stats.events += events.length;
   state.stats.largestBatch = Math.max(state.stats.largestBatch, events.length);

@@ -7,6 +7,7 @@
 import pg from "pg";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
+import { registerPool } from "@/lib/observability/metrics";
 import type { ChainSql } from "./chain";
 
 const holder = { pool: null as pg.Pool | null, url: "" };
@@ -32,6 +33,7 @@ export function getAuditPool(): pg.Pool | null {
     });
     // Errors of idle connections are reported here; without a listener they crash the process.
     pool.on("error", (error) => log.warn("audit connection error", { error: error.message }));
+    registerPool("audit", pool);
     holder.pool = pool;
     holder.url = url;
   }

@@ -9,6 +9,7 @@
 import pg from "pg";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
+import { registerPool } from "@/lib/observability/metrics";
 
 // On globalThis like the Prisma client: Next.js bundles and server.ts may each load this module.
 const holder = globalThis as typeof globalThis & { __frontdeskHotPool?: { pool: pg.Pool; url: string } };
@@ -29,6 +30,7 @@ export function getHotPool(): pg.Pool | null {
   });
   // Errors of idle connections are reported here; without a listener they crash the process.
   pool.on("error", (error) => log.warn("hot path connection error", { error: error.message }));
+  registerPool("hot_path", pool);
   holder.__frontdeskHotPool = { pool, url };
   return pool;
 }

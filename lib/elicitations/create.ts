@@ -5,6 +5,7 @@ import { getDb } from "@/lib/db/client";
 import { env, publicUrl } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { newId } from "@/lib/ids";
+import { recordElicitation } from "@/lib/observability/metrics";
 import { elicitationContextSchema, type ElicitationContext } from "./context";
 
 export interface CreateElicitationInput {
@@ -61,5 +62,6 @@ export async function createElicitation(input: CreateElicitationInput): Promise<
       tx,
     );
   });
+  recordElicitation("created");
   return { id, expiresAt, url: elicitationUrl(id) };
 }

@@ -2,6 +2,7 @@
 // moved to `expired` with one guarded statement (so exactly one reader audits it).
 import { appendAudit, auditSubjectRef } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
+import { recordElicitation } from "@/lib/observability/metrics";
 import type { Elicitation } from "@/lib/generated/prisma/client";
 import { isElicitationId } from "./context";
 
@@ -36,6 +37,9 @@ export async function getElicitation(id: string): Promise<Elicitation | null> {
     }
     return count === 1;
   });
-  if (expired) return { ...found, status: "expired" };
+  if (expired) {
+    recordElicitation("expired");
+    return { ...found, status: "expired" };
+  }
   return db.elicitation.findUnique({ where: { id } });
 }

@@ -3,6 +3,7 @@
 // completion, a completion after expiry, or one by another user changes nothing and fails.
 import { getDb, type Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
+import { recordElicitation } from "@/lib/observability/metrics";
 
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
 
@@ -29,6 +30,7 @@ async function transition(
     data,
   });
   if (count !== 1) throw new AppError("conflict", "the request is no longer pending");
+  recordElicitation(data.status);
 }
 
 /** pending → completed, by its own user, before it expires. */

@@ -39,7 +39,7 @@ async function readStatus(id: string) {
   return db.elicitation.findUnique({ where: { id }, select: { status: true, completedAt: true, expiresAt: true, gatewayId: true } });
 }
 
-export const handleElicitationStatus = gatewayRoute({ body: "none", style: "api" }, async ({ req, gateway }) => {
+export const handleElicitationStatus = gatewayRoute({ name: "elicitation_status", body: "none", style: "api" }, async ({ req, gateway }) => {
   const { id, waitSeconds } = parseRequest(req);
   // Unknown, malformed and other gateways' ids look the same: not found.
   const notFound = () => new AppError("not_found", "No such elicitation");

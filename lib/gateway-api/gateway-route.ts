@@ -6,6 +6,8 @@ import { AppError } from "@/lib/errors";
 import { authenticateGateway, type AuthenticatedGateway, type GatewayAuthFailureDetails } from "@/lib/gateways/authenticate";
 import { newId } from "@/lib/ids";
 import { log } from "@/lib/log";
+import { recordGatewayRequest } from "@/lib/observability/metrics";
+import { runWithRequest } from "@/lib/observability/request-context";
 import { apiError, json, readForm, readJson } from "./http";
 import { oauthErrorResponse } from "./oauth-errors";
 
@@ -24,6 +26,8 @@ export interface GatewayRouteOptions {
   body: "form" | "json" | "none";
   /** Error shape: RFC 6749 for the token endpoint, `{error:{code,message,requestId}}` elsewhere. */
   style: "oauth" | "api";
+  /** Route label in metrics, traces and logs (a fixed name, never a path with ids in it). */
+  name: string;
 }
 
 const CLIENT_AUTH_PARAMS = ["client_id", "client_secret", "client_assertion", "client_assertion_type"] as const;
@@ -62,9 +66,22 @@ export function gatewayRoute(
   opts: GatewayRouteOptions,
   handler: (ctx: GatewayRouteContext) => Promise<Response>,
 ): (req: Request) => Promise<Response> {
-  return async (req: Request) => {
+  return (req: Request) => {
     const requestId = newId("req");
+    return runWithRequest({ requestId, route: opts.name }, () => measured(requestId, req));
+  };
+
+  async function measured(requestId: string, req: Request): Promise<Response> {
+    const started = performance.now();
+    let decision = "internal_error";
+    const res = await handle(requestId, req, (d) => (decision = d));
+    recordGatewayRequest(opts.name, decision, res.status, (performance.now() - started) / 1000);
+    return res;
+  }
+
+  async function handle(requestId: string, req: Request, decide: (decision: string) => void): Promise<Response> {
     const fail = (e: unknown) => {
+      decide(e instanceof AppError ? e.code : "internal_error");
       if (!(e instanceof AppError)) {
         log.error("gateway api error", { requestId, error: e instanceof Error ? `${e.name}: ${e.message}` : "unknown" });
       }
@@ -98,12 +115,14 @@ export function gatewayRoute(
         throw e;
       }
       const res = await handler({ req, requestId, gateway, form, body });
+      // Handlers answer non-2xx only with an elicitation (consent needed); errors are thrown.
+      decide(res.ok ? "allow" : "elicitation");
       res.headers.set("X-Request-Id", requestId);
       return res;
     } catch (e) {
       return fail(e);
     }
-  };
+  }
 }
 
 export { json };

@@ -50,7 +50,7 @@ function parseBody(body: unknown) {
   return b;
 }
 
-export const handleResolve = gatewayRoute({ body: "json", style: "api" }, async ({ body, gateway, requestId }) => {
+export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style: "api" }, async ({ body, gateway, requestId }) => {
   const b = parseBody(body);
   const scopes = parseScopes(b.scopes ?? []);
   let provider;

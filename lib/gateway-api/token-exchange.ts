@@ -69,7 +69,7 @@ export function cappedExpiresIn(expiresAt: Date | null, now = Date.now()): numbe
   return Math.max(1, Math.min(cap, Math.floor((expiresAt.getTime() - now) / 1000)));
 }
 
-export const handleTokenRequest = gatewayRoute({ body: "form", style: "oauth" }, async ({ form, gateway, requestId }) => {
+export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", style: "oauth" }, async ({ form, gateway, requestId }) => {
   const params = parseExchangeForm(form);
   const provider = await findTargetProvider({ resources: params.resources, audiences: params.audiences });
   // An API key can stand in for a bearer token only where the provider expects it as one.

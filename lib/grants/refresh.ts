@@ -11,6 +11,7 @@ import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import type { Provider } from "@/lib/generated/prisma/client";
 import { log } from "@/lib/log";
+import { observeRefresh, timeUpstream } from "@/lib/observability/metrics";
 import { getOAuthConfig } from "@/lib/providers/oauth-config";
 import { lockGrant, type Tx } from "./lock";
 import { grantBinding, openRefreshToken, SEALED_GRANT_SELECT, type SealedGrant } from "./sealed";
@@ -62,7 +63,7 @@ export async function ensureFreshGrant(grant: SealedGrant, provider: Provider, c
   }
   let flight = inFlight.get(grant.id);
   if (!flight) {
-    flight = refreshUnderLock(grant.id, provider, ctx).finally(() => inFlight.delete(grant.id));
+    flight = observeRefresh(provider.slug, refreshUnderLock(grant.id, provider, ctx), refreshOutcome).finally(() => inFlight.delete(grant.id));
     inFlight.set(grant.id, flight);
   }
   const outcome = await flight;
@@ -87,6 +88,10 @@ export async function ensureFreshGrant(grant: SealedGrant, provider: Provider, c
 const MAX_CONCURRENT_REFRESHES = 4;
 let running = 0;
 const queue: (() => void)[] = [];
+
+function refreshOutcome(outcome: LockedOutcome): string {
+  return outcome.kind === "fresh" ? (outcome.refreshed ? "refreshed" : "not_needed") : outcome.kind;
+}
 
 async function withRefreshSlot<T>(fn: () => Promise<T>): Promise<T> {
   // A finishing refresh hands its slot straight to the next waiter.
@@ -125,7 +130,7 @@ async function refreshLocked(tx: Tx, grantId: string, provider: Provider, ctx: R
   let response: client.TokenEndpointResponse;
   try {
     const config = await getOAuthConfig(provider);
-    response = await client.refreshTokenGrant(config, refreshToken);
+    response = await timeUpstream(provider.slug, "refresh", () => client.refreshTokenGrant(config, refreshToken));
   } catch (e) {
     if (e instanceof client.ResponseBodyError && e.error === "invalid_grant") {
       // Re-read before giving up: if the refresh token changed, someone else rotated it.

@@ -20,6 +20,7 @@ import type { Elicitation, Provider } from "@/lib/generated/prisma/client";
 import { notifyElicitationSettled } from "@/lib/gateways/webhook";
 import { saveGrant } from "@/lib/grants/save";
 import { log } from "@/lib/log";
+import { timeUpstream } from "@/lib/observability/metrics";
 import { getOAuthConfig } from "@/lib/providers/oauth-config";
 import { findProviderById } from "@/lib/providers/find";
 import { isOwner } from "./access";
@@ -120,14 +121,12 @@ export async function completeUpstreamAuthorization(input: {
 
   let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
   try {
-    tokens = await client.authorizationCodeGrant(
-      config,
-      currentUrl,
-      {
+    tokens = await timeUpstream(provider.slug, "code_exchange", () =>
+      client.authorizationCodeGrant(config, currentUrl, {
         pkceCodeVerifier: codeVerifier,
         expectedState: state,
         ...(transaction.nonce ? { expectedNonce: transaction.nonce, idTokenExpected: true } : {}),
-      },
+      }),
     );
   } catch (e) {
     return handleExchangeError(e, elicitation, provider, viewer);
