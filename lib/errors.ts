@@ -17,6 +17,12 @@ export type ErrorCode =
   | "conflict"
   | "gone"
   | "interaction_required"
+  /** A retry's requestState (MCP 2026-07-28) does not verify or is not this caller's. */
+  | "invalid_request_state"
+  /** The user declined the consent a retry waited for. */
+  | "consent_declined"
+  /** The consent a retry waited for failed (e.g. the provider refused the authorization). */
+  | "consent_failed"
   | "upstream_error"
   | "upstream_unavailable"
   /** Frontdesk itself cannot serve right now (e.g. the audit queue is full); retryable. */
@@ -33,12 +39,15 @@ export function httpStatus(code: ErrorCode): number {
     case "invalid_params":
     case "invalid_subject":
     case "interaction_required":
+    case "invalid_request_state":
       return 400;
     case "unauthenticated":
     case "invalid_client":
       return 401;
     case "forbidden":
     case "policy_denied":
+    case "consent_declined":
+    case "consent_failed":
       return 403;
     case "not_found":
       return 404;

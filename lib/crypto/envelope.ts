@@ -10,7 +10,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { getKeyring, keyringWithVersion, type KeyEncryptionKeys } from "./keyring";
 
-export type SealedTable = "Grant" | "Provider" | "OAuthTransaction" | "SigningKey";
+export type SealedTable = "Grant" | "Provider" | "OAuthTransaction" | "SigningKey" | "RequestStateKey";
 
 /** Where a sealed value lives. `owner` is the userId, or "" / a fixed marker where there is no user. */
 export interface SealBinding {

@@ -15,6 +15,7 @@ export const sealedTables: Record<SealedTable, SealedTableInfo> = {
   Provider: { idColumn: "id" },
   OAuthTransaction: { idColumn: "stateHash" },
   SigningKey: { idColumn: "id" },
+  RequestStateKey: { idColumn: "id" },
 };
 
 export function isSealedTable(name: string): name is SealedTable {

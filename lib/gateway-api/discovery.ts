@@ -4,7 +4,8 @@ import { AUTHORIZATION_SERVER_METADATA_PATH, ELICITATIONS_PATH, issuerUrl, JWKS_
 import { publicUrl } from "@/lib/env";
 import { listPublicJwks } from "@/lib/signing/key";
 import { ASYMMETRIC_ALGORITHMS } from "@/lib/subject-tokens/issuers";
-import { GRANT_TYPE_TOKEN_EXCHANGE } from "./token-exchange";
+import { MAX_RETRY_WAIT_SECONDS } from "./request-state-retry";
+import { GRANT_TYPE_TOKEN_EXCHANGE, RETRY_PARAMS } from "./token-exchange";
 
 export function authorizationServerMetadata() {
   return {
@@ -18,6 +19,11 @@ export function authorizationServerMetadata() {
     response_types_supported: [],
     frontdesk_resolve_endpoint: `${publicUrl()}${RESOLVE_PATH}`,
     frontdesk_elicitations_endpoint: `${publicUrl()}${ELICITATIONS_PATH}`,
+    // MCP 2026-07-28: consent-needed answers carry `input_required` with a sealed requestState;
+    // a retry passes it back (token endpoint and resolve) and may wait up to this long.
+    frontdesk_mcp_revisions_supported: ["2025-11-25", "2026-07-28"],
+    frontdesk_token_endpoint_extension_parameters: RETRY_PARAMS,
+    frontdesk_retry_wait_max_seconds: MAX_RETRY_WAIT_SECONDS,
   };
 }
 

@@ -2,9 +2,9 @@
 // (interface E), long-polling up to 60 s for a change made on any instance.
 import { z } from "zod";
 import { getDb } from "@/lib/db/client";
+import { awaitElicitationSettled } from "@/lib/elicitations/await-settled";
 import { getElicitation } from "@/lib/elicitations/read";
 import { AppError } from "@/lib/errors";
-import { waitForElicitationChange } from "@/lib/gateways/elicitation-watch";
 import { gatewayRoute } from "./gateway-route";
 import { json } from "./http";
 
@@ -47,17 +47,9 @@ export const handleElicitationStatus = gatewayRoute({ name: "elicitation_status"
   // getElicitation marks an expired one as such (and audits it).
   const row = await getElicitation(id);
   if (!row || row.gatewayId !== gateway.id) throw notFound();
-  let status = { status: row.status, completedAt: row.completedAt, expiresAt: row.expiresAt };
-  const deadline = Date.now() + waitSeconds * 1000;
-  while (status.status === "pending" && Date.now() < deadline) {
-    const until = Math.min(deadline, status.expiresAt.getTime() + 1_000) - Date.now();
-    if (until <= 0) break;
-    const waited = await waitForElicitationChange(id, until, req.signal);
-    if (!waited || req.signal.aborted) break;
-    const fresh = Date.now() >= status.expiresAt.getTime() ? await getElicitation(id) : await readStatus(id);
-    if (!fresh) throw notFound();
-    status = { status: fresh.status, completedAt: fresh.completedAt, expiresAt: fresh.expiresAt };
-  }
+  const first = { status: row.status, completedAt: row.completedAt, expiresAt: row.expiresAt, gatewayId: row.gatewayId };
+  const status = await awaitElicitationSettled(id, first, waitSeconds * 1000, readStatus, req.signal);
+  if (!status) throw notFound();
   return json({
     elicitationId: id,
     status: status.status,

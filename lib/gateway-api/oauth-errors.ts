@@ -12,6 +12,8 @@ export type OAuthErrorCode =
   | "invalid_target"
   | "unsupported_grant_type"
   | "interaction_required"
+  /** RFC 8628 3.5 uses it at the token endpoint for "the user declined": so do we. */
+  | "access_denied"
   | "temporarily_unavailable"
   | "server_error";
 

@@ -7,7 +7,7 @@ import { appendAudit } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { getHotPool } from "@/lib/db/hot-pool";
 import { createElicitation } from "@/lib/elicitations/create";
-import { toUrlElicitation } from "@/lib/elicitations/mcp";
+import { toUrlElicitation, type UrlElicitation } from "@/lib/elicitations/mcp";
 import { AppError } from "@/lib/errors";
 import type { Provider } from "@/lib/generated/prisma/client";
 import { forgetGateway, staleGatewayError, type AuthenticatedGateway } from "@/lib/gateways/authenticate";
@@ -40,16 +40,16 @@ export interface ResolveRequest {
   auditExtra?: Record<string, unknown>;
 }
 
-export interface UrlElicitation {
-  mode: "url";
-  elicitationId: string;
-  url: string;
-  message: string;
-}
-
 export type ResolveOutcome =
   | { kind: "credential"; grantId: string; credential: OpenCredential; scopes: string[] }
-  | { kind: "elicitation"; reason: "no_grant" | "insufficient_scope" | "needs_reauth"; elicitation: UrlElicitation; scopes: string[] };
+  | {
+      kind: "elicitation";
+      reason: "no_grant" | "insufficient_scope" | "needs_reauth";
+      elicitation: UrlElicitation;
+      /** The elicitation's own expiry (a sealed requestState expires no later). */
+      expiresAt: Date;
+      scopes: string[];
+    };
 
 interface UserAndGrantRow {
   gatewayStatus: string | null;
@@ -154,7 +154,7 @@ async function findReusableElicitation(req: ResolveRequest, scopes: string[]) {
     },
     orderBy: { createdAt: "desc" },
     take: 5,
-    select: { id: true, scopes: true },
+    select: { id: true, scopes: true, expiresAt: true },
   });
   const wanted = [...scopes].sort().join(" ");
   return candidates.find((c) => [...c.scopes].sort().join(" ") === wanted) ?? null;
@@ -228,7 +228,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
         requestId: req.requestId,
       }));
     await audit("deny", `interaction_required:${reason}`, { elicitationId: created.id, missingScopes: askScopes });
-    return { kind: "elicitation", reason, elicitation: toUrlElicitation(created, provider), scopes: askScopes };
+    return { kind: "elicitation", reason, elicitation: toUrlElicitation(created, provider), expiresAt: created.expiresAt, scopes: askScopes };
   };
 
   if (!grant || grant.status === "revoked") return elicit("no_grant", scopes);

@@ -1,11 +1,16 @@
 // POST /api/v1/resolve - REST resolve (interface D): the header to inject and until when it may
-// be cached, or (consent needed) a 403 whose body is the MCP -32042 error, ready to forward.
+// be cached, or (consent needed) a 403 whose body is ready to forward in both MCP revisions: the
+// -32042 error (2025-11-25) and `inputRequired` (2026-07-28). A retry passing the requestState
+// back (`request_state`, optional `wait`) waits, bounded, for the user (request-state-retry.ts).
 import { z } from "zod";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
+import { MAX_REQUEST_STATE_LENGTH, REQUEST_DIGEST_PATTERN } from "@/lib/elicitations/request-state";
 import { acceptTrustedSubject } from "@/lib/subject-tokens/verify";
+import { consentNeededForms } from "./consent-needed";
 import { gatewayRoute } from "./gateway-route";
 import { json } from "./http";
+import { awaitRetry, MAX_RETRY_WAIT_SECONDS, requestStateBinding } from "./request-state-retry";
 import { resolveCredential } from "./resolve-credential";
 import { verifySubjectTokenCached } from "./subject-cache";
 import { findTargetProvider, parseScopes } from "./target";
@@ -32,6 +37,12 @@ export const resolveBodySchema = z
       })
       .strict()
       .optional(),
+    /** MCP 2026-07-28 retry: the requestState of the consent-needed answer, byte for byte. */
+    request_state: short(MAX_REQUEST_STATE_LENGTH).optional(),
+    /** The MCP server's digest of the tool call, bound into the requestState. */
+    request_digest: z.string().regex(REQUEST_DIGEST_PATTERN, "1-128 URL-safe characters").optional(),
+    /** Seconds a retry waits for the user (with request_state only). */
+    wait: z.number().int().min(0).max(MAX_RETRY_WAIT_SECONDS).optional(),
   })
   .strict();
 
@@ -47,10 +58,11 @@ function parseBody(body: unknown) {
     throw new AppError("invalid_body", "Send exactly one of subject_token or subject");
   }
   if (b.context?.labels && Object.keys(b.context.labels).length > 20) throw new AppError("invalid_body", "context.labels: at most 20");
+  if (b.wait !== undefined && b.request_state === undefined) throw new AppError("invalid_body", "wait: only with request_state");
   return b;
 }
 
-export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style: "api" }, async ({ body, gateway, requestId }) => {
+export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style: "api" }, async ({ req, body, gateway, requestId }) => {
   const b = parseBody(body);
   const scopes = parseScopes(b.scopes ?? []);
   let provider;
@@ -65,6 +77,11 @@ export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style
     b.subject_token !== undefined
       ? await verifySubjectTokenCached(b.subject_token)
       : acceptTrustedSubject(gateway, typeof b.subject === "string" ? { subject: b.subject } : b.subject!);
+  const call = { gateway, subject, provider, scopes, digest: b.request_digest };
+  const retry =
+    b.request_state === undefined
+      ? null
+      : await awaitRetry({ ...call, action: "resolve", requestState: b.request_state, waitSeconds: b.wait ?? 0, requestId, signal: req.signal });
   const outcome = await resolveCredential({
     action: "resolve",
     gateway,
@@ -75,13 +92,15 @@ export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style
     requestId,
   });
   if (outcome.kind === "elicitation") {
+    const forms = await consentNeededForms(outcome, provider, requestStateBinding(call), retry);
     return json(
       {
         error: {
           code: URL_ELICITATION_REQUIRED,
-          message: outcome.elicitation.message,
-          data: { elicitations: [outcome.elicitation] },
+          message: forms.elicitation.message,
+          data: { elicitations: [forms.elicitation] },
         },
+        inputRequired: forms.inputRequired,
       },
       403,
     );

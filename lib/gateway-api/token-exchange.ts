@@ -1,11 +1,16 @@
 // POST /oauth/token - RFC 8693 token exchange (interface A). Sends what agentgateway
 // (`oauthTokenExchange`) and ToolHive (`token_exchange`) expect: access_token, token_type Bearer,
 // issued_token_type access_token, expires_in (remaining lifetime, capped), scope; consent needed
-// is HTTP 400 interaction_required with the MCP URL-mode elicitation.
+// is HTTP 400 interaction_required with the MCP URL-mode elicitation (2025-11-25) and, next to it,
+// `input_required` (2026-07-28). Extension parameters (in the discovery metadata): `request_state`
+// (a retry's requestState), `wait` (seconds to wait for the user), `request_digest`.
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
+import { MAX_REQUEST_STATE_LENGTH, REQUEST_DIGEST_PATTERN } from "@/lib/elicitations/request-state";
+import { consentNeededForms } from "./consent-needed";
 import { gatewayRoute } from "./gateway-route";
 import { json } from "./http";
+import { awaitRetry, MAX_RETRY_WAIT_SECONDS, requestStateBinding } from "./request-state-retry";
 import { resolveCredential } from "./resolve-credential";
 import { verifySubjectTokenCached } from "./subject-cache";
 import { findTargetProvider, parseScopes } from "./target";
@@ -18,7 +23,9 @@ export const SUBJECT_TOKEN_TYPES = [
   "urn:ietf:params:oauth:token-type:id_token",
 ] as const;
 
-const SINGLE = ["grant_type", "subject_token", "subject_token_type", "actor_token", "actor_token_type", "scope", "requested_token_type"];
+// Frontdesk's extension parameters for MCP 2026-07-28 retries (announced in the RFC 8414 metadata).
+export const RETRY_PARAMS = ["request_state", "request_digest", "wait"];
+const SINGLE = ["grant_type", "subject_token", "subject_token_type", "actor_token", "actor_token_type", "scope", "requested_token_type", ...RETRY_PARAMS];
 // RFC 8693 2.1 allows several resource and audience parameters (agentgateway sends one per entry).
 const REPEATABLE = ["resource", "audience"];
 
@@ -53,7 +60,19 @@ function parseExchangeForm(form: URLSearchParams) {
     throw new AppError("invalid_request", "actor_token and actor_token_type go together");
   }
   const scope = get("scope");
+  const requestState = get("request_state");
+  if (requestState !== undefined && requestState.length > MAX_REQUEST_STATE_LENGTH) throw new AppError("invalid_request", "request_state is too long");
+  const requestDigest = get("request_digest");
+  if (requestDigest !== undefined && !REQUEST_DIGEST_PATTERN.test(requestDigest)) throw new AppError("invalid_request", "request_digest: 1-128 URL-safe characters");
+  const wait = get("wait");
+  if (wait !== undefined && (!/^\d{1,2}$/.test(wait) || Number(wait) > MAX_RETRY_WAIT_SECONDS)) {
+    throw new AppError("invalid_request", `wait: whole seconds, 0 to ${MAX_RETRY_WAIT_SECONDS}`);
+  }
+  if (wait !== undefined && requestState === undefined) throw new AppError("invalid_request", "wait: only with request_state");
   return {
+    requestState,
+    requestDigest,
+    waitSeconds: wait === undefined ? 0 : Number(wait),
     subjectToken,
     resources: form.getAll("resource").filter(Boolean),
     audiences: form.getAll("audience").filter(Boolean),
@@ -69,7 +88,7 @@ export function cappedExpiresIn(expiresAt: Date | null, now = Date.now()): numbe
   return Math.max(1, Math.min(cap, Math.floor((expiresAt.getTime() - now) / 1000)));
 }
 
-export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", style: "oauth" }, async ({ form, gateway, requestId }) => {
+export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", style: "oauth" }, async ({ req, form, gateway, requestId }) => {
   const params = parseExchangeForm(form);
   const provider = await findTargetProvider({ resources: params.resources, audiences: params.audiences });
   // An API key can stand in for a bearer token only where the provider expects it as one.
@@ -77,6 +96,11 @@ export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", st
     throw new AppError("invalid_request", "This provider's credential is not a bearer token; use the resolve API", { oauthError: "invalid_target" });
   }
   const subject = await verifySubjectTokenCached(params.subjectToken);
+  const call = { gateway, subject, provider, scopes: params.scopes, digest: params.requestDigest };
+  const retry =
+    params.requestState === undefined
+      ? null
+      : await awaitRetry({ ...call, action: "token_exchange", requestState: params.requestState, waitSeconds: params.waitSeconds, requestId, signal: req.signal });
   const outcome = await resolveCredential({
     action: "token_exchange",
     gateway,
@@ -88,11 +112,13 @@ export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", st
     auditExtra: params.actorPresented ? { actorTokenPresented: true } : undefined,
   });
   if (outcome.kind === "elicitation") {
+    const forms = await consentNeededForms(outcome, provider, requestStateBinding(call), retry);
     return json(
       {
         error: "interaction_required",
-        error_description: outcome.elicitation.message,
-        elicitation: outcome.elicitation,
+        error_description: forms.elicitation.message,
+        elicitation: forms.elicitation,
+        input_required: forms.inputRequired,
       },
       400,
     );

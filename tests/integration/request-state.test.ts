@@ -1,0 +1,259 @@
+// MCP 2026-07-28 next to 2025-11-25 at the gateway API, against real PostgreSQL and real OIDC
+// servers: consent-needed answers carry both forms; a retry with Frontdesk's sealed requestState
+// waits for the user and answers with the credential, a clear declined error, or "still
+// waiting"; and a state replayed by another user, another gateway, after expiry, for another
+// tool call or with one byte changed never yields a credential and is audited (invariant 12).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ACCESS_TOKEN_TYPE,
+  basicAuth,
+  connectNotes,
+  resolveRequest,
+  startGatewayTestbed,
+  SUBJECT_AUDIENCE,
+  TOKEN_EXCHANGE_GRANT,
+  tokenRequest,
+  type GatewayFixture,
+  type GatewayTestbed,
+} from "../helpers/gateway-testbed";
+import { useTestDatabase } from "../helpers/test-db";
+
+await useTestDatabase();
+
+let bed: GatewayTestbed;
+let base: string;
+let resolve: (req: Request) => Promise<Response>;
+let token: (req: Request) => Promise<Response>;
+
+beforeAll(async () => {
+  bed = await startGatewayTestbed();
+  base = bed.frontdeskUrl;
+  resolve = (await import("@/lib/gateway-api/resolve")).handleResolve;
+  token = (await import("@/lib/gateway-api/token-exchange")).handleTokenRequest;
+}, 60_000);
+
+afterAll(async () => {
+  await bed?.close();
+});
+
+const subjectToken = (user: "alice" | "bob") => bed.idp.signSubjectToken({ sub: bed.idp.users[user].sub, aud: SUBJECT_AUDIENCE });
+const auth = (gw: GatewayFixture = bed.basic) => ({ authorization: basicAuth(gw.id, gw.secret!) });
+
+async function call(user: "alice" | "bob", extra: Record<string, unknown> = {}, gw: GatewayFixture = bed.basic, scopes = ["notes:read"]) {
+  const res = await resolve(resolveRequest(base, { subject_token: await subjectToken(user), provider: "notes", scopes, ...extra }, auth(gw)));
+  return { status: res.status, json: JSON.parse(await res.text()) };
+}
+
+async function exchange(user: "alice" | "bob", extra: [string, string][] = []) {
+  const res = await token(
+    tokenRequest(
+      base,
+      [
+        ["grant_type", TOKEN_EXCHANGE_GRANT],
+        ["subject_token", await subjectToken(user)],
+        ["subject_token_type", ACCESS_TOKEN_TYPE],
+        ["audience", "notes"],
+        ["scope", "notes:read"],
+        ...extra,
+      ],
+      auth(),
+    ),
+  );
+  return { status: res.status, json: JSON.parse(await res.text()) };
+}
+
+async function retryAudit() {
+  const { getDb } = await import("@/lib/db/client");
+  const { flushGroupCommit } = await import("@/lib/audit/group-commit");
+  await flushGroupCommit?.();
+  return (await getDb()).auditEvent.findMany({ where: { action: "request_state.retry" }, orderBy: { seq: "asc" } });
+}
+
+async function settle(kind: "complete" | "decline", id: string, user: "alice" | "bob") {
+  const settleLib = await import("@/lib/elicitations/settle");
+  const { wakeElicitationWaiters } = await import("@/lib/gateways/elicitation-watch");
+  const owner = { issuer: bed.idp.issuer, subject: bed.idp.users[user].sub };
+  if (kind === "complete") {
+    await connectNotes(bed, { user, scope: "notes:read" });
+    await settleLib.completeElicitation(id, owner);
+  } else {
+    await settleLib.declineElicitation(id, owner);
+  }
+  wakeElicitationWaiters(id);
+}
+
+describe("consent needed: both MCP revisions in one answer", () => {
+  it("REST resolve: the 2025 -32042 error as before, and an input_required result with a sealed requestState", async () => {
+    const { status, json } = await call("bob");
+    expect(status).toBe(403);
+    const eli = json.error.data.elicitations[0];
+    expect(json.error).toEqual({ code: -32042, message: eli.message, data: { elicitations: [{ mode: "url", elicitationId: eli.elicitationId, url: `${base}/connect/${eli.elicitationId}`, message: eli.message }] } });
+    expect(json.inputRequired).toEqual({
+      resultType: "input_required",
+      inputRequests: { frontdesk_notes: { method: "elicitation/create", params: { mode: "url", message: eli.message, url: eli.url } } },
+      requestState: expect.any(String),
+    });
+    // Opaque to everyone but Frontdesk: it names neither the user nor the elicitation.
+    expect(json.inputRequired.requestState).not.toContain(eli.elicitationId);
+    expect(Buffer.from(json.inputRequired.requestState.split(".")[3] ?? "", "base64url").toString("latin1")).not.toContain("bob");
+  });
+
+  it("token endpoint: interaction_required with the elicitation as before, and input_required beside it", async () => {
+    const { status, json } = await exchange("bob");
+    expect(status).toBe(400);
+    expect(json.error).toBe("interaction_required");
+    expect(json.elicitation).toMatchObject({ mode: "url", elicitationId: expect.stringMatching(/^eli_/) });
+    expect(json.input_required).toMatchObject({ resultType: "input_required", requestState: expect.any(String) });
+    expect(json.input_required.inputRequests.frontdesk_notes.params.url).toBe(json.elicitation.url);
+  });
+
+  it("discovery announces the revisions, the extension parameters and the wait cap", async () => {
+    const { authorizationServerMetadata } = await import("@/lib/gateway-api/discovery");
+    expect(authorizationServerMetadata()).toMatchObject({
+      frontdesk_mcp_revisions_supported: ["2025-11-25", "2026-07-28"],
+      frontdesk_token_endpoint_extension_parameters: ["request_state", "request_digest", "wait"],
+      frontdesk_retry_wait_max_seconds: 50,
+    });
+  });
+});
+
+describe("wait on retry", () => {
+  it("a waiting retry wakes when the user completes, and answers with the credential", async () => {
+    const first = await call("alice", { request_digest: "sha256:list_my_notes" });
+    const { elicitationId } = first.json.error.data.elicitations[0];
+    const started = Date.now();
+    const retry = call("alice", { request_state: first.json.inputRequired.requestState, request_digest: "sha256:list_my_notes", wait: 20 });
+    await new Promise((r) => setTimeout(r, 300));
+    const completedAt = Date.now();
+    await settle("complete", elicitationId, "alice");
+    const answer = await retry;
+    expect(answer.status).toBe(200);
+    expect(answer.json.header.value).toMatch(/^Bearer /);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    console.log(`retry answered ${Date.now() - completedAt} ms after completion (same instance)`);
+    const rows = await retryAudit();
+    expect(rows.at(-1)).toMatchObject({ decision: "info", reason: "request_state:completed" });
+  });
+
+  it("still pending when the wait ends: a state-only input_required for the same elicitation", async () => {
+    const first = await call("bob");
+    const pending = await call("bob", { request_state: first.json.inputRequired.requestState, wait: 1 });
+    expect(pending.status).toBe(403);
+    expect(pending.json.error.data.elicitations[0].elicitationId).toBe(first.json.error.data.elicitations[0].elicitationId);
+    expect(pending.json.inputRequired).toEqual({ resultType: "input_required", requestState: expect.any(String) });
+    // The fresh state works for the next round too.
+    const again = await call("bob", { request_state: pending.json.inputRequired.requestState, wait: 0 });
+    expect(again.status).toBe(403);
+  });
+
+  it("after Decline the waiting retry ends at once with a clear declined error (REST 403, token endpoint access_denied)", async () => {
+    const first = await exchange("bob");
+    const started = Date.now();
+    const retry = exchange("bob", [
+      ["request_state", first.json.input_required.requestState],
+      ["wait", "20"],
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    await settle("decline", first.json.elicitation.elicitationId, "bob");
+    const answer = await retry;
+    expect(answer.status).toBe(400);
+    expect(answer.json).toEqual({ error: "access_denied", error_description: "The user declined this request in Frontdesk." });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The same state on REST says so too, without waiting.
+    const rest = await call("bob", { request_state: first.json.input_required.requestState, wait: 5 });
+    expect(rest.status).toBe(403);
+    expect(rest.json.error).toMatchObject({ code: "consent_declined" });
+    expect((await retryAudit()).at(-1)).toMatchObject({ decision: "deny", reason: "request_state:declined" });
+  });
+
+  it("an elicitation that expires while the retry waits ends the wait with a fresh link that says so", async () => {
+    const first = await call("bob", {}, bed.basic, ["notes:read", "notes:write"]);
+    const id = first.json.error.data.elicitations[0].elicitationId as string;
+    const { getDb } = await import("@/lib/db/client");
+    await (await getDb()).elicitation.update({ where: { id }, data: { expiresAt: new Date(Date.now() + 1_500) } });
+    const started = Date.now();
+    const answer = await call("bob", { request_state: first.json.inputRequired.requestState, wait: 20 }, bed.basic, ["notes:read", "notes:write"]);
+    expect(Date.now() - started).toBeLessThan(6_000);
+    expect(answer.status).toBe(403);
+    const fresh = answer.json.error.data.elicitations[0];
+    expect(fresh.elicitationId).not.toBe(id);
+    expect(fresh.message).toMatch(/previous link expired/i);
+    expect(answer.json.inputRequired.inputRequests.frontdesk_notes.params.url).toBe(fresh.url);
+  });
+});
+
+describe("a requestState never yields a credential to anyone else (invariant 12)", () => {
+  // Alice holds a grant (completed above), so any accepted state would produce her token.
+  it("bob's session, another gateway, one changed byte, another tool call, or after expiry: refused and audited", async () => {
+    const { sealRequestState } = await import("@/lib/elicitations/request-state");
+    const { getRequestStateKeys } = await import("@/lib/elicitations/request-state-keys");
+    // A state alice was given for a call that needs more scopes than she has.
+    const scopes = ["notes:read", "notes:write"];
+    const first = await call("alice", { request_digest: "d1" }, bed.basic, scopes);
+    expect(first.status).toBe(403);
+    const state = first.json.inputRequired.requestState as string;
+    const elicitationId = first.json.error.data.elicitations[0].elicitationId as string;
+    await connectNotes(bed, { user: "alice", scope: "notes:read notes:write" });
+
+    // A byte inside the ciphertext (the header and tag are covered by the unit tests).
+    const at = state.length - 30;
+    const flipped = state.slice(0, at) + (state[at] === "A" ? "B" : "A") + state.slice(at + 1);
+    const expired = await sealRequestState(await getRequestStateKeys(), {
+      gatewayId: bed.basic.id,
+      issuer: bed.idp.issuer,
+      subject: bed.idp.users.alice.sub,
+      providerId: bed.providerId,
+      scopes,
+      digest: "d1",
+      elicitationId,
+      expiresAt: new Date(Date.now() - 1000),
+    });
+    const attempts: [string, () => ReturnType<typeof call>, string][] = [
+      ["bob replays alice's state", () => call("bob", { request_state: state, request_digest: "d1" }, bed.basic, scopes), "other_user"],
+      ["another gateway replays it", () => call("alice", { request_state: state, request_digest: "d1" }, bed.post, scopes), "other_gateway"],
+      ["one byte changed", () => call("alice", { request_state: flipped, request_digest: "d1" }, bed.basic, scopes), "does_not_authenticate"],
+      ["another tool call", () => call("alice", { request_state: state, request_digest: "d2" }, bed.basic, scopes), "digest_mismatch"],
+      ["after expiry", () => call("alice", { request_state: expired, request_digest: "d1" }, bed.basic, scopes), "expired"],
+      ["truncated", () => call("alice", { request_state: state.slice(0, state.lastIndexOf(".") + 1), request_digest: "d1" }, bed.basic, scopes), "does_not_authenticate"],
+    ];
+    for (const [what, attempt, reason] of attempts) {
+      const before = (await retryAudit()).length;
+      const { status, json } = await attempt();
+      expect(status, what).toBe(400);
+      expect(json.error, what).toMatchObject({ code: "invalid_request_state", requestId: expect.stringMatching(/^req_/) });
+      expect(JSON.stringify(json), what).not.toMatch(/Bearer|access_token/);
+      const rows = await retryAudit();
+      expect(rows.length, what).toBe(before + 1);
+      expect(rows.at(-1), what).toMatchObject({ decision: "deny", reason: `request_state:${reason}` });
+    }
+    // The token endpoint refuses the same way, in RFC 6749 shape.
+    const viaToken = await exchange("bob", [["request_state", state]]);
+    expect(viaToken).toEqual({ status: 400, json: { error: "invalid_request", error_description: "request_state was issued for another user" } });
+    // Alice's own untouched state still works: the refusals above were about the state alone.
+    const own = await call("alice", { request_state: state, request_digest: "d1" }, bed.basic, scopes);
+    expect(own.status).toBe(200);
+  });
+
+  it("bad retry parameters are structured 4xx errors", async () => {
+    const cases: [Record<string, unknown>, number][] = [
+      [{ wait: 5 }, 400],
+      [{ request_state: "x", wait: 51 }, 400],
+      [{ request_state: "x", wait: -1 }, 400],
+      [{ request_state: "x", wait: 1.5 }, 400],
+      [{ request_state: "", wait: 1 }, 400],
+      [{ request_state: "x".repeat(5000) }, 400],
+      [{ request_digest: "has spaces" }, 400],
+      [{ request_state: 42 }, 400],
+    ];
+    for (const [extra, status] of cases) {
+      const res = await call("alice", extra);
+      expect(res.status, JSON.stringify(extra).slice(0, 60)).toBe(status);
+      expect(res.json.error.code).toMatch(/^invalid_(body|request_state)$/);
+    }
+    for (const pairs of [[["wait", "5"]], [["request_state", "x"], ["wait", "99"]], [["request_state", "x"], ["request_state", "y"]], [["request_digest", "a b"]]] as [string, string][][]) {
+      const res = await exchange("alice", pairs);
+      expect(res.status).toBe(400);
+      expect(res.json.error).toBe("invalid_request");
+    }
+  });
+});

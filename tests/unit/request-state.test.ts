@@ -1,0 +1,119 @@
+// The sealed requestState (invariant 12): a state opens only unchanged, under a key Frontdesk
+// holds, for the same gateway, user, provider, scopes and tool-call digest, before it expires.
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import {
+  openRequestState,
+  requestStateKeyId,
+  sealRequestState,
+  type RequestStateKey,
+  type RequestStateKeySet,
+  type SealedRequestStateInput,
+} from "@/lib/elicitations/request-state";
+
+const key = (id: string): RequestStateKey => ({ id, secret: new Uint8Array(randomBytes(32)) });
+const keySet = (...keys: RequestStateKey[]): RequestStateKeySet => ({ active: keys[0]!, byId: new Map(keys.map((k) => [k.id, k])) });
+
+const k1 = key("rsk_one");
+const now = Date.parse("2026-12-01T12:00:00Z");
+const input: SealedRequestStateInput = {
+  gatewayId: "gw_a",
+  issuer: "https://idp.example",
+  subject: "alice",
+  providerId: "prv_notes",
+  scopes: ["notes:read", "profile"],
+  digest: "sha256:abc",
+  elicitationId: "eli_1",
+  expiresAt: new Date(now + 600_000),
+};
+const expected = { gatewayId: "gw_a", issuer: "https://idp.example", subject: "alice", providerId: "prv_notes", scopes: ["profile", "notes:read"], digest: "sha256:abc" };
+
+describe("sealed requestState", () => {
+  it("opens for the same gateway, user, target and digest, and names the elicitation", async () => {
+    const state = await sealRequestState(keySet(k1), input, now);
+    expect(await openRequestState(keySet(k1), state, expected, now + 1000)).toEqual({
+      ok: true,
+      elicitationId: "eli_1",
+      expiresAt: new Date(Math.floor(input.expiresAt.getTime() / 1000) * 1000),
+    });
+  });
+
+  it("is encrypted: neither the user nor the elicitation id can be read from it", async () => {
+    const state = await sealRequestState(keySet(k1), input, now);
+    const decoded = state
+      .split(".")
+      .map((part) => Buffer.from(part, "base64url").toString("latin1"))
+      .join(" ");
+    for (const secret of ["alice", "eli_1", "gw_a", "prv_notes", "notes:read", "sha256:abc"]) expect(decoded).not.toContain(secret);
+    expect(state.length).toBeLessThan(1000);
+  });
+
+  it("refuses every single-byte change anywhere in the state", async () => {
+    const state = await sealRequestState(keySet(k1), input, now);
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (let i = 0; i < state.length; i++) {
+      if (state[i] === ".") continue;
+      const replacement = alphabet[(alphabet.indexOf(state[i]!) + 1) % alphabet.length]!;
+      const tampered = state.slice(0, i) + replacement + state.slice(i + 1);
+      const opened = await openRequestState(keySet(k1), tampered, expected, now);
+      expect(opened.ok, `byte ${i} changed`).toBe(false);
+    }
+  });
+
+  it("refuses a truncated or extended state, and garbage", async () => {
+    const state = await sealRequestState(keySet(k1), input, now);
+    for (const cut of [1, 2, 10, 30, state.length - 40, state.length - 1]) {
+      expect((await openRequestState(keySet(k1), state.slice(0, cut), expected, now)).ok).toBe(false);
+    }
+    expect((await openRequestState(keySet(k1), `${state}A`, expected, now)).ok).toBe(false);
+    const [h, , iv, ct, tag] = state.split(".");
+    expect(await openRequestState(keySet(k1), [h, "", iv, ct, tag!.slice(0, 8)].join("."), expected, now)).toMatchObject({ ok: false, reason: "does_not_authenticate" });
+    for (const junk of ["", "x", "a.b.c.d.e", "{}", "x".repeat(5000)]) {
+      expect(await openRequestState(keySet(k1), junk, expected, now)).toMatchObject({ ok: false, reason: "malformed" });
+    }
+  });
+
+  it("refuses a state naming a key version Frontdesk does not hold, or sealed under another key with the same id", async () => {
+    const state = await sealRequestState(keySet(k1), input, now);
+    expect(requestStateKeyId(state)).toBe("rsk_one");
+    expect(await openRequestState(keySet(key("rsk_two")), state, expected, now)).toEqual({ ok: false, reason: "unknown_key" });
+    const impostor = { id: "rsk_one", secret: new Uint8Array(randomBytes(32)) };
+    expect(await openRequestState(keySet(impostor), state, expected, now)).toEqual({ ok: false, reason: "does_not_authenticate" });
+  });
+
+  it("rotation: the new key seals, the old one still opens until it is retired", async () => {
+    const k2 = key("rsk_two");
+    const old = await sealRequestState(keySet(k1), input, now);
+    const rotated = keySet(k2, k1);
+    const fresh = await sealRequestState(rotated, input, now);
+    expect(requestStateKeyId(fresh)).toBe("rsk_two");
+    expect((await openRequestState(rotated, old, expected, now)).ok).toBe(true);
+    expect((await openRequestState(rotated, fresh, expected, now)).ok).toBe(true);
+    const retired = keySet(k2);
+    expect(await openRequestState(retired, old, expected, now)).toEqual({ ok: false, reason: "unknown_key" });
+    expect((await openRequestState(retired, fresh, expected, now)).ok).toBe(true);
+  });
+
+  it("is bound to the gateway, the user, the provider and scopes, and the tool-call digest", async () => {
+    const state = await sealRequestState(keySet(k1), input, now);
+    const cases: [Partial<typeof expected>, string][] = [
+      [{ gatewayId: "gw_b" }, "other_gateway"],
+      [{ subject: "bob" }, "other_user"],
+      [{ issuer: "https://other-idp.example" }, "other_user"],
+      [{ providerId: "prv_other" }, "other_target"],
+      [{ scopes: ["notes:read"] }, "other_target"],
+      [{ scopes: ["notes:read", "profile", "notes:write"] }, "other_target"],
+      [{ digest: "sha256:other" }, "digest_mismatch"],
+      [{ digest: undefined }, "digest_mismatch"],
+    ];
+    for (const [change, reason] of cases) {
+      expect(await openRequestState(keySet(k1), state, { ...expected, ...change }, now), reason).toEqual({ ok: false, reason, elicitationId: "eli_1" });
+    }
+  });
+
+  it("expires with its elicitation", async () => {
+    const state = await sealRequestState(keySet(k1), input, now);
+    expect((await openRequestState(keySet(k1), state, expected, input.expiresAt.getTime() - 1000)).ok).toBe(true);
+    expect(await openRequestState(keySet(k1), state, expected, input.expiresAt.getTime())).toEqual({ ok: false, reason: "expired", elicitationId: "eli_1" });
+  });
+});
