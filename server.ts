@@ -22,6 +22,8 @@ import { handleResolve } from "@/lib/gateway-api/resolve";
 import { handleTokenRequest } from "@/lib/gateway-api/token-exchange";
 import { env } from "@/lib/env";
 import { startConfiguredMetricsServer } from "@/lib/observability/metrics-server";
+import { installEdgeListeners, rejectAtEdge } from "@/lib/http-edge/install";
+import { sendThenDrain } from "@/lib/http-edge/respond";
 import { startFrontdesk } from "@/lib/startup";
 import { ELICITATIONS_PATH, RESOLVE_PATH, TOKEN_ENDPOINT_PATH } from "@/lib/gateways/urls";
 
@@ -93,13 +95,19 @@ async function dispatch(handler: Handler, req: IncomingMessage, res: ServerRespo
     if (!res.writableFinished) aborter.abort();
   });
   let body: Buffer | undefined;
+  let truncated = false;
   if (req.method !== "GET" && req.method !== "HEAD") {
-    const read = await readBody(req);
-    body = read.body;
-    // The rest of an oversized body is never read: close the connection after answering.
-    if (read.truncated) res.shouldKeepAlive = false;
+    ({ body, truncated } = await readBody(req));
   }
-  await sendResponse(res, await handler(toRequest(req, body, aborter.signal)), headers);
+  const response = await handler(toRequest(req, body, aborter.signal));
+  if (truncated) {
+    // An oversized body (the handler answers 413): answer, discard the rest, then close, so
+    // the client reads the 413 instead of a reset (lib/http-edge/respond.ts).
+    const responseHeaders: [string, string][] = [...headers, ...response.headers];
+    sendThenDrain(req, res, response.status, responseHeaders, Buffer.from(await response.arrayBuffer()));
+    return;
+  }
+  await sendResponse(res, response, headers);
 }
 
 async function sendResponse(res: ServerResponse, response: Response, extraHeaders: [string, string][]): Promise<void> {
@@ -123,6 +131,8 @@ async function main() {
   const headers = await securityHeaders();
 
   const server = createServer((req, res) => {
+    // Methods, Host, request target, path escapes and server-action basics (lib/http-edge).
+    if (rejectAtEdge(req, res, headers)) return;
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const handler = findGatewayHandler(req.method ?? "GET", q === -1 ? url : url.slice(0, q));
@@ -137,6 +147,7 @@ async function main() {
       res.end(JSON.stringify({ error: { code: "internal_error", message: "Internal error" } }));
     });
   });
+  installEdgeListeners(server);
   server.keepAliveTimeout = 5_000;
   server.listen(port, hostname, () => {
     console.log(`Frontdesk listening on http://${hostname}:${port} (gateway API direct, everything else Next.js)`);

@@ -8,6 +8,11 @@ export type ErrorCode =
   | "invalid_params"
   | "unsupported_media_type"
   | "payload_too_large"
+  /** TRACE, CONNECT and other methods Frontdesk never serves (lib/http-edge). */
+  | "method_not_allowed"
+  /** A body without a declared length where one is required (lib/http-edge). */
+  | "length_required"
+  | "request_timeout"
   | "unauthenticated"
   | "invalid_client"
   | "invalid_subject"
@@ -53,8 +58,14 @@ export function httpStatus(code: ErrorCode): number {
       return 404;
     case "conflict":
       return 409;
+    case "method_not_allowed":
+      return 405;
+    case "request_timeout":
+      return 408;
     case "gone":
       return 410;
+    case "length_required":
+      return 411;
     case "payload_too_large":
       return 413;
     case "unsupported_media_type":

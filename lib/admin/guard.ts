@@ -11,6 +11,7 @@ import { z } from "zod";
 import { getViewer, signInPath, type Viewer } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
 import { log } from "@/lib/log";
+import { submittedFields } from "@/lib/portal/form-fields";
 import { createFormToken, verifyPortalPost } from "@/lib/portal/form-guard";
 import { auditAdminRefusal, decideAdminAccess, type AdminActor } from "./access";
 
@@ -56,16 +57,6 @@ export interface ActionResult {
   at: number;
 }
 
-/** Form fields as an object; a repeated field becomes an array. Next's internal $ACTION fields are dropped. */
-export function formToObject(formData: FormData): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [key, value] of formData.entries()) {
-    if (key.startsWith("$ACTION") || typeof value !== "string") continue;
-    const prev = out[key];
-    out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
-  }
-  return out;
-}
 
 const formTokenField = z.object({ formToken: z.string().max(100) });
 
@@ -90,9 +81,8 @@ export function adminAction<S extends z.ZodObject>(
       await refuse(viewer, "action", name);
       notFound();
     }
-    const formData = args[args.length - 1];
-    if (!(formData instanceof FormData)) return { ok: false, message: "This action expects a form.", at: Date.now() };
-    const fields = formToObject(formData);
+    const fields = submittedFields(args[args.length - 1]);
+    if (!fields) return { ok: false, message: "This action expects a form.", at: Date.now() };
     const h = await headers();
     try {
       verifyPortalPost({

@@ -6,12 +6,14 @@ import { z } from "zod";
 import { getViewer, signInPath } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
 import { revokeGrant } from "@/lib/grants/revoke";
+import { submittedFields } from "@/lib/portal/form-fields";
 import { verifyPortalPost } from "@/lib/portal/form-guard";
 
 const revokeForm = z.object({ grantId: z.string().regex(/^grt_[A-Za-z0-9_-]{1,64}$/), formToken: z.string().max(100) }).strict();
 
-export async function revokeAction(formData: FormData): Promise<void> {
-  const parsed = revokeForm.safeParse(Object.fromEntries([...formData.entries()].filter(([k]) => !k.startsWith("$ACTION"))));
+export async function revokeAction(formData: unknown): Promise<void> {
+  // Not a form (a crafted call with other arguments) reads as not found, like a bad id.
+  const parsed = revokeForm.safeParse(submittedFields(formData));
   if (!parsed.success) redirect("/connections?notice=revoke_not_found");
   const viewer = await getViewer();
   if (!viewer) redirect(signInPath("/connections"));

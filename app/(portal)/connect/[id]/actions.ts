@@ -9,6 +9,7 @@ import { isAppError } from "@/lib/errors";
 import { log } from "@/lib/log";
 import { connectApiKey } from "@/lib/portal/connect-api-key";
 import { declineConsent } from "@/lib/portal/decline";
+import { submittedFields } from "@/lib/portal/form-fields";
 import { verifyPortalPost } from "@/lib/portal/form-guard";
 import type { NoticeCode } from "@/lib/portal/notices";
 import { startUpstreamAuthorization } from "@/lib/portal/start-authorization";
@@ -20,13 +21,9 @@ function pagePath(id: string, notice?: NoticeCode): string {
   return `/connect/${encodeURIComponent(id)}${notice ? `?notice=${notice}` : ""}`;
 }
 
-function formFields(formData: FormData): Record<string, FormDataEntryValue> {
-  // Next adds its own `$ACTION_…` fields to progressively enhanced forms; they are not ours.
-  return Object.fromEntries([...formData.entries()].filter(([k]) => !k.startsWith("$ACTION")));
-}
-
-async function guard(formData: FormData, schema: typeof consentForm | typeof apiKeyForm) {
-  const parsed = schema.safeParse(formFields(formData));
+async function guard(formData: unknown, schema: typeof consentForm | typeof apiKeyForm) {
+  // Not a form, a repeated field or a missing one: back to the list (no 5xx for a crafted call).
+  const parsed = schema.safeParse(submittedFields(formData));
   if (!parsed.success) redirect("/connections");
   const id = parsed.data.elicitationId;
   const viewer = await getViewer();
@@ -50,7 +47,7 @@ async function guard(formData: FormData, schema: typeof consentForm | typeof api
   return { id, viewer: viewer as Viewer, data: parsed.data };
 }
 
-export async function approveAction(formData: FormData): Promise<void> {
+export async function approveAction(formData: unknown): Promise<void> {
   const { id, viewer } = await guard(formData, consentForm);
   let target: string;
   try {
@@ -63,13 +60,13 @@ export async function approveAction(formData: FormData): Promise<void> {
   redirect(target);
 }
 
-export async function declineAction(formData: FormData): Promise<void> {
+export async function declineAction(formData: unknown): Promise<void> {
   const { id, viewer } = await guard(formData, consentForm);
   await declineConsent(id, viewer);
   redirect(pagePath(id));
 }
 
-export async function apiKeyAction(formData: FormData): Promise<void> {
+export async function apiKeyAction(formData: unknown): Promise<void> {
   const { id, viewer, data } = await guard(formData, apiKeyForm);
   const result = await connectApiKey(id, viewer, (data as z.infer<typeof apiKeyForm>).apiKey);
   if (!result.ok && (result.reason === "invalid_key" || result.reason === "key_rejected" || result.reason === "validation_unavailable")) {
