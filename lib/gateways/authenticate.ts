@@ -125,17 +125,44 @@ export function staleGatewayError(gateway: AuthenticatedGateway, reason: "gatewa
   return fail("Client authentication failed", reason, gateway.id, gateway.usedMethod === "client_secret_basic");
 }
 
-/** RFC 6749 2.3.1: client id and secret are form-urlencoded before Basic encoding. */
-function parseBasic(header: string): { clientId: string; secret: string } | null {
-  const raw = Buffer.from(header.slice(6).trim(), "base64").toString("utf8");
-  const colon = raw.indexOf(":");
-  if (colon <= 0) return null;
+// Strict parsing of the Authorization header (one credential, one method, canonical encoding):
+// a lenient parser accepted Basic credentials with junk characters or in base64url, and two
+// Authorization headers (which Headers.get joins with ", ") or Basic plus Bearer.
+// RFC 7617 / RFC 7235: `Basic <token68>`, one scheme, the credentials in standard base64 with
+// padding; RFC 6749 2.3.1: id and secret form-urlencoded inside.
+const BASIC = /^basic +([A-Za-z0-9+/]+={0,2})$/i;
+const BEARER = /^bearer +([A-Za-z0-9._~+/-]+=*)$/i;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** application/x-www-form-urlencoded decoding of one value; null for a malformed escape. */
+function formDecode(s: string): string | null {
   try {
-    const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
-    return { clientId: decode(raw.slice(0, colon)), secret: decode(raw.slice(colon + 1)) };
+    return decodeURIComponent(s.replace(/\+/g, " "));
   } catch {
     return null;
   }
+}
+
+function parseBasic(header: string): { clientId: string; secret: string } | null {
+  const encoded = BASIC.exec(header)?.[1];
+  // Canonical base64 only: re-encoding the decoded bytes must give back exactly what was sent
+  // (this refuses base64url, missing padding, stray bits and anything Buffer would skip).
+  if (!encoded || encoded.length % 4 !== 0) return null;
+  const bytes = Buffer.from(encoded, "base64");
+  if (bytes.toString("base64") !== encoded) return null;
+  let raw: string;
+  try {
+    raw = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+  const colon = raw.indexOf(":");
+  if (colon <= 0) return null;
+  const clientId = formDecode(raw.slice(0, colon));
+  const secret = formDecode(raw.slice(colon + 1));
+  if (!clientId || !secret || CONTROL.test(clientId) || CONTROL.test(secret)) return null;
+  return { clientId, secret };
 }
 
 async function authenticateSecret(clientId: string, secret: string, usedMethod: GatewayAuthMethod): Promise<AuthenticatedGateway> {
@@ -205,19 +232,25 @@ export async function verifyClientAssertion(assertion: string, expectedClientId?
 }
 
 /**
- * Authenticates the gateway behind one request. Exactly one method may be used (RFC 6749 2.3).
+ * Authenticates the gateway behind one request. Exactly one method may be used (RFC 6749 2.3),
+ * with exactly one credential: an Authorization header that is not a single well-formed Basic
+ * (or, on JSON endpoints, Bearer) credential is refused, not ignored.
  */
 export async function authenticateGateway(creds: ClientCredentials): Promise<AuthenticatedGateway> {
   const form = creds.form ?? {};
   const header = creds.authorization?.trim() ?? "";
-  const isBasic = /^basic /i.test(header);
-  const isBearer = /^bearer /i.test(header) && creds.allowBearerAssertion === true;
   const usesAssertion = form.client_assertion !== undefined || form.client_assertion_type !== undefined;
   const usesPostSecret = form.client_secret !== undefined;
-  const methods = [isBasic, isBearer, usesAssertion, usesPostSecret].filter(Boolean).length;
+  let scheme: "basic" | "bearer" | null = null;
+  if (header !== "") {
+    if (/^basic(?: |$)/i.test(header)) scheme = "basic";
+    else if (creds.allowBearerAssertion === true && /^bearer(?: |$)/i.test(header)) scheme = "bearer";
+    else throw fail("Unsupported Authorization header", "unsupported_authorization", null, true);
+  }
+  const methods = [scheme !== null, usesAssertion, usesPostSecret].filter(Boolean).length;
   if (methods > 1) throw fail("Use exactly one client authentication method", "multiple_methods", null);
 
-  if (isBasic) {
+  if (scheme === "basic") {
     const parsed = parseBasic(header);
     if (!parsed) throw fail("Malformed Basic credentials", "malformed_basic", null, true);
     if (form.client_id !== undefined && form.client_id !== parsed.clientId) {
@@ -225,7 +258,12 @@ export async function authenticateGateway(creds: ClientCredentials): Promise<Aut
     }
     return authenticateSecret(parsed.clientId, parsed.secret, "client_secret_basic");
   }
-  if (isBearer) return verifyClientAssertion(header.slice(7).trim());
+  if (scheme === "bearer") {
+    const assertion = BEARER.exec(header)?.[1];
+    if (!assertion) throw fail("Malformed Bearer credentials", "malformed_bearer", null);
+    if (form.client_id !== undefined) throw fail("Use exactly one client authentication method", "multiple_methods", null);
+    return verifyClientAssertion(assertion);
+  }
   if (usesAssertion) {
     if (form.client_assertion_type !== CLIENT_ASSERTION_TYPE || !form.client_assertion) {
       throw fail(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE} with a client_assertion`, "malformed_assertion", null);
@@ -234,7 +272,8 @@ export async function authenticateGateway(creds: ClientCredentials): Promise<Aut
   }
   if (usesPostSecret) {
     if (!form.client_id) throw fail("client_id is required with client_secret", "missing_client_id", null);
-    return authenticateSecret(form.client_id, form.client_secret ?? "", "client_secret_post");
+    if (!form.client_secret) throw fail("client_secret is empty", "malformed_secret", null);
+    return authenticateSecret(form.client_id, form.client_secret, "client_secret_post");
   }
   throw fail("Client authentication is required", "no_credentials", null, true);
 }

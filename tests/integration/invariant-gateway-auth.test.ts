@@ -3,10 +3,13 @@
 // endpoints that accept it (form client_assertion at the token endpoint, Bearer at resolve).
 // The jti is consumed with one INSERT ... ON CONFLICT DO NOTHING in PostgreSQL, so exactly one
 // request may win; a check-then-insert would let several through.
+// And client credentials are parsed strictly: one credential, one method, canonical encoding
+// (RFC 7617 base64 with RFC 6749 2.3.1 form-urlencoding inside); anything else is invalid_client.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../helpers/test-db";
 import {
   ACCESS_TOKEN_TYPE,
+  basicAuth,
   CLIENT_ASSERTION_TYPE,
   connectNotes,
   type GatewayTestbed,
@@ -61,4 +64,88 @@ describe("client assertions under concurrency", () => {
     const replays = await (await getDb()).auditEvent.count({ where: { action: "gateway.auth_failed", reason: "assertion_replayed", gatewayId: bed.jwt.id } });
     expect(replays).toBe(11);
   });
+});
+
+describe("strict client credentials", () => {
+  async function lastAuthFailure(): Promise<string> {
+    const { flushAudit } = await import("@/lib/audit/append");
+    await flushAudit();
+    const { getDb } = await import("@/lib/db/client");
+    const row = await (await getDb()).auditEvent.findFirst({ where: { action: "gateway.auth_failed" }, orderBy: { seq: "desc" }, select: { reason: true } });
+    return row?.reason ?? "none";
+  }
+  const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+
+  it("junk, base64url, missing padding, two headers, two methods: invalid_client at both endpoints; the canonical form works", async () => {
+    const { handleTokenRequest } = await import("@/lib/gateway-api/token-exchange");
+    const { handleResolve } = await import("@/lib/gateway-api/resolve");
+    const base = bed.frontdeskUrl;
+    const subjectToken = await bed.idp.signSubjectToken({ sub: "alice", aud: SUBJECT_AUDIENCE });
+    const { id, secret } = { id: bed.basic.id, secret: bed.basic.secret! };
+    const good = basicAuth(id, secret);
+    const encoded = good.slice(6);
+    // Gateway ids and secrets are base64url text, whose base64 never has '+' or '/'; '~' (which
+    // form-urlencoding keeps) makes base64 and base64url differ. The lenient parser decoded the
+    // base64url to the same bytes (and then failed only on the secret comparison).
+    const url = Buffer.from(`${id}:${secret}~~~`).toString("base64url");
+    const exchange: [string, string][] = [
+      ["grant_type", TOKEN_EXCHANGE_GRANT],
+      ["subject_token", subjectToken],
+      ["subject_token_type", ACCESS_TOKEN_TYPE],
+      ["audience", "notes"],
+    ];
+    const assertion = () => signClientAssertion(bed.jwt, base);
+    const cases: { name: string; headers: [string, string][]; form?: [string, string][] }[] = [
+      { name: "junk inside the base64", headers: [["authorization", `Basic ${encoded.slice(0, 8)}!!${encoded.slice(8)}`]] },
+      { name: "junk after the base64", headers: [["authorization", `${good}.junk`]] },
+      { name: "a second token after the base64", headers: [["authorization", `${good} extra`]] },
+      { name: "base64url", headers: [["authorization", `Basic ${url}`]] },
+      { name: "base64 without its padding", headers: [["authorization", `Basic ${b64(`${id}:${secret}${"~".repeat(((1 - `${id}:${secret}`.length) % 3 + 3) % 3)}`).replace(/=+$/, "")}`]] },
+      { name: "non-canonical trailing bits", headers: [["authorization", `Basic ${b64(`${id}:${secret}`).replace(/=$/, "").slice(0, -1)}B=`]] },
+      { name: "raw (not form-encoded) malformed escape", headers: [["authorization", `Basic ${b64(`${id}:${secret}%ZZ`)}`]] },
+      { name: "not UTF-8", headers: [["authorization", `Basic ${Buffer.concat([Buffer.from(`${id}:`), Buffer.from([0xff, 0xfe])]).toString("base64")}`]] },
+      { name: "empty secret", headers: [["authorization", `Basic ${b64(`${id}:`)}`]] },
+      { name: "a control character in the id", headers: [["authorization", `Basic ${b64(`${id}%0A:${secret}`)}`]] },
+      { name: "two Authorization headers (Basic twice)", headers: [["authorization", good], ["authorization", good]] },
+      { name: "Basic plus Bearer", headers: [["authorization", good], ["authorization", `Bearer ${encoded}`]] },
+      { name: "an unknown scheme", headers: [["authorization", `Digest ${encoded}`]] },
+      { name: "Basic plus form secret", headers: [["authorization", good]], form: [["client_id", bed.post.id], ["client_secret", bed.post.secret!]] },
+    ];
+    const problems: string[] = [];
+    for (const c of cases) {
+      const form = [...exchange, ...(c.form ?? [])];
+      const tokenHeaders = new Headers({ "content-type": "application/x-www-form-urlencoded" });
+      for (const [k, v] of c.headers) tokenHeaders.append(k, v);
+      const tokenRes = await handleTokenRequest(new Request(`${base}/oauth/token`, { method: "POST", headers: tokenHeaders, body: new URLSearchParams(form).toString() }));
+      const tokenBody = (await tokenRes.json()) as { error?: string; access_token?: string };
+      if (tokenRes.status !== 401 || tokenBody.error !== "invalid_client" || tokenBody.access_token) problems.push(`token: ${c.name}: ${tokenRes.status} ${tokenBody.error}`);
+      // Refused by the parser, not by a secret comparison that happened to fail.
+      const reason = await lastAuthFailure();
+      if (!/^(malformed_|multiple_methods|unsupported_authorization)/.test(reason)) problems.push(`token: ${c.name}: refused as ${reason}`);
+      if (c.form) continue;
+      const resolveHeaders = new Headers({ "content-type": "application/json" });
+      for (const [k, v] of c.headers) resolveHeaders.append(k, v);
+      const resolveRes = await handleResolve(new Request(`${base}/api/v1/resolve`, { method: "POST", headers: resolveHeaders, body: JSON.stringify({ subject_token: subjectToken, provider: "notes" }) }));
+      const resolveBody = (await resolveRes.json()) as { error?: { code?: string } };
+      if (resolveRes.status !== 401 || resolveBody.error?.code !== "invalid_client") problems.push(`resolve: ${c.name}: ${resolveRes.status} ${resolveBody.error?.code}`);
+    }
+    // Bearer (a client assertion) is accepted only on JSON endpoints, and never with a second method.
+    const bearerAtToken = await handleTokenRequest(tokenRequest(base, exchange, { authorization: `Bearer ${await assertion()}` }));
+    if (bearerAtToken.status !== 401) problems.push(`token: Bearer assertion in the header: ${bearerAtToken.status}`);
+    const bearerPlusForm = await handleTokenRequest(
+      tokenRequest(base, [...exchange, ["client_assertion_type", CLIENT_ASSERTION_TYPE], ["client_assertion", await assertion()]], { authorization: good }),
+    );
+    if (bearerPlusForm.status !== 401) problems.push(`token: Basic plus client_assertion: ${bearerPlusForm.status}`);
+    expect(problems).toEqual([]);
+
+    // The canonical form of the same credentials works, with a lower-case scheme too (RFC 7235).
+    for (const authorization of [good, `basic ${encoded}`]) {
+      const ok = await handleTokenRequest(tokenRequest(base, exchange, { authorization }));
+      expect(ok.status).toBe(200);
+      const okResolve = await handleResolve(resolveRequest(base, { subject_token: subjectToken, provider: "notes" }, { authorization }));
+      expect(okResolve.status).toBe(200);
+    }
+    const { flushAudit } = await import("@/lib/audit/append");
+    await flushAudit();
+  }, 120_000);
 });
