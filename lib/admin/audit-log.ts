@@ -3,7 +3,7 @@
 // seq), names for the ids on a page, one event's detail, and streaming exports (CSV, JSON Lines).
 import { z } from "zod";
 import { appendAudit } from "@/lib/audit/append";
-import { listAuditEvents, MAX_PAGE, type AuditEventFilter } from "@/lib/audit/query";
+import { listAuditEvents, MAX_PAGE, parseAuditSeq, type AuditEventFilter } from "@/lib/audit/query";
 import { getDb } from "@/lib/db/client";
 import type { AuditEvent } from "@/lib/generated/prisma/client";
 import type { AdminActor } from "./access";
@@ -43,12 +43,18 @@ export function readAuditQuery(params: Record<string, string | string[] | undefi
   return kept;
 }
 
-/** `datetime-local` values ("2026-11-21T10:00") and dates are read as UTC. */
+/**
+ * `datetime-local` values ("2026-11-21T10:00") and dates are read as UTC. Only years 1 to 9999:
+ * JavaScript dates reach year -271821 and +275760, PostgreSQL's timestamps only 4713 BC, and
+ * Prisma sends extended years in a form PostgreSQL refuses, so such a filter failed the query.
+ */
 export function parseUtc(value: string | undefined): Date | undefined {
   if (!value) return undefined;
   const withZone = /[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : /T/.test(value) ? `${value}Z` : `${value}T00:00:00Z`;
   const d = new Date(withZone);
-  return Number.isNaN(d.getTime()) ? undefined : d;
+  if (Number.isNaN(d.getTime())) return undefined;
+  const year = d.getUTCFullYear();
+  return year >= 1 && year <= 9999 ? d : undefined;
 }
 
 export interface ResolvedAuditFilter {
@@ -122,7 +128,10 @@ export async function findAuditEvent(idOrSeq: string): Promise<AuditEvent | null
   // From a URL: a NUL names nothing (and would fail the query as a 500).
   if (idOrSeq.includes("\0")) return null;
   const db = await getDb();
-  if (/^\d{1,19}$/.test(idOrSeq)) return db.auditEvent.findUnique({ where: { seq: BigInt(idOrSeq) } });
+  if (/^\d+$/.test(idOrSeq)) {
+    const seq = parseAuditSeq(idOrSeq);
+    return seq === undefined ? null : db.auditEvent.findUnique({ where: { seq } });
+  }
   return db.auditEvent.findUnique({ where: { id: idOrSeq } });
 }
 
@@ -225,19 +234,23 @@ export function toJsonLine(e: AuditEvent): string {
 
 /**
  * Every event matching `filter`, newest first, as a byte stream; pages are read as the client
- * consumes them (constant memory for any size). Stops early if the client goes away.
+ * consumes them (constant memory for any size). Stops early if the client goes away. The first
+ * page is read before the stream is returned, so a failing query is an error the route answers
+ * with a status (it used to fail inside the stream, before any status line was sent).
  */
-export function streamAuditExport(filter: AuditEventFilter, format: ExportFormat): ReadableStream<Uint8Array> {
+export async function streamAuditExport(filter: AuditEventFilter, format: ExportFormat): Promise<ReadableStream<Uint8Array>> {
   const encoder = new TextEncoder();
   let cursor: bigint | undefined;
   let done = false;
+  let first: Awaited<ReturnType<typeof listAuditEvents>> | null = await listAuditEvents({ ...filter, limit: MAX_PAGE });
   return new ReadableStream<Uint8Array>({
     start(controller) {
       if (format === "csv") controller.enqueue(encoder.encode(`${EXPORT_COLUMNS.join(",")}\r\n`));
     },
     async pull(controller) {
       if (done) return;
-      const page = await listAuditEvents({ ...filter, cursor, limit: MAX_PAGE });
+      const page = first ?? (await listAuditEvents({ ...filter, cursor, limit: MAX_PAGE }));
+      first = null;
       const text = page.events.map(format === "csv" ? toCsvLine : toJsonLine).join("");
       if (text) controller.enqueue(encoder.encode(text));
       if (page.nextCursor === null) {

@@ -123,6 +123,13 @@ export function adminRoute<C>(
       await refuse(viewer, "route", name);
       return Response.json({ error: { code: "not_found", message: "Not found" } }, { status: 404 });
     }
-    return handler(request, { viewer: access.viewer, actor: access.actor, formToken: "", params: await context.params });
+    try {
+      return await handler(request, { viewer: access.viewer, actor: access.actor, formToken: "", params: await context.params });
+    } catch (e) {
+      // Always a status line and a structured body (an export used to fail mid-stream with none).
+      if (isAppError(e)) return Response.json({ error: { code: e.code, message: e.message } }, { status: e.status });
+      log.error("admin route failed", { route: name, error: e instanceof Error ? e.name : "unknown" });
+      return Response.json({ error: { code: "internal_error", message: "Internal error" } }, { status: 500 });
+    }
   };
 }

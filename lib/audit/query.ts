@@ -33,6 +33,18 @@ export interface AuditEventPage {
 
 export const MAX_PAGE = 500;
 
+const MAX_SEQ = 2n ** 63n - 1n;
+
+/**
+ * An audit sequence number from a URL (event id in a path, page cursor): decimal digits within
+ * PostgreSQL's bigint, else undefined. A 19-digit value past 2^63-1 failed the query as a 500.
+ */
+export function parseAuditSeq(value: string | undefined): bigint | undefined {
+  if (!value || !/^\d{1,19}$/.test(value)) return undefined;
+  const seq = BigInt(value);
+  return seq >= 1n && seq <= MAX_SEQ ? seq : undefined;
+}
+
 function whereOf(filter: AuditEventFilter): Prisma.AuditEventWhereInput {
   const where: Prisma.AuditEventWhereInput = {};
   if (filter.userId !== undefined) where.userId = filter.userId;

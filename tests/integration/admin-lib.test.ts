@@ -215,7 +215,7 @@ describe("listing and export", () => {
       })),
     );
     const filter = { gatewayId: gatewayB, decision: "allow" as const };
-    const text = await new Response(streamAuditExport(filter, "jsonl")).text();
+    const text = await new Response(await streamAuditExport(filter, "jsonl")).text();
     const lines = text.trim().split("\n").map((l) => JSON.parse(l) as { seq: string; decision: string; gatewayId: string });
     expect(lines.length).toBe(await countAuditEvents(filter));
     expect(lines.length).toBeGreaterThan(500);
@@ -223,7 +223,7 @@ describe("listing and export", () => {
     expect(lines.every((l) => l.decision === "allow" && l.gatewayId === gatewayB)).toBe(true);
     const seqs = lines.map((l) => BigInt(l.seq));
     expect(seqs.every((s, i) => i === 0 || s < seqs[i - 1]!)).toBe(true);
-    const csv = await new Response(streamAuditExport(filter, "csv")).text();
+    const csv = await new Response(await streamAuditExport(filter, "csv")).text();
     expect(csv.trim().split("\r\n")).toHaveLength(lines.length + 1);
   });
 

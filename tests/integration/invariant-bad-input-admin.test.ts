@@ -32,6 +32,25 @@ describe("URL-borne ids and filters with a NUL", () => {
     await expect(countAuditEvents(filter)).resolves.toEqual(expect.any(Number));
   });
 
+  it("ids, cursors and dates outside what PostgreSQL accepts find nothing or are dropped (19-digit ids, year -4714 or +275760)", async () => {
+    const { findAuditEvent, readAuditQuery, resolveAuditFilter, streamAuditExport } = await import("@/lib/admin/audit-log");
+    const { listAuditEvents, parseAuditSeq } = await import("@/lib/audit/query");
+    for (const id of ["9999999999999999999", "9223372036854775808", "0", "00000000000000000000001", "-1", "1e3"]) {
+      await expect(findAuditEvent(id), id).resolves.toBeNull();
+      expect(parseAuditSeq(id), id).toBeUndefined();
+    }
+    expect(parseAuditSeq("9223372036854775807")).toBe(9223372036854775807n);
+    await expect(listAuditEvents({ cursor: parseAuditSeq("9223372036854775807"), limit: 5 })).resolves.toMatchObject({ events: expect.any(Array) });
+    for (const date of ["-004714-01-01", "+275760-09-13", "275760-09-13", "0000-01-01", "10000-01-01", "-271821-04-20T00:00:00Z", "2026-13-45"]) {
+      const q = readAuditQuery({ from: date, to: date });
+      const { filter } = await resolveAuditFilter(q);
+      expect({ date, from: filter.from, to: filter.to }).toEqual({ date, from: undefined, to: undefined });
+      // The export reads its first page before answering: any query error would surface here.
+      const stream = await streamAuditExport(filter, "jsonl");
+      await stream.cancel();
+    }
+  });
+
   it("portal lookups by URL id or cookie value find nothing instead of failing", async () => {
     const { getElicitation } = await import("@/lib/elicitations/read");
     const { findViewerBySessionToken } = await import("@/lib/auth/session");

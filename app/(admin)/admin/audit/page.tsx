@@ -6,7 +6,7 @@ import { Badge, DataTable, FilterBar, FilterInput, FilterSelect, hrefWith, Td, W
 import { Alert } from "@/components/ui/alert";
 import { KNOWN_ACTIONS, loadAuditNames, readAuditQuery, resolveAuditFilter } from "@/lib/admin/audit-log";
 import { requireAdminPage } from "@/lib/admin/guard";
-import { countAuditEvents, listAuditEvents } from "@/lib/audit/query";
+import { countAuditEvents, listAuditEvents, parseAuditSeq } from "@/lib/audit/query";
 import { verifyAuditChain } from "@/lib/audit/verify";
 
 export const dynamic = "force-dynamic";
@@ -21,7 +21,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   const sp = await searchParams;
   const q = readAuditQuery(sp);
   const beforeRaw = one(sp.before);
-  const before = beforeRaw && /^\d{1,19}$/.test(beforeRaw) ? BigInt(beforeRaw) : undefined;
+  const before = parseAuditSeq(beforeRaw);
   const verify = one(sp.verify) === "1";
   const { filter, unmatched } = await resolveAuditFilter(q);
   const [page, total, chain] = await Promise.all([

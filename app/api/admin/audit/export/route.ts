@@ -14,7 +14,7 @@ export const GET = adminRoute<Record<string, never>>("audit.export", async (requ
   const { filter, unmatched } = await resolveAuditFilter(q);
   await auditExportStarted(actor, q, format);
   // A filter naming no user matches nothing: export an empty set rather than everything.
-  const stream = unmatched.length ? emptyAuditExport(format) : streamAuditExport(filter, format);
+  const stream = unmatched.length ? emptyAuditExport(format) : await streamAuditExport(filter, format);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   return new Response(stream, {
     headers: {
