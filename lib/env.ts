@@ -75,6 +75,18 @@ export const envSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default("frontdesk"),
   /**
+   * Addresses or CIDR ranges of reverse proxies / load balancers whose X-Forwarded-For is
+   * believed; without it the source of a request is its socket address (lib/http-edge).
+   */
+  FRONTDESK_TRUSTED_PROXIES: csv,
+  /** Rate limits (lib/rate-limit), shared by all instances, per minute. */
+  RATE_LIMIT_AUTH_FAILURES_PER_SOURCE: z.coerce.number().int().min(1).default(30),
+  RATE_LIMIT_AUTH_FAILURES_PER_CLIENT_ID: z.coerce.number().int().min(1).default(60),
+  RATE_LIMIT_GATEWAY_CALLS: z.coerce.number().int().min(1).default(600_000),
+  RATE_LIMIT_PORTAL_ACTIONS_PER_USER: z.coerce.number().int().min(1).default(60),
+  RATE_LIMIT_PORTAL_ACTIONS_PER_SESSION: z.coerce.number().int().min(1).default(30),
+  RATE_LIMIT_ELICITATIONS_PER_USER: z.coerce.number().int().min(1).default(30),
+  /**
    * Demo mode (`npm start` runs demo/start.ts): true forces it, even with DATABASE_URL. Without it,
    * the launcher runs the demo only when neither OIDC_ISSUER nor DATABASE_URL is set. The home page
    * shows the demo walkthrough (and the demo users' passwords) only when this is true.

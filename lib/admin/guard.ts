@@ -12,6 +12,7 @@ import { getViewer, signInPath, type Viewer } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
 import { log } from "@/lib/log";
 import { submittedFields } from "@/lib/portal/form-fields";
+import { limitPortalAction } from "@/lib/rate-limit/limits";
 import { createFormToken, verifyPortalPost } from "@/lib/portal/form-guard";
 import { auditAdminRefusal, decideAdminAccess, type AdminActor } from "./access";
 
@@ -92,6 +93,12 @@ export function adminAction<S extends z.ZodObject>(
         sessionHash: access.viewer.sessionHash,
         purpose: ADMIN_FORM_PURPOSE,
       });
+    } catch (e) {
+      if (isAppError(e)) return { ok: false, message: e.message, at: Date.now() };
+      throw e;
+    }
+    try {
+      await limitPortalAction(access.viewer.userId, access.viewer.sessionHash);
     } catch (e) {
       if (isAppError(e)) return { ok: false, message: e.message, at: Date.now() };
       throw e;

@@ -6,6 +6,7 @@ import { env, publicUrl } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { recordElicitation } from "@/lib/observability/metrics";
+import { limitElicitationCreation } from "@/lib/rate-limit/limits";
 import { elicitationContextSchema, type ElicitationContext } from "./context";
 
 export interface CreateElicitationInput {
@@ -26,6 +27,8 @@ export async function createElicitation(input: CreateElicitationInput): Promise<
   const context = elicitationContextSchema.safeParse(input.context);
   if (!context.success) throw new AppError("invalid_request", "invalid elicitation context");
   if (!input.userIssuer || !input.userSubject) throw new AppError("invalid_request", "an elicitation needs a verified user");
+  // Each elicitation is a link a person is asked to open: bounded per user (all gateways, all instances).
+  await limitElicitationCreation(auditSubjectRef(input.userIssuer, input.userSubject));
   const id = newId("eli", 32);
   const expiresAt = new Date(Date.now() + env().ELICITATION_TTL_SECONDS * 1000);
   const scopes = [...new Set(input.scopes)];

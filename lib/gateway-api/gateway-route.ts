@@ -4,10 +4,13 @@
 import { appendAudit } from "@/lib/audit/append";
 import { AppError } from "@/lib/errors";
 import { authenticateGateway, type AuthenticatedGateway, type GatewayAuthFailureDetails } from "@/lib/gateways/authenticate";
+import { clientAddress } from "@/lib/http-edge/client-address";
 import { newId } from "@/lib/ids";
 import { log } from "@/lib/log";
 import { recordGatewayRequest } from "@/lib/observability/metrics";
 import { runWithRequest } from "@/lib/observability/request-context";
+import { recordAuthFailure } from "@/lib/rate-limit/auth-failures";
+import { limitGatewayCall } from "@/lib/rate-limit/gateway-calls";
 import { apiError, json, readForm, readJson } from "./http";
 import { oauthErrorResponse } from "./oauth-errors";
 
@@ -111,9 +114,16 @@ export function gatewayRoute(
           allowBearerAssertion: opts.style === "api",
         });
       } catch (e) {
-        if (e instanceof AppError && e.code === "invalid_client") await auditAuthFailure(e, requestId, req);
-        throw e;
+        if (!(e instanceof AppError) || e.code !== "invalid_client") throw e;
+        const details = e.details as unknown as GatewayAuthFailureDetails | undefined;
+        // Beyond the shared failure limits the answer is 429 instead of 401 (lib/rate-limit).
+        const limited = await recordAuthFailure(clientAddress(req.headers), details?.gatewayId ?? null);
+        await auditAuthFailure(e, requestId, req);
+        throw limited ?? e;
       }
+      // Calls per gateway: counted in memory, shared about once a second (no query here).
+      const overLimit = limitGatewayCall(gateway.id);
+      if (overLimit) throw overLimit;
       const res = await handler({ req, requestId, gateway, form, body });
       // Handlers answer non-2xx only with an elicitation (consent needed); errors are thrown.
       decide(res.ok ? "allow" : "elicitation");

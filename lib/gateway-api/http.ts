@@ -2,6 +2,7 @@
 // checks, and the two error shapes (RFC 6749 for the token endpoint, `{error:{code,message,
 // requestId}}` elsewhere). No framework types, so a plain node:http server can use them too.
 import { AppError } from "@/lib/errors";
+import { retryAfterOf } from "@/lib/rate-limit/limited";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -87,6 +88,7 @@ export function apiError(e: unknown, requestId: string): Response {
     const headers: Record<string, string> = {};
     if (e.code === "invalid_client") headers["WWW-Authenticate"] = 'Basic realm="frontdesk", charset="UTF-8"';
     if (e.code === "upstream_unavailable") headers["Retry-After"] = "5";
+    if (e.code === "rate_limited") headers["Retry-After"] = retryAfterOf(e);
     return json({ error: { code: e.code, message: e.message, requestId } }, e.status, headers);
   }
   return json({ error: { code: "internal_error", message: "Internal error", requestId } }, 500);

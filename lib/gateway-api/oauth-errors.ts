@@ -2,6 +2,7 @@
 // written for the gateway's operator and never carries internals.
 import { AppError } from "@/lib/errors";
 import type { GatewayAuthFailureDetails } from "@/lib/gateways/authenticate";
+import { retryAfterOf } from "@/lib/rate-limit/limited";
 import { json } from "./http";
 
 export type OAuthErrorCode =
@@ -39,6 +40,9 @@ export function oauthErrorResponse(e: unknown): Response {
     // RFC 8693 2.2.2: an invalid or unacceptable subject_token is invalid_request.
     case "invalid_subject":
       return json({ error: "invalid_request", error_description: description }, 400);
+    // RFC 6749 has no rate-limit code; temporarily_unavailable with 429 + Retry-After says "wait".
+    case "rate_limited":
+      return json({ error: "temporarily_unavailable", error_description: description }, 429, { "Retry-After": retryAfterOf(e) });
     case "payload_too_large":
       return json({ error: "invalid_request", error_description: description }, 413);
     case "not_found":

@@ -4,17 +4,19 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { ALLOWED_METHODS, checkRequestEdge } from "./check-request";
+import { stampClientAddress } from "./client-address";
 import { sendRejection, writeRawRejection } from "./respond";
 
 /**
  * Runs the edge checks on one request. Returns true when the request was answered here (the
  * caller must not handle it further); otherwise the request may have had its target rewritten
- * to origin-form.
+ * to origin-form, and carries its client address (client-address.ts).
  */
 export function rejectAtEdge(req: IncomingMessage, res: ServerResponse, securityHeaders: [string, string][]): boolean {
   const verdict = checkRequestEdge({ method: req.method ?? "GET", url: req.url ?? "/", rawHeaders: req.rawHeaders });
   if (verdict.ok) {
     req.url = verdict.url;
+    stampClientAddress(req);
     return false;
   }
   sendRejection(req, res, verdict.rejection, securityHeaders);

@@ -12,6 +12,7 @@ export const notices = {
   validation_unavailable: { tone: "warning", title: "The key could not be checked", body: "The service did not answer. Nothing was stored; try again in a moment." },
   revoked: { tone: "success", title: "Connection revoked", body: "Frontdesk deleted its copy of the credential. Agents can no longer use it." },
   revoked_upstream: { tone: "success", title: "Connection revoked", body: "Frontdesk deleted its copy of the credential and the service confirmed the revocation." },
+  rate_limited: { tone: "warning", title: "Too many actions in a short time", body: "Nothing was changed. Wait a minute and try again." },
   revoke_not_found: { tone: "error", title: "Connection not found", body: "It may already have been removed." },
 } as const;
 

@@ -8,6 +8,7 @@ import { isAppError } from "@/lib/errors";
 import { revokeGrant } from "@/lib/grants/revoke";
 import { submittedFields } from "@/lib/portal/form-fields";
 import { verifyPortalPost } from "@/lib/portal/form-guard";
+import { portalActionAllowed } from "@/lib/rate-limit/limits";
 
 const revokeForm = z.object({ grantId: z.string().regex(/^grt_[A-Za-z0-9_-]{1,64}$/), formToken: z.string().max(100) }).strict();
 
@@ -30,6 +31,7 @@ export async function revokeAction(formData: unknown): Promise<void> {
     if (isAppError(e) && e.code === "forbidden") redirect("/connections?notice=forbidden");
     throw e;
   }
+  if (!(await portalActionAllowed(viewer.userId, viewer.sessionHash))) redirect("/connections?notice=rate_limited");
   let notice: string;
   try {
     // expectedUserId: a user can only ever revoke their own connections.

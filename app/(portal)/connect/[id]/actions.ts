@@ -11,6 +11,7 @@ import { connectApiKey } from "@/lib/portal/connect-api-key";
 import { declineConsent } from "@/lib/portal/decline";
 import { submittedFields } from "@/lib/portal/form-fields";
 import { verifyPortalPost } from "@/lib/portal/form-guard";
+import { portalActionAllowed } from "@/lib/rate-limit/limits";
 import type { NoticeCode } from "@/lib/portal/notices";
 import { startUpstreamAuthorization } from "@/lib/portal/start-authorization";
 
@@ -44,6 +45,7 @@ async function guard(formData: unknown, schema: typeof consentForm | typeof apiK
     }
     throw e;
   }
+  if (!(await portalActionAllowed(viewer.userId, viewer.sessionHash))) redirect(pagePath(id, "rate_limited"));
   return { id, viewer: viewer as Viewer, data: parsed.data };
 }
 
