@@ -14,8 +14,11 @@
 // and inside Next's bundle): state that must be shared lives on globalThis (database client,
 // keyring, audit queue, config-cache epoch, hot-path pool, long-poll waiters) or in PostgreSQL.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { Readable } from "node:stream";
 import next from "next";
 import nextConfig from "./next.config";
+import { extAuthzHandler } from "@/lib/egress/ext-authz";
+import { proxyHandler } from "@/lib/egress/proxy";
 import { handleElicitationStatus } from "@/lib/gateway-api/elicitation-status";
 import { MAX_BODY_BYTES } from "@/lib/gateway-api/http";
 import { handleResolve } from "@/lib/gateway-api/resolve";
@@ -25,17 +28,25 @@ import { startConfiguredMetricsServer } from "@/lib/observability/metrics-server
 import { installEdgeListeners, rejectAtEdge } from "@/lib/http-edge/install";
 import { sendThenDrain } from "@/lib/http-edge/respond";
 import { startFrontdesk } from "@/lib/startup";
-import { ELICITATIONS_PATH, RESOLVE_PATH, TOKEN_ENDPOINT_PATH } from "@/lib/gateways/urls";
+import { ELICITATIONS_PATH, EXT_AUTHZ_PATH, PROXY_PATH, RESOLVE_PATH, TOKEN_ENDPOINT_PATH } from "@/lib/gateways/urls";
 
 type Handler = (req: Request) => Promise<Response>;
+/** `stream`: the request body goes to the handler as a stream and the response streams back (egress proxy). */
+type GatewayRoute = { handler: Handler; stream: boolean };
 
-/** Exact method + path matches only; anything else (other methods, trailing slashes) is Next's. */
-function findGatewayHandler(method: string, pathname: string): Handler | null {
-  if (method === "POST" && pathname === RESOLVE_PATH) return handleResolve;
-  if (method === "POST" && pathname === TOKEN_ENDPOINT_PATH) return handleTokenRequest;
+/**
+ * Exact method + path matches only; anything else (other methods, trailing slashes) is Next's.
+ * The proxy routes match on the raw request target, before URL parsing resolves dot segments,
+ * so the proxy sees (and refuses) a `..` instead of a silently rewritten path.
+ */
+function findGatewayHandler(method: string, pathname: string, rawTarget: string): GatewayRoute | null {
+  if (method === "POST" && pathname === RESOLVE_PATH) return { handler: handleResolve, stream: false };
+  if (method === "POST" && pathname === TOKEN_ENDPOINT_PATH) return { handler: handleTokenRequest, stream: false };
   if (method === "GET" && pathname.startsWith(`${ELICITATIONS_PATH}/`) && !pathname.slice(ELICITATIONS_PATH.length + 1).includes("/")) {
-    return handleElicitationStatus;
+    return { handler: handleElicitationStatus, stream: false };
   }
+  if (pathname.startsWith(`${PROXY_PATH}/`)) return { handler: proxyHandler(rawTarget), stream: true };
+  if (pathname.startsWith(`${EXT_AUTHZ_PATH}/`)) return { handler: extAuthzHandler(rawTarget), stream: false };
   return null;
 }
 
@@ -81,25 +92,29 @@ function readBody(req: IncomingMessage): Promise<{ body: Buffer; truncated: bool
   });
 }
 
-function toRequest(req: IncomingMessage, body: Buffer | undefined, signal: AbortSignal): Request {
+function toRequest(req: IncomingMessage, body: Buffer | ReadableStream<Uint8Array> | undefined, signal: AbortSignal): Request {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   const host = req.headers.host ?? "localhost";
-  return new Request(`http://${host}${req.url ?? "/"}`, { method: req.method, headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal });
+  const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, body: body as BodyInit | undefined, signal };
+  if (body instanceof ReadableStream) init.duplex = "half";
+  return new Request(`http://${host}${req.url ?? "/"}`, init);
 }
 
-async function dispatch(handler: Handler, req: IncomingMessage, res: ServerResponse, headers: [string, string][]): Promise<void> {
-  // Aborts the handler (e.g. a long-poll) when the client goes away.
+async function dispatch(route: GatewayRoute, req: IncomingMessage, res: ServerResponse, headers: [string, string][]): Promise<void> {
+  // Aborts the handler (e.g. a long-poll, a proxied upstream call) when the client goes away.
   const aborter = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) aborter.abort();
   });
-  let body: Buffer | undefined;
+  let body: Buffer | ReadableStream<Uint8Array> | undefined;
   let truncated = false;
   if (req.method !== "GET" && req.method !== "HEAD") {
-    ({ body, truncated } = await readBody(req));
+    // The proxy streams the body upstream and applies its own limit while doing so.
+    if (route.stream) body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+    else ({ body, truncated } = await readBody(req));
   }
-  const response = await handler(toRequest(req, body, aborter.signal));
+  const response = await route.handler(toRequest(req, body, aborter.signal));
   if (truncated) {
     // An oversized body (the handler answers 413): answer, discard the rest, then close, so
     // the client reads the 413 instead of a reset (lib/http-edge/respond.ts).
@@ -107,15 +122,49 @@ async function dispatch(handler: Handler, req: IncomingMessage, res: ServerRespo
     sendThenDrain(req, res, response.status, responseHeaders, Buffer.from(await response.arrayBuffer()));
     return;
   }
-  await sendResponse(res, response, headers);
+  await (route.stream ? streamResponse(res, response, headers) : sendResponse(res, response, headers));
+}
+
+function writeHead(res: ServerResponse, response: Response, extraHeaders: [string, string][]): void {
+  for (const [key, value] of extraHeaders) res.setHeader(key, value);
+  response.headers.forEach((value, key) => res.setHeader(key, value));
+  res.writeHead(response.status);
 }
 
 async function sendResponse(res: ServerResponse, response: Response, extraHeaders: [string, string][]): Promise<void> {
-  for (const [key, value] of extraHeaders) res.setHeader(key, value);
-  response.headers.forEach((value, key) => res.setHeader(key, value));
   const body = response.body ? Buffer.from(await response.arrayBuffer()) : null;
-  res.writeHead(response.status);
+  writeHead(res, response, extraHeaders);
   res.end(body);
+}
+
+/**
+ * Streams the body with backpressure: the next chunk is read only when the socket has taken the
+ * previous one, so a slow client holds at most a few chunks in memory (and slows the upstream
+ * through TCP), never the whole response. A client that goes away cancels the stream.
+ */
+async function streamResponse(res: ServerResponse, response: Response, extraHeaders: [string, string][]): Promise<void> {
+  writeHead(res, response, extraHeaders);
+  if (!response.body) return void res.end();
+  const reader = response.body.getReader();
+  let closed = false;
+  let wake: (() => void) | null = null;
+  res.once("close", () => {
+    closed = true;
+    wake?.();
+    if (!res.writableFinished) reader.cancel().catch(() => undefined);
+  });
+  res.on("drain", () => wake?.());
+  try {
+    while (!closed) {
+      const { done, value } = await reader.read();
+      if (done) return void res.end();
+      if (!res.write(value) && !closed) await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+    }
+  } catch {
+    // The upstream failed mid-body (or hit a limit): the client must see a cut-off, not a clean end.
+    res.destroy();
+  }
 }
 
 async function main() {
@@ -135,12 +184,12 @@ async function main() {
     if (rejectAtEdge(req, res, headers)) return;
     const url = req.url ?? "/";
     const q = url.indexOf("?");
-    const handler = findGatewayHandler(req.method ?? "GET", q === -1 ? url : url.slice(0, q));
-    if (!handler) {
+    const route = findGatewayHandler(req.method ?? "GET", q === -1 ? url : url.slice(0, q), url);
+    if (!route) {
       void handleNext(req, res);
       return;
     }
-    dispatch(handler, req, res, headers).catch(() => {
+    dispatch(route, req, res, headers).catch(() => {
       // The handlers map every error to a response; this is a bug or a broken socket.
       if (res.headersSent) return void res.destroy();
       res.writeHead(500, { "content-type": "application/json", "cache-control": "no-store" });

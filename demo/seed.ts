@@ -11,7 +11,7 @@ import { createPolicyRule, listPolicyRules } from "@/lib/policy/rules";
 import { createProvider } from "@/lib/providers/create";
 import { findProviderBySlug } from "@/lib/providers/find";
 import { DEMO_GATEWAY_NAME, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG } from "./ports";
-import { UPSTREAM_SCOPES } from "./upstream-provider";
+import { NOTES_REQUEST_RULES, UPSTREAM_SCOPES } from "./upstream-provider";
 
 const ACTOR = { type: "admin", id: "demo-setup" } as const;
 
@@ -50,10 +50,18 @@ export async function seedDemo(input: SeedDemoInput): Promise<SeedDemoResult> {
         resourceUrls: [input.notes.apiUrl],
         // The demo upstream runs on http://localhost; allowed for this provider only, and logged.
         allowInsecureHttp: true,
+        // ... which is a loopback address: the egress proxy may reach it for this provider only.
+        allowPrivateNetwork: true,
+        requestRules: NOTES_REQUEST_RULES,
       },
       { type: "system" },
     );
-  } else if (provider.issuer !== input.notes.issuer) {
+  } else if (!provider.allowPrivateNetwork || JSON.stringify(provider.requestRules) !== JSON.stringify(NOTES_REQUEST_RULES)) {
+    // A data folder from before the egress proxy: give its Notes provider what the proxy needs.
+    const db = await getDb();
+    await db.provider.update({ where: { id: provider.id }, data: { allowPrivateNetwork: true, requestRules: NOTES_REQUEST_RULES } });
+  }
+  if (provider.issuer !== input.notes.issuer) {
     warnings.push(
       `The Notes provider in this data folder points at ${provider.issuer}, not ${input.notes.issuer}: ` +
         "start the demo with the same FRONTDESK_DEMO_BASE_PORT as before, or use a fresh FRONTDESK_DATA_DIR.",

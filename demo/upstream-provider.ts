@@ -14,6 +14,18 @@ export const UPSTREAM_USERS = {
 
 export const UPSTREAM_SCOPES = ["notes:read", "notes:write"];
 
+/**
+ * What each Notes scope may do through Frontdesk's egress proxy (Provider.requestRules): a token
+ * the user granted both scopes can write, but a caller that asked for `notes:read` only reads.
+ */
+export const NOTES_REQUEST_RULES = {
+  "notes:read": [{ methods: ["GET", "HEAD"], paths: ["/notes", "/notes/*"] }],
+  "notes:write": [
+    { methods: ["POST"], paths: ["/notes"] },
+    { methods: ["DELETE"], paths: ["/notes/*"] },
+  ],
+} satisfies Record<string, { methods: ("GET" | "HEAD" | "POST" | "DELETE")[]; paths: string[] }[]>;
+
 const NOTES: Record<string, string[]> = {
   alice: ["Follow the white rabbit", "Tea party at six"],
   bob: ["Fix the fence", "Order more bricks"],
@@ -25,8 +37,8 @@ export interface UpstreamStats {
   /** refresh_token grants that oidc-provider processed (success or error). */
   refreshRequests: number;
   revocations: number;
-  /** Who the notes API served, and with which access token. */
-  apiRequests: { accountId: string; token: string }[];
+  /** Who the notes API served, with which access token and method. */
+  apiRequests: { accountId: string; token: string; method: string }[];
 }
 
 export interface UpstreamProvider {
@@ -50,6 +62,7 @@ export async function startUpstreamProvider(opts: {
   rotateRefreshTokens?: boolean;
 }): Promise<UpstreamProvider> {
   const stats: UpstreamStats = { tokenRequests: 0, refreshRequests: 0, revocations: 0, apiRequests: [] };
+  const notes: Record<string, string[]> = Object.fromEntries(Object.entries(NOTES).map(([k, v]) => [k, [...v]]));
   let failure: "none" | "5xx" | "timeout" = "none";
   let delayMs = 0;
   const ttl = opts.accessTokenTtl ?? 3600;
@@ -70,8 +83,8 @@ export async function startUpstreamProvider(opts: {
       stats.revocations++;
       return false;
     }
-    if (path === "/api/notes") {
-      await serveNotes(provider, stats, req, res);
+    if (path === "/api/notes" || path.startsWith("/api/notes/")) {
+      await serveNotes(provider, stats, notes, req, res);
       return true;
     }
     return handleInteraction(provider, { brand: "Notes", accounts: UPSTREAM_USERS, askConsent: true }, req, res);
@@ -126,7 +139,9 @@ export async function startUpstreamProvider(opts: {
   };
 }
 
-async function serveNotes(provider: Provider, stats: UpstreamStats, req: IncomingMessage, res: ServerResponse) {
+// GET /api/notes (notes:read) lists the user's notes; POST /api/notes {"text"} adds one and
+// DELETE /api/notes/<index> removes one (notes:write).
+async function serveNotes(provider: Provider, stats: UpstreamStats, notes: Record<string, string[]>, req: IncomingMessage, res: ServerResponse) {
   const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
     res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers }).end(JSON.stringify(body));
   const auth = req.headers.authorization ?? "";
@@ -135,9 +150,27 @@ async function serveNotes(provider: Provider, stats: UpstreamStats, req: Incomin
   if (!token || !at || at.isExpired) {
     return json(401, { error: "invalid_token" }, { "www-authenticate": 'Bearer error="invalid_token"' });
   }
-  if (!String(at.scope ?? "").split(" ").includes("notes:read")) {
-    return json(403, { error: "insufficient_scope" }, { "www-authenticate": 'Bearer error="insufficient_scope", scope="notes:read"' });
+  const method = req.method ?? "GET";
+  const needed = method === "GET" || method === "HEAD" ? "notes:read" : "notes:write";
+  if (!String(at.scope ?? "").split(" ").includes(needed)) {
+    return json(403, { error: "insufficient_scope" }, { "www-authenticate": `Bearer error="insufficient_scope", scope="${needed}"` });
   }
-  stats.apiRequests.push({ accountId: at.accountId!, token });
-  return json(200, { owner: at.accountId, notes: NOTES[at.accountId!] ?? [] });
+  const path = new URL(req.url ?? "/", "http://local").pathname;
+  const mine = (notes[at.accountId!] ??= []);
+  stats.apiRequests.push({ accountId: at.accountId!, token, method });
+  if (path === "/api/notes" && (method === "GET" || method === "HEAD")) return json(200, { owner: at.accountId, notes: mine });
+  if (path === "/api/notes" && method === "POST") {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = (JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { text?: unknown }).text;
+    if (typeof text !== "string" || text.length === 0 || text.length > 500) return json(400, { error: "invalid_note" });
+    mine.push(text);
+    return json(201, { owner: at.accountId, notes: mine });
+  }
+  const index = /^\/api\/notes\/(\d{1,4})$/.exec(path)?.[1];
+  if (index !== undefined && method === "DELETE" && Number(index) < mine.length) {
+    mine.splice(Number(index), 1);
+    return json(200, { owner: at.accountId, notes: mine });
+  }
+  return json(404, { error: "not_found" });
 }

@@ -64,6 +64,14 @@ export const envSchema = z.object({
   ELICITATION_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
   /** Upper bound for `expires_in` handed to gateways, so their caches honor revocation quickly. */
   TOKEN_MAX_EXPIRES_IN: z.coerce.number().int().min(5).max(3600).default(300),
+  /** Egress proxy: largest request body forwarded upstream (bytes). */
+  FRONTDESK_PROXY_MAX_REQUEST_BYTES: z.coerce.number().int().min(0).max(1024 ** 3).default(10 * 1024 * 1024),
+  /** Egress proxy: largest upstream response streamed back (bytes); a longer one is cut off. */
+  FRONTDESK_PROXY_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 ** 3).default(256 * 1024 * 1024),
+  /** Egress proxy: longest wait for the upstream's response headers, and longest silence while streaming (seconds). */
+  FRONTDESK_PROXY_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(30),
+  /** Egress proxy: DNS servers (`ip` or `ip:port`) to resolve upstream hosts with, instead of the system resolver. */
+  FRONTDESK_EGRESS_DNS_SERVERS: csv,
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Prometheus metrics on their own listener (off when unset; never on the public port). */
   FRONTDESK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),

@@ -31,6 +31,11 @@ export interface GatewayRouteOptions {
   style: "oauth" | "api";
   /** Route label in metrics, traces and logs (a fixed name, never a path with ids in it). */
   name: string;
+  /**
+   * Header carrying the gateway's client authentication (default `authorization`). ext_authz
+   * uses another one: there, Authorization is the original request's (the user's token).
+   */
+  credentialHeader?: string;
 }
 
 const CLIENT_AUTH_PARAMS = ["client_id", "client_secret", "client_assertion", "client_assertion_type"] as const;
@@ -109,7 +114,7 @@ export function gatewayRoute(
       let gateway: AuthenticatedGateway;
       try {
         gateway = await authenticateGateway({
-          authorization: req.headers.get("authorization"),
+          authorization: req.headers.get(opts.credentialHeader ?? "authorization"),
           form: creds,
           allowBearerAssertion: opts.style === "api",
         });

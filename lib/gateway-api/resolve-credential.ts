@@ -26,7 +26,7 @@ export interface ResolveContext {
 }
 
 export interface ResolveRequest {
-  action: "resolve" | "token_exchange";
+  action: "resolve" | "token_exchange" | "proxy" | "ext_authz";
   gateway: AuthenticatedGateway;
   subject: VerifiedSubject;
   /** The agent acting for the user, from a verified actor token; absent when none was presented. */
@@ -38,6 +38,8 @@ export interface ResolveRequest {
   requestId: string;
   /** Extra, non-secret attributes for the audit row (e.g. that an actor token was presented). */
   auditExtra?: Record<string, unknown>;
+  /** Refresh even if the token looks valid (the egress proxy, after the upstream answered 401). */
+  forceRefresh?: boolean;
 }
 
 export type ResolveOutcome =
@@ -239,7 +241,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
 
   let fresh;
   try {
-    fresh = await ensureFreshGrant(grant, provider, { gatewayId: gateway.id, requestId: req.requestId });
+    fresh = await ensureFreshGrant(grant, provider, { gatewayId: gateway.id, requestId: req.requestId }, { force: req.forceRefresh });
   } catch (e) {
     if (e instanceof AppError) await audit("deny", e.code);
     throw e;

@@ -6,12 +6,15 @@ import { z } from "zod";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { MAX_REQUEST_STATE_LENGTH, REQUEST_DIGEST_PATTERN } from "@/lib/elicitations/request-state";
+import type { Provider } from "@/lib/generated/prisma/client";
+import type { OpenCredential } from "@/lib/grants/sealed";
 import { acceptTrustedSubject } from "@/lib/subject-tokens/verify";
 import { consentNeededForms } from "./consent-needed";
 import { gatewayRoute } from "./gateway-route";
 import { json } from "./http";
-import { awaitRetry, MAX_RETRY_WAIT_SECONDS, requestStateBinding } from "./request-state-retry";
-import { resolveCredential } from "./resolve-credential";
+import { awaitRetry, MAX_RETRY_WAIT_SECONDS, requestStateBinding, type RetryOutcome } from "./request-state-retry";
+import { resolveCredential, type ResolveOutcome } from "./resolve-credential";
+import type { RequestStateBinding } from "@/lib/elicitations/request-state";
 import { verifySubjectTokenCached } from "./subject-cache";
 import { findTargetProvider, parseScopes } from "./target";
 
@@ -62,7 +65,39 @@ function parseBody(body: unknown) {
   return b;
 }
 
+/** The header that carries a credential to the upstream (resolve hands it out; the proxy and ext_authz add it). */
+export function injectionHeader(provider: Pick<Provider, "apiKeyHeader" | "apiKeyPrefix">, c: OpenCredential): { name: string; value: string } {
+  return c.kind === "oauth"
+    ? { name: "Authorization", value: `Bearer ${c.accessToken}` }
+    : { name: provider.apiKeyHeader ?? "Authorization", value: `${provider.apiKeyPrefix ?? ""}${c.apiKey}` };
+}
+
+/**
+ * Consent needed: the 403 whose body a gateway forwards unchanged as the MCP error. The egress
+ * proxy and ext_authz answer with the same body, so every interface speaks one consent form.
+ */
+export async function consentRequiredResponse(
+  outcome: Extract<ResolveOutcome, { kind: "elicitation" }>,
+  provider: { slug: string },
+  binding: RequestStateBinding,
+  retry: RetryOutcome | null = null,
+): Promise<Response> {
+  const forms = await consentNeededForms(outcome, provider, binding, retry);
+  return json(
+    {
+      error: {
+        code: URL_ELICITATION_REQUIRED,
+        message: forms.elicitation.message,
+        data: { elicitations: [forms.elicitation] },
+      },
+      inputRequired: forms.inputRequired,
+    },
+    403,
+  );
+}
+
 export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style: "api" }, async ({ req, body, gateway, requestId }) => {
+
   const b = parseBody(body);
   const scopes = parseScopes(b.scopes ?? []);
   let provider;
@@ -91,25 +126,9 @@ export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style
     context: b.context ?? {},
     requestId,
   });
-  if (outcome.kind === "elicitation") {
-    const forms = await consentNeededForms(outcome, provider, requestStateBinding(call), retry);
-    return json(
-      {
-        error: {
-          code: URL_ELICITATION_REQUIRED,
-          message: forms.elicitation.message,
-          data: { elicitations: [forms.elicitation] },
-        },
-        inputRequired: forms.inputRequired,
-      },
-      403,
-    );
-  }
+  if (outcome.kind === "elicitation") return consentRequiredResponse(outcome, provider, requestStateBinding(call), retry);
   const c = outcome.credential;
-  const header =
-    c.kind === "oauth"
-      ? { name: "Authorization", value: `Bearer ${c.accessToken}` }
-      : { name: provider.apiKeyHeader ?? "Authorization", value: `${provider.apiKeyPrefix ?? ""}${c.apiKey}` };
+  const header = injectionHeader(provider, c);
   // Cache-until for the gateway: the token's expiry, but no later than TOKEN_MAX_EXPIRES_IN.
   const cap = Date.now() + env().TOKEN_MAX_EXPIRES_IN * 1000;
   const tokenExpiry = c.kind === "oauth" && c.expiresAt ? c.expiresAt.getTime() : Infinity;

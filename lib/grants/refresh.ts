@@ -55,16 +55,27 @@ const recentFailures = new Map<string, number>();
  * AppError("upstream_unavailable") when the provider cannot be reached and the current token has
  * expired (retryable; the grant is kept).
  */
-export async function ensureFreshGrant(grant: SealedGrant, provider: Provider, ctx: RefreshContext = {}): Promise<FreshGrant> {
-  if (provider.kind === "api_key" || grant.apiKeyCipher || !needsRefresh(grant)) return { kind: "fresh", grant, refreshed: false };
+export async function ensureFreshGrant(
+  grant: SealedGrant,
+  provider: Provider,
+  ctx: RefreshContext = {},
+  opts: { force?: boolean } = {},
+): Promise<FreshGrant> {
+  // `force`: the upstream rejected this access token although it looks valid (revoked or rotated
+  // upstream). Refresh it unless someone already replaced it (checked again under the lock).
+  const force = opts.force === true && grant.refreshTokenCipher !== null;
+  if (provider.kind === "api_key" || grant.apiKeyCipher || (!force && !needsRefresh(grant))) return { kind: "fresh", grant, refreshed: false };
   const failedAt = recentFailures.get(grant.id);
-  if (failedAt !== undefined && Date.now() - failedAt < RETRY_AFTER_FAILURE_MS && !isExpired(grant)) {
+  if (!force && failedAt !== undefined && Date.now() - failedAt < RETRY_AFTER_FAILURE_MS && !isExpired(grant)) {
     return { kind: "fresh", grant, refreshed: false };
   }
-  let flight = inFlight.get(grant.id);
+  const flightKey = force ? `${grant.id}:force` : grant.id;
+  let flight = inFlight.get(flightKey);
   if (!flight) {
-    flight = observeRefresh(provider.slug, refreshUnderLock(grant.id, provider, ctx), refreshOutcome).finally(() => inFlight.delete(grant.id));
-    inFlight.set(grant.id, flight);
+    flight = observeRefresh(provider.slug, refreshUnderLock(grant.id, provider, ctx, force ? grant.accessTokenCipher : undefined), refreshOutcome).finally(() =>
+      inFlight.delete(flightKey),
+    );
+    inFlight.set(flightKey, flight);
   }
   const outcome = await flight;
   if (outcome.kind === "refreshed_unaudited") {
@@ -106,24 +117,28 @@ async function withRefreshSlot<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function refreshUnderLock(grantId: string, provider: Provider, ctx: RefreshContext): Promise<LockedOutcome> {
+async function refreshUnderLock(grantId: string, provider: Provider, ctx: RefreshContext, rejectedAccessToken?: string | null): Promise<LockedOutcome> {
   const db = await getDb();
   // The transaction outlives the upstream call (bounded by the provider config's timeout), so
   // the lock is held exactly while this instance talks to the token endpoint.
-  return withRefreshSlot(() => db.$transaction((tx) => refreshLocked(tx, grantId, provider, ctx), { timeout: 60_000, maxWait: 30_000 }));
+  return withRefreshSlot(() =>
+    db.$transaction((tx) => refreshLocked(tx, grantId, provider, ctx, rejectedAccessToken), { timeout: 60_000, maxWait: 30_000 }),
+  );
 }
 
-async function refreshLocked(tx: Tx, grantId: string, provider: Provider, ctx: RefreshContext): Promise<LockedOutcome> {
+async function refreshLocked(tx: Tx, grantId: string, provider: Provider, ctx: RefreshContext, rejectedAccessToken?: string | null): Promise<LockedOutcome> {
   await lockGrant(tx, grantId);
   const current = await tx.grant.findUnique({ where: { id: grantId }, select: SEALED_GRANT_SELECT });
   if (!current || current.status === "revoked") return { kind: "gone" };
   if (current.status === "needs_reauth") return { kind: "needs_reauth", grant: current };
   // Another instance (or an earlier flight here) refreshed while we waited for the lock.
-  if (!needsRefresh(current)) return { kind: "fresh", grant: current, refreshed: false };
+  // A forced refresh goes ahead only while the stored token is still the one the upstream rejected.
+  const forced = rejectedAccessToken !== undefined && current.accessTokenCipher === rejectedAccessToken;
+  if (!forced && !needsRefresh(current)) return { kind: "fresh", grant: current, refreshed: false };
 
   const refreshToken = await openRefreshToken(current);
   if (!refreshToken) {
-    if (!isExpired(current)) return { kind: "fresh", grant: current, refreshed: false };
+    if (!isExpired(current) && !forced) return { kind: "fresh", grant: current, refreshed: false };
     return markNeedsReauth(tx, current, "no_refresh_token", ctx);
   }
 

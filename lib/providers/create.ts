@@ -37,6 +37,9 @@ export async function createProvider(input: ProviderInput, actor: { type: "admin
   if (fields.allowInsecureHttp) {
     log.warn("provider allows plain http (development only)", { providerId: id, slug: fields.slug });
   }
+  if (fields.allowPrivateNetwork) {
+    log.warn("provider's API may be reached on private addresses through the egress proxy", { providerId: id, slug: fields.slug });
+  }
   return provider as Provider;
 }
 

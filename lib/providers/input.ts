@@ -1,5 +1,6 @@
 // The shape of a provider registration, parsed strictly at every edge (CLI, admin, presets).
 import { z } from "zod";
+import { requestRulesSchema } from "@/lib/egress/request-rules";
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -30,6 +31,10 @@ export const providerInputSchema = z
     apiKeyPrefix: z.string().max(50).optional(),
     validationUrl: httpUrl.optional(),
     allowInsecureHttp: z.boolean().default(false),
+    /** Egress proxy: may the API bases resolve to private or loopback addresses? (development, on-premises APIs) */
+    allowPrivateNetwork: z.boolean().default(false),
+    /** Egress proxy / ext_authz: what each scope may send (lib/egress/request-rules.ts). */
+    requestRules: requestRulesSchema.default({}),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -1,7 +1,60 @@
 // Provider presets: configuration only, no code paths of their own except the two response
 // quirks named in `presetQuirks` (Slack). Each documents what is unusual about the provider,
 // next to the settings that deal with it. An admin still supplies the client id and secret.
+import type { RequestRules } from "@/lib/egress/request-rules";
 import type { ProviderInput } from "./input";
+
+// Request rules (lib/egress/request-rules.ts) the presets ship: what a caller that asked for a
+// scope may send through the egress proxy. Read scopes get reads only, whatever the stored
+// token could do; an admin can widen or narrow them per provider.
+const READ = ["GET", "HEAD"] as ("GET" | "HEAD")[];
+const WRITE = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE")[];
+
+const GITHUB_RULES: RequestRules = {
+  // Profile and e-mail.
+  "read:user": [{ methods: READ, paths: ["/user", "/users/*", "/users/*/**"] }],
+  "user:email": [{ methods: READ, paths: ["/user/emails", "/user/public_emails"] }],
+  "read:org": [{ methods: READ, paths: ["/user/orgs", "/orgs/*", "/orgs/*/**"] }],
+  // `repo` and `public_repo` tokens can write; asking for them means asking for that.
+  repo: [{ methods: WRITE, paths: ["/repos/*/*", "/repos/*/*/**", "/user/repos", "/search/**"] }],
+  public_repo: [{ methods: WRITE, paths: ["/repos/*/*", "/repos/*/*/**", "/user/repos", "/search/**"] }],
+};
+
+// GitHub App user tokens carry no OAuth scopes (the app's permissions decide): reads on
+// repositories and the profile for any caller.
+const GITHUB_APP_RULES: RequestRules = {
+  "*": [{ methods: READ, paths: ["/user", "/user/repos", "/repos/*/*", "/repos/*/*/**", "/installation/repositories"] }],
+};
+
+const GOOGLE_RULES: RequestRules = {
+  openid: [{ methods: READ, paths: ["/oauth2/v3/userinfo"] }],
+  email: [{ methods: READ, paths: ["/oauth2/v3/userinfo"] }],
+  "https://www.googleapis.com/auth/gmail.readonly": [{ methods: READ, paths: ["/gmail/v1/users/*/**"] }],
+  "https://www.googleapis.com/auth/drive.readonly": [{ methods: READ, paths: ["/drive/v3/**"] }],
+  "https://www.googleapis.com/auth/calendar.readonly": [{ methods: READ, paths: ["/calendar/v3/**"] }],
+};
+
+// Slack's Web API takes GET or POST for reads alike (method names are the paths).
+const SLACK_RULES: RequestRules = {
+  "users:read": [{ methods: ["GET", "POST"], paths: ["/users.list", "/users.info"] }],
+  "channels:read": [{ methods: ["GET", "POST"], paths: ["/conversations.list", "/conversations.info"] }],
+  "channels:history": [{ methods: ["GET", "POST"], paths: ["/conversations.history", "/conversations.replies"] }],
+  "chat:write": [{ methods: ["POST"], paths: ["/chat.postMessage"] }],
+};
+
+const ATLASSIAN_RULES: RequestRules = {
+  "read:me": [{ methods: READ, paths: ["/me", "/oauth/token/accessible-resources"] }],
+  "read:jira-work": [{ methods: READ, paths: ["/ex/jira/*/rest/api/3/**"] }],
+  "write:jira-work": [{ methods: WRITE, paths: ["/ex/jira/*/rest/api/3/**"] }],
+  "read:confluence-content.all": [{ methods: READ, paths: ["/ex/confluence/*/wiki/rest/api/**"] }],
+};
+
+const MICROSOFT_RULES: RequestRules = {
+  "User.Read": [{ methods: READ, paths: ["/v1.0/me", "/v1.0/me/photo/**"] }],
+  "Mail.Read": [{ methods: READ, paths: ["/v1.0/me/messages", "/v1.0/me/messages/**", "/v1.0/me/mailFolders/**"] }],
+  "Calendars.Read": [{ methods: READ, paths: ["/v1.0/me/events", "/v1.0/me/events/**", "/v1.0/me/calendar/**"] }],
+  "Files.Read": [{ methods: READ, paths: ["/v1.0/me/drive/**"] }],
+};
 
 type PresetDefaults = Omit<ProviderInput, "slug" | "clientId" | "clientSecret">;
 
@@ -36,6 +89,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         tokenEndpointAuth: "client_secret_post",
         defaultScopes: ["read:user"],
         resourceUrls: ["https://api.github.com/"],
+        requestRules: GITHUB_RULES,
       };
     case "github-app":
       // GitHub App user-to-server tokens. Same endpoints as the OAuth app, but:
@@ -52,6 +106,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         tokenEndpointAuth: "client_secret_post",
         defaultScopes: [],
         resourceUrls: ["https://api.github.com/"],
+        requestRules: GITHUB_APP_RULES,
       };
     case "google":
       // Google (OIDC discovery at accounts.google.com).
@@ -69,6 +124,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         defaultScopes: ["openid", "email"],
         extraAuthParams: { access_type: "offline", prompt: "consent", include_granted_scopes: "true" },
         resourceUrls: ["https://www.googleapis.com/", "https://gmail.googleapis.com/"],
+        requestRules: GOOGLE_RULES,
       };
     case "slack":
       // Slack OAuth v2 with user scopes (the token acts as the user, not as the bot).
@@ -89,6 +145,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         scopeSeparator: ",",
         defaultScopes: ["users:read"],
         resourceUrls: ["https://slack.com/api/"],
+        requestRules: SLACK_RULES,
       };
     case "atlassian":
       // Atlassian Cloud OAuth 2.0 (3LO).
@@ -108,6 +165,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         defaultScopes: ["read:me", "offline_access"],
         extraAuthParams: { audience: "api.atlassian.com", prompt: "consent" },
         resourceUrls: ["https://api.atlassian.com/"],
+        requestRules: ATLASSIAN_RULES,
       };
     case "microsoft": {
       // Microsoft Entra ID (v2.0 endpoints).
@@ -128,6 +186,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         tokenEndpointAuth: "client_secret_post",
         defaultScopes: ["openid", "offline_access", "User.Read"],
         resourceUrls: ["https://graph.microsoft.com/"],
+        requestRules: MICROSOFT_RULES,
       };
     }
   }
