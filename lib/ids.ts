@@ -2,7 +2,7 @@
 // something (elicitations, state) carry 256 bits from the CSPRNG.
 import { randomBytes } from "node:crypto";
 
-export type IdPrefix = "usr" | "prv" | "gw" | "pol" | "grt" | "eli" | "evt" | "req" | "agt" | "rsk";
+export type IdPrefix = "usr" | "prv" | "gw" | "pol" | "grt" | "eli" | "evt" | "req" | "agt" | "rsk" | "apr" | "dlg";
 
 export function newId(prefix: IdPrefix, bytes = 16): string {
   return `${prefix}_${randomBytes(bytes).toString("base64url")}`;

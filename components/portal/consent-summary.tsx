@@ -1,15 +1,27 @@
-// Who is asking, for what, and what is already granted.
+// Who is asking, for what, and what is already granted to whom (design.md flow step 4). The
+// requester is named truthfully: the gateway Frontdesk authenticated, the agent only when an
+// actor token proved it, and whatever the gateway merely reported marked as unverified.
 import type { ConsentDetails } from "@/lib/portal/consent-view";
 import { ScopeList } from "./scope-list";
 
-function Row({ label, value }: { label: string; value: string | undefined }) {
+function Row({ label, value, note }: { label: string; value: string | undefined; note?: string }) {
   if (!value) return null;
   return (
     <div className="grid grid-cols-3 gap-4 py-2">
       <dt className="text-sm font-medium text-slate-600">{label}</dt>
-      <dd className="col-span-2 text-slate-900">{value}</dd>
+      <dd className="col-span-2 text-slate-900">
+        {value}
+        {note ? <span className="ml-2 text-sm text-slate-600">({note})</span> : null}
+      </dd>
     </div>
   );
+}
+
+const UNVERIFIED = "reported by the gateway, not verified";
+
+/** "agent X via gateway Y", or "an unidentified agent via gateway Y". */
+export function requesterLabel(r: { gatewayName: string; agentId: string | null }): string {
+  return `${r.agentId ? `agent ${r.agentId}` : "an unidentified agent"} via ${r.gatewayName}`;
 }
 
 export function ConsentSummary({ details }: { details: ConsentDetails }) {
@@ -18,12 +30,16 @@ export function ConsentSummary({ details }: { details: ConsentDetails }) {
     <div className="space-y-4">
       <dl className="divide-y divide-slate-100">
         <Row label="Service" value={details.provider.displayName} />
-        <Row label="Requested by" value={details.gatewayName} />
-        <Row label="Agent" value={context.agentId} />
-        <Row label="MCP server" value={context.mcpServer} />
-        <Row label="Tool" value={context.toolName} />
+        <Row label="Gateway" value={details.gatewayName} note="authenticated by Frontdesk" />
+        {details.verifiedAgentId ? (
+          <Row label="Agent" value={details.verifiedAgentId} note="verified by its actor token" />
+        ) : (
+          <Row label="Agent" value="An unidentified agent" note={context.agentId ? `it calls itself “${context.agentId}”, not verified` : undefined} />
+        )}
+        <Row label="MCP server" value={context.mcpServer} note={UNVERIFIED} />
+        <Row label="Tool" value={context.toolName} note={UNVERIFIED} />
         {context.labels
-          ? Object.entries(context.labels).map(([k, v]) => <Row key={k} label={k} value={v} />)
+          ? Object.entries(context.labels).map(([k, v]) => <Row key={k} label={k} value={v} note={UNVERIFIED} />)
           : null}
       </dl>
       <div>
@@ -37,6 +53,16 @@ export function ConsentSummary({ details }: { details: ConsentDetails }) {
         <div className="mt-2">
           <ScopeList scopes={details.grantedScopes} empty="Nothing yet: this is a new connection" />
         </div>
+        {details.approvedRequesters.length > 0 ? (
+          <div className="mt-3">
+            <h3 className="text-sm text-slate-600">Who may use this connection now</h3>
+            <ul className="mt-1 list-disc pl-5 text-sm text-slate-900">
+              {details.approvedRequesters.map((r) => (
+                <li key={`${r.gatewayName}|${r.agentId ?? ""}`}>{requesterLabel(r)}</li>
+              ))}
+            </ul>
+          </div>
+        ) : null}
       </div>
       <p className="text-sm text-slate-600">
         This request expires at <time dateTime={details.expiresAt.toISOString()}>{details.expiresAt.toUTCString()}</time>.

@@ -13,6 +13,8 @@ export interface CreateElicitationInput {
   userIssuer: string;
   userSubject: string;
   gatewayId: string;
+  /** The verified agent the request came from (lib/agents), if any. */
+  agentId?: string | null;
   providerId: string;
   scopes: string[];
   context: ElicitationContext;
@@ -40,6 +42,7 @@ export async function createElicitation(input: CreateElicitationInput): Promise<
         userIssuer: input.userIssuer,
         userSubject: input.userSubject,
         gatewayId: input.gatewayId,
+        agentId: input.agentId ?? null,
         providerId: input.providerId,
         scopes,
         context: context.data,

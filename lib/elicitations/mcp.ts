@@ -21,8 +21,13 @@ export interface InputRequiredResult {
   requestState: string;
 }
 
-export function elicitationMessage(provider: { displayName: string }): string {
-  return `Connect your ${provider.displayName} account in Frontdesk to continue. Open the link, sign in, and approve.`;
+/** approve_requester: the user holds the connection but has not approved this requester for it (lib/consent). */
+export type ElicitationPurpose = "connect" | "approve_requester";
+
+export function elicitationMessage(provider: { displayName: string }, purpose: ElicitationPurpose = "connect"): string {
+  return purpose === "approve_requester"
+    ? `Your ${provider.displayName} account is connected in Frontdesk, but not yet for this requester. Open the link, sign in, and approve it.`
+    : `Connect your ${provider.displayName} account in Frontdesk to continue. Open the link, sign in, and approve.`;
 }
 
 export function toUrlElicitation(elicitation: { id: string }, provider: { displayName: string }, message = elicitationMessage(provider)): UrlElicitation {

@@ -7,9 +7,11 @@ import { appendAudit } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { getHotPool } from "@/lib/db/hot-pool";
 import { createElicitation } from "@/lib/elicitations/create";
-import { toUrlElicitation, type UrlElicitation } from "@/lib/elicitations/mcp";
+import { elicitationMessage, toUrlElicitation, type UrlElicitation } from "@/lib/elicitations/mcp";
+import { checkRequesterConsent, type StoredApproval } from "@/lib/consent/check";
+import type { Requester } from "@/lib/consent/requester";
 import { AppError } from "@/lib/errors";
-import type { Provider } from "@/lib/generated/prisma/client";
+import type { ApprovalSource, Provider } from "@/lib/generated/prisma/client";
 import { forgetGateway, staleGatewayError, type AuthenticatedGateway } from "@/lib/gateways/authenticate";
 import { ensureFreshGrant } from "@/lib/grants/refresh";
 import { missingScopes, openGrantCredential, type OpenCredential, type SealedGrant } from "@/lib/grants/sealed";
@@ -46,12 +48,15 @@ export type ResolveOutcome =
   | { kind: "credential"; grantId: string; credential: OpenCredential; scopes: string[] }
   | {
       kind: "elicitation";
-      reason: "no_grant" | "insufficient_scope" | "needs_reauth";
+      reason: ElicitationReason;
       elicitation: UrlElicitation;
       /** The elicitation's own expiry (a sealed requestState expires no later). */
       expiresAt: Date;
       scopes: string[];
     };
+
+/** requester_not_approved: the connection exists, but this requester has not been approved for it. */
+type ElicitationReason = "no_grant" | "insufficient_scope" | "needs_reauth" | "requester_not_approved";
 
 interface UserAndGrantRow {
   gatewayStatus: string | null;
@@ -70,10 +75,13 @@ interface UserAndGrantRow {
   keyVersion: string | null;
   expiresAt: Date | null;
   lastRefreshedAt: Date | null;
+  approvalId: string | null;
+  approvalBy: ApprovalSource | null;
+  approvalWithdrawn: boolean | null;
 }
 
-// The gateway's current state, the user and their grant for the provider in one round trip (hot
-// path). The gateway row used to authenticate may come from a short cache (lib/gateways), so its
+// The gateway's current state, the user, their grant for the provider and this requester's
+// approval for that grant (lib/consent) in one round trip (hot path). The gateway row used to authenticate may come from a short cache (lib/gateways), so its
 // status and secret hash are read again here: a gateway disabled or re-keyed on another instance
 // gets no credential on its next call. On PostgreSQL through the hot-path pool
 // (lib/db/hot-pool.ts says why); timestamps are converted to timestamptz in SQL so that pg reads
@@ -83,19 +91,22 @@ const USER_AND_GRANT_SQL = `
          u."id" AS "userId", u."email", u."groups",
          g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
          g."apiKeyCipher", g."wrappedKey", g."keyVersion",
-         g."expiresAt" AT TIME ZONE 'UTC' AS "expiresAt", g."lastRefreshedAt" AT TIME ZONE 'UTC' AS "lastRefreshedAt"
+         g."expiresAt" AT TIME ZONE 'UTC' AS "expiresAt", g."lastRefreshedAt" AT TIME ZONE 'UTC' AS "lastRefreshedAt",
+         ra."id" AS "approvalId", ra."approvedBy"::text AS "approvalBy", ra."withdrawnAt" IS NOT NULL AS "approvalWithdrawn"
   FROM (SELECT 1) AS one
   LEFT JOIN "Gateway" gw ON gw."id" = $4
   LEFT JOIN "User" u ON u."issuer" = $2 AND u."subject" = $3
-  LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = $1`;
+  LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = $1
+  LEFT JOIN "RequesterApproval" ra ON ra."grantId" = g."id" AND ra."gatewayId" = $4 AND ra."agentId" IS NOT DISTINCT FROM $5::text`;
 
-async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, gatewayId: string): Promise<UserAndGrantRow[]> {
+async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, requester: Requester): Promise<UserAndGrantRow[]> {
+  const { gatewayId, agentId } = requester;
   const pool = getHotPool();
   if (pool) {
     const result = await pool.query<UserAndGrantRow>({
       name: "frontdesk-user-and-grant",
       text: USER_AND_GRANT_SQL,
-      values: [providerId, subject.issuer, subject.subject, gatewayId],
+      values: [providerId, subject.issuer, subject.subject, gatewayId, agentId],
     });
     return result.rows;
   }
@@ -104,15 +115,17 @@ async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, g
     SELECT gw."status"::text AS "gatewayStatus", gw."secretHash" AS "gatewaySecretHash",
            u."id" AS "userId", u."email", u."groups",
            g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
-           g."apiKeyCipher", g."wrappedKey", g."keyVersion", g."expiresAt", g."lastRefreshedAt"
+           g."apiKeyCipher", g."wrappedKey", g."keyVersion", g."expiresAt", g."lastRefreshedAt",
+           ra."id" AS "approvalId", ra."approvedBy"::text AS "approvalBy", ra."withdrawnAt" IS NOT NULL AS "approvalWithdrawn"
     FROM (SELECT 1) AS one
     LEFT JOIN "Gateway" gw ON gw."id" = ${gatewayId}
     LEFT JOIN "User" u ON u."issuer" = ${subject.issuer} AND u."subject" = ${subject.subject}
-    LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = ${providerId}`;
+    LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = ${providerId}
+    LEFT JOIN "RequesterApproval" ra ON ra."grantId" = g."id" AND ra."gatewayId" = ${gatewayId} AND ra."agentId" IS NOT DISTINCT FROM ${agentId}::text`;
 }
 
-async function findUserAndGrant(subject: VerifiedSubject, providerId: string, gateway: AuthenticatedGateway) {
-  const rows = await queryUserAndGrant(subject, providerId, gateway.id);
+async function findUserAndGrant(subject: VerifiedSubject, providerId: string, gateway: AuthenticatedGateway, requester: Requester) {
+  const rows = await queryUserAndGrant(subject, providerId, requester);
   const row = rows[0];
   const gatewayProblem =
     row?.gatewayStatus !== "active"
@@ -120,7 +133,7 @@ async function findUserAndGrant(subject: VerifiedSubject, providerId: string, ga
       : gateway.checkedSecretHash !== null && row.gatewaySecretHash !== gateway.checkedSecretHash
         ? ("secret_rotated" as const)
         : null;
-  if (!row || row.userId === null) return { gatewayProblem, user: null };
+  if (!row || row.userId === null) return { gatewayProblem, approval: null, user: null };
   const grant: SealedGrant | undefined =
     row.id === null
       ? undefined
@@ -139,17 +152,20 @@ async function findUserAndGrant(subject: VerifiedSubject, providerId: string, ga
           expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt),
           lastRefreshedAt: row.lastRefreshedAt === null ? null : new Date(row.lastRefreshedAt),
         };
-  return { gatewayProblem, user: { id: row.userId, email: row.email, groups: row.groups ?? [], grants: grant ? [grant] : [] } };
+  const approval: StoredApproval | null =
+    row.approvalId === null ? null : { id: row.approvalId, approvedBy: row.approvalBy!, withdrawn: row.approvalWithdrawn === true };
+  return { gatewayProblem, approval, user: { id: row.userId, email: row.email, groups: row.groups ?? [], grants: grant ? [grant] : [] } };
 }
 
 // A gateway retrying the same call should hand the user the same link, not a new one each time.
-async function findReusableElicitation(req: ResolveRequest, scopes: string[]) {
+async function findReusableElicitation(req: ResolveRequest, requester: Requester, scopes: string[]) {
   const db = await getDb();
   const candidates = await db.elicitation.findMany({
     where: {
       userIssuer: req.subject.issuer,
       userSubject: req.subject.subject,
-      gatewayId: req.gateway.id,
+      gatewayId: requester.gatewayId,
+      agentId: requester.agentId,
       providerId: req.provider.id,
       status: "pending",
       expiresAt: { gt: new Date(Date.now() + 60_000) },
@@ -165,7 +181,9 @@ async function findReusableElicitation(req: ResolveRequest, scopes: string[]) {
 export async function resolveCredential(req: ResolveRequest): Promise<ResolveOutcome> {
   const { gateway, subject, provider } = req;
   const scopes = [...new Set(req.scopes.length > 0 ? req.scopes : provider.defaultScopes)];
-  const [lookup, rules] = await Promise.all([findUserAndGrant(subject, provider.id, gateway), loadPolicyRules(provider.id, gateway.id)]);
+  // Consent is per requester: the gateway and, once actor tokens are verified, the agent.
+  const requester: Requester = { gatewayId: gateway.id, agentId: null };
+  const [lookup, rules] = await Promise.all([findUserAndGrant(subject, provider.id, gateway, requester), loadPolicyRules(provider.id, gateway.id)]);
   const found = lookup.user;
   const grant: SealedGrant | undefined = found?.grants[0];
 
@@ -201,13 +219,13 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
     throw staleGatewayError(gateway, lookup.gatewayProblem);
   }
 
-  const decision = evaluatePolicy({
-    rules,
-    gatewayId: gateway.id,
-    providerId: provider.id,
-    subject: { userId: found?.id ?? null, subject: subject.subject, email: subject.email ?? found?.email ?? null, groups: subject.groups ?? found?.groups ?? [] },
-    scopes,
-  });
+  const policySubject = {
+    userId: found?.id ?? null,
+    subject: subject.subject,
+    email: subject.email ?? found?.email ?? null,
+    groups: subject.groups ?? found?.groups ?? [],
+  };
+  const decision = evaluatePolicy({ rules, gatewayId: gateway.id, providerId: provider.id, subject: policySubject, scopes });
   if (!decision.allowed) {
     await audit("deny", `policy:${decision.reason}`, { deniedScopes: decision.deniedScopes });
     const scopeProblem = decision.reason.startsWith("scope_");
@@ -216,8 +234,8 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
     });
   }
 
-  const elicit = async (reason: "no_grant" | "insufficient_scope" | "needs_reauth", askScopes: string[]): Promise<ResolveOutcome> => {
-    const reusable = await findReusableElicitation(req, askScopes);
+  const elicit = async (reason: ElicitationReason, askScopes: string[]): Promise<ResolveOutcome> => {
+    const reusable = await findReusableElicitation(req, requester, askScopes);
     const created =
       reusable ??
       (await createElicitation({
@@ -225,12 +243,14 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
         userSubject: subject.subject,
         gatewayId: gateway.id,
         providerId: provider.id,
+        agentId: requester.agentId,
         scopes: askScopes,
         context: req.context,
         requestId: req.requestId,
       }));
     await audit("deny", `interaction_required:${reason}`, { elicitationId: created.id, missingScopes: askScopes });
-    return { kind: "elicitation", reason, elicitation: toUrlElicitation(created, provider), expiresAt: created.expiresAt, scopes: askScopes };
+    const message = elicitationMessage(provider, reason === "requester_not_approved" ? "approve_requester" : "connect");
+    return { kind: "elicitation", reason, elicitation: toUrlElicitation(created, provider, message), expiresAt: created.expiresAt, scopes: askScopes };
   };
 
   if (!grant || grant.status === "revoked") return elicit("no_grant", scopes);
@@ -238,6 +258,18 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   if (grant.status === "needs_reauth") return elicit("needs_reauth", [...new Set([...grant.scopes, ...scopes])]);
   const missing = missingScopes(grant.scopes, scopes);
   if (missing.length > 0) return elicit("insufficient_scope", missing);
+  const consent = await checkRequesterConsent({
+    approval: lookup.approval,
+    grantId: grant.id,
+    userId: found!.id,
+    providerId: provider.id,
+    requester,
+    rules,
+    subject: policySubject,
+    scopes,
+    requestId: req.requestId,
+  });
+  if (!consent.approved) return elicit("requester_not_approved", scopes);
 
   let fresh;
   try {
@@ -253,7 +285,11 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   if (stillMissing.length > 0) return elicit("insufficient_scope", stillMissing);
 
   const credential = await openGrantCredential(fresh.grant);
-  await audit("allow", null, { grantId: fresh.grant.id, refreshed: fresh.refreshed });
-  markGrantUsed(fresh.grant.id, gateway.id);
+  await audit("allow", null, {
+    grantId: fresh.grant.id,
+    refreshed: fresh.refreshed,
+    consent: { approvalId: consent.approvalId, via: consent.via, ruleId: consent.ruleId },
+  });
+  markGrantUsed(fresh.grant.id, gateway.id, consent.approvalId);
   return { kind: "credential", grantId: fresh.grant.id, credential, scopes: fresh.grant.scopes };
 }

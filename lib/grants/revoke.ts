@@ -40,6 +40,12 @@ export async function revokeGrant(
           keyVersion: null,
         },
       });
+      // Its requesters' approvals end with it: a reconnect asks for each requester afresh. The
+      // rows stay as the record of who was handed the grant's tokens.
+      await tx.requesterApproval.updateMany({
+        where: { grantId: grant.id, withdrawnAt: null },
+        data: { withdrawnAt: new Date(), withdrawnById: `${actor.type}:${actor.id}` },
+      });
       await appendAudit(
         {
           actorType: actor.type,

@@ -14,6 +14,8 @@ export interface PolicyRuleInput {
   users: string[];
   groups: string[];
   enabled: boolean;
+  /** Gateway rules: the selected users need not approve this requester per connection (lib/consent/pre-approval.ts). */
+  preApproved?: boolean;
 }
 
 export interface PolicySubject {

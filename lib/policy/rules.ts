@@ -12,9 +12,12 @@ export interface PolicyRuleDraft {
   users?: string[];
   groups?: string[];
   description?: string;
+  /** Gateway rules only: users it selects need not approve the gateway per connection (lib/consent). */
+  preApproved?: boolean;
 }
 
 export async function createPolicyRule(draft: PolicyRuleDraft, actor: { type: "admin"; id: string }) {
+  if (draft.preApproved && !draft.gatewayId) throw new AppError("invalid_request", "Only a gateway rule can pre-approve a requester");
   const db = await getDb();
   const scopes = draft.scopes && draft.scopes.length > 0 ? draft.scopes : ["*"];
   return db.$transaction(async (tx) => {
@@ -27,6 +30,7 @@ export async function createPolicyRule(draft: PolicyRuleDraft, actor: { type: "a
         users: draft.users ?? [],
         groups: draft.groups ?? [],
         description: draft.description ?? "",
+        preApproved: draft.preApproved ?? false,
       },
     });
     await appendAudit(
@@ -37,7 +41,7 @@ export async function createPolicyRule(draft: PolicyRuleDraft, actor: { type: "a
         providerId: rule.providerId,
         action: "admin.policy_rule_created",
         decision: "info",
-        context: { ruleId: rule.id, scopes: rule.scopes, users: rule.users, groups: rule.groups },
+        context: { ruleId: rule.id, scopes: rule.scopes, users: rule.users, groups: rule.groups, preApproved: rule.preApproved },
       },
       tx,
     );

@@ -19,6 +19,7 @@ import { isAppError } from "@/lib/errors";
 import type { Elicitation, Provider } from "@/lib/generated/prisma/client";
 import { notifyElicitationSettled } from "@/lib/gateways/webhook";
 import { saveGrant } from "@/lib/grants/save";
+import { approveElicitationRequester } from "@/lib/consent/approvals";
 import { log } from "@/lib/log";
 import { timeUpstream } from "@/lib/observability/metrics";
 import { getOAuthConfig } from "@/lib/providers/oauth-config";
@@ -137,7 +138,7 @@ export async function completeUpstreamAuthorization(input: {
   const expiresIn = tokens.expiresIn();
   try {
     await db.$transaction(async (tx) => {
-      await saveGrant({
+      const { grantId } = await saveGrant({
         userId: viewer.userId,
         providerId: provider.id,
         scopes: granted,
@@ -150,6 +151,8 @@ export async function completeUpstreamAuthorization(input: {
         },
         tx,
       });
+      // Approving on the consent page approved this requester for the connection too.
+      await approveElicitationRequester(tx, { grantId, userId: viewer.userId, elicitation, how: "connected" });
       // The user may have narrowed the scopes at the provider: the grant is still stored (it is
       // theirs), but the request is failed rather than reported as satisfied.
       if (covers) await completeElicitation(elicitation.id, owner, tx);

@@ -7,6 +7,7 @@ import { AppError, isAppError } from "@/lib/errors";
 import type { Provider } from "@/lib/generated/prisma/client";
 import { notifyElicitationSettled } from "@/lib/gateways/webhook";
 import { saveGrant } from "@/lib/grants/save";
+import { approveElicitationRequester } from "@/lib/consent/approvals";
 import { log } from "@/lib/log";
 import { checkElicitationAccess } from "./access";
 import { auditElicitationStep } from "./audit";
@@ -42,13 +43,14 @@ export async function connectApiKey(elicitationId: string, viewer: Viewer, apiKe
   const db = await getDb();
   try {
     await db.$transaction(async (tx) => {
-      await saveGrant({
+      const { grantId } = await saveGrant({
         userId: viewer.userId,
         providerId: provider.id,
         scopes: elicitation.scopes,
         credential: { kind: "api_key", apiKey },
         tx,
       });
+      await approveElicitationRequester(tx, { grantId, userId: viewer.userId, elicitation, how: "connected" });
       await completeElicitation(elicitation.id, { issuer: viewer.issuer, subject: viewer.subject }, tx);
       await auditElicitationStep(
         viewer,

@@ -8,8 +8,18 @@ import type { RefusalReason } from "./refusal";
 export interface ConsentDetails {
   elicitationId: string;
   expiresAt: Date;
+  /**
+   * connect: the upstream authorization is needed (no connection, or it lacks scopes).
+   * approve_requester: the connection covers the request; only this requester is new (one click).
+   */
+  mode: "connect" | "approve_requester";
   gatewayName: string;
+  /** The agent as Frontdesk verified it (an actor token), or null: an unidentified agent. */
+  verifiedAgentId: string | null;
+  /** Gateway-reported context (agent label, MCP server, tool): shown, but marked unverified. */
   context: ElicitationContext;
+  /** Who already may use this connection (approved requesters). */
+  approvedRequesters: { gatewayName: string; agentId: string | null }[];
   provider: { slug: string; displayName: string; kind: "oidc" | "oauth2" | "api_key" };
   requestedScopes: string[];
   grantedScopes: string[];
@@ -26,20 +36,33 @@ export async function loadConsentView(id: string, viewer: Viewer): Promise<Conse
   const db = await getDb();
   const grant = await db.grant.findUnique({
     where: { userId_providerId: { userId: viewer.userId, providerId: provider.id } },
-    select: { scopes: true, status: true },
+    select: {
+      scopes: true,
+      status: true,
+      requesterApprovals: {
+        where: { withdrawnAt: null },
+        orderBy: { createdAt: "asc" },
+        select: { agentId: true, gateway: { select: { name: true } } },
+      },
+    },
   });
-  const grantedScopes = grant?.status === "active" ? grant.scopes : [];
+  const active = grant?.status === "active";
+  const grantedScopes = active ? grant.scopes : [];
+  const newScopes = elicitation.scopes.filter((s) => !grantedScopes.includes(s));
   return {
     kind: "ready",
     details: {
       elicitationId: elicitation.id,
       expiresAt: elicitation.expiresAt,
+      mode: active && newScopes.length === 0 ? "approve_requester" : "connect",
       gatewayName: gateway.name,
+      verifiedAgentId: elicitation.agentId,
       context: readElicitationContext(elicitation.context),
+      approvedRequesters: active ? grant.requesterApprovals.map((a) => ({ gatewayName: a.gateway.name, agentId: a.agentId })) : [],
       provider: { slug: provider.slug, displayName: provider.displayName, kind: provider.kind },
       requestedScopes: elicitation.scopes,
       grantedScopes,
-      newScopes: elicitation.scopes.filter((s) => !grantedScopes.includes(s)),
+      newScopes,
     },
   };
 }

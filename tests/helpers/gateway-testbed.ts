@@ -109,12 +109,28 @@ export async function startGatewayTestbed(opts: { frontdeskUrl?: string; accessT
 
 /** `Authorization: Basic` as ToolHive and agentgateway build it (form-urlencoded id and secret). */
 /**
+ * Records that the user approved these gateways (no agent) for a grant, as the consent page does
+ * for the gateway whose request created the connection (lib/consent).
+ */
+export async function approveGateways(grantId: string, userId: string, gatewayIds: string[]): Promise<void> {
+  const { getDb } = await import("@/lib/db/client");
+  const { recordApproval } = await import("@/lib/consent/approvals");
+  const db = await getDb();
+  await db.$transaction(async (tx) => {
+    for (const gatewayId of gatewayIds) {
+      await recordApproval(tx, { grantId, requester: { gatewayId, agentId: null }, approvedBy: "user", approvedById: userId });
+    }
+  });
+}
+
+/**
  * Gives a user a stored Notes grant holding real upstream tokens, as the portal does after
- * consent. `expiresAt` (default: the minted lifetime) is what Frontdesk believes.
+ * consent. `expiresAt` (default: the minted lifetime) is what Frontdesk believes. The user has
+ * approved every gateway of the test bed for it unless `approve` names fewer.
  */
 export async function connectNotes(
   bed: GatewayTestbed,
-  opts: { user?: "alice" | "bob"; scope?: string; expiresIn?: number; expiresAt?: Date } = {},
+  opts: { user?: "alice" | "bob"; scope?: string; expiresIn?: number; expiresAt?: Date; approve?: GatewayFixture[] } = {},
 ): Promise<{ accessToken: string; refreshToken: string; expiresIn: number; grantId: string }> {
   const { saveGrant } = await import("@/lib/grants/save");
   const user = opts.user ?? "alice";
@@ -131,6 +147,8 @@ export async function connectNotes(
       expiresAt: opts.expiresAt ?? new Date(Date.now() + minted.expiresIn * 1000),
     },
   });
+  const approve = opts.approve ?? [bed.basic, bed.post, bed.jwt, bed.trusted];
+  await approveGateways(grantId, bed.users[user], approve.map((g) => g.id));
   return { ...minted, grantId };
 }
 

@@ -8,6 +8,7 @@ import { useTestDatabase } from "../helpers/test-db";
 import {
   ACCESS_TOKEN_TYPE,
   basicAuth,
+  approveGateways,
   connectNotes,
   type GatewayFixture,
   type GatewayTestbed,
@@ -42,6 +43,7 @@ beforeAll(async () => {
   const { createPolicyRule } = await import("@/lib/policy/rules");
 
   const minted = await connectNotes(bed);
+  const notesGrantId = minted.grantId;
   notesAccessToken = minted.accessToken;
   secrets.push(minted.accessToken, minted.refreshToken, ...Object.values(VAULT_KEYS));
 
@@ -52,7 +54,8 @@ beforeAll(async () => {
   vaultId = vault.id;
   for (const user of ["alice", "bob"] as const) {
     // Stored before the rule was narrowed (e.g. bob moved from engineering to sales).
-    await saveGrant({ userId: bed.users[user], providerId: vault.id, scopes: [], credential: { kind: "api_key", apiKey: VAULT_KEYS[user] } });
+    const { grantId } = await saveGrant({ userId: bed.users[user], providerId: vault.id, scopes: [], credential: { kind: "api_key", apiKey: VAULT_KEYS[user] } });
+    await approveGateways(grantId, bed.users[user], [bed.basic.id]);
   }
   await createPolicyRule({ providerId: vault.id, gatewayId: bed.basic.id }, admin);
   await createPolicyRule({ providerId: vault.id, gatewayId: null, groups: ["engineering"] }, admin);
@@ -64,6 +67,7 @@ beforeAll(async () => {
   const r = await createGateway({ name: "notes-read-only", authMethod: "client_secret_basic" }, admin);
   readOnly = { id: r.gateway.id, name: r.gateway.name, secret: r.secret };
   await createPolicyRule({ providerId: bed.providerId, gatewayId: readOnly.id, scopes: ["notes:read"] }, admin);
+  await approveGateways(notesGrantId, bed.users.alice, [readOnly.id]);
 }, 60_000);
 
 afterAll(async () => {

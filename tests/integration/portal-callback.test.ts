@@ -321,6 +321,13 @@ describe("API-key connect", () => {
     expect(grant?.status).toBe("active");
     expect(grant?.apiKeyCipher).toBeTruthy();
     expect(grant?.apiKeyCipher).not.toContain("good-key-123456");
+    // Connecting approved the requester of the request (the gateway; no verified agent) for it.
+    expect(
+      await db.requesterApproval.findMany({
+        where: { grant: { userId: alice.userId, providerId: keysId } },
+        select: { gatewayId: true, agentId: true, approvedBy: true, approvedById: true, withdrawnAt: true },
+      }),
+    ).toEqual([{ gatewayId, agentId: null, approvedBy: "user", approvedById: alice.userId, withdrawnAt: null }]);
     expect(await connectApiKey(e.id, alice, "good-key-123456")).toEqual({ ok: false, reason: "completed" });
   });
 });

@@ -1,5 +1,6 @@
 "use server";
-// Consent server actions: approve (start the upstream authorization), decline, API-key connect.
+// Consent server actions: approve (start the upstream authorization), approve a new requester of
+// an existing connection (one click), decline, API-key connect.
 // Each one: strict parse, signed-in viewer, CSRF guard (Origin + form token), then lib/portal.
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
@@ -7,6 +8,7 @@ import { z } from "zod";
 import { getViewer, signInPath, type Viewer } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
 import { log } from "@/lib/log";
+import { approveRequester } from "@/lib/portal/approve-requester";
 import { connectApiKey } from "@/lib/portal/connect-api-key";
 import { declineConsent } from "@/lib/portal/decline";
 import { submittedFields } from "@/lib/portal/form-fields";
@@ -60,6 +62,13 @@ export async function approveAction(formData: unknown): Promise<void> {
     else throw e;
   }
   redirect(target);
+}
+
+export async function approveRequesterAction(formData: unknown): Promise<void> {
+  const { id, viewer } = await guard(formData, consentForm);
+  // needs_connect (the connection changed since the page was shown): the page now offers to connect.
+  await approveRequester(id, viewer);
+  redirect(pagePath(id));
 }
 
 export async function declineAction(formData: unknown): Promise<void> {

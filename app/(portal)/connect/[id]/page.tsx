@@ -1,7 +1,7 @@
 // /connect/<elicitation id> - the consent page (design.md section 4, steps 3-6). Only the user
 // the request was made for sees its details; everyone else gets a refusal and an audit record.
 import type { Metadata } from "next";
-import { ConsentSummary } from "@/components/portal/consent-summary";
+import { ConsentSummary, requesterLabel } from "@/components/portal/consent-summary";
 import { Alert } from "@/components/ui/alert";
 import { SubmitButton } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
@@ -11,7 +11,7 @@ import { loadConsentView } from "@/lib/portal/consent-view";
 import { createFormToken } from "@/lib/portal/form-guard";
 import { readNotice } from "@/lib/portal/notices";
 import { refusalMessages } from "@/lib/portal/refusal";
-import { apiKeyAction, approveAction, declineAction } from "./actions";
+import { apiKeyAction, approveAction, approveRequesterAction, declineAction } from "./actions";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Connect", referrer: "no-referrer" };
@@ -61,6 +61,33 @@ export default async function ConnectPage({
       <input type="hidden" name="formToken" value={formToken} />
     </>
   );
+  const decline = (
+    <form action={declineAction}>
+      {hidden}
+      <SubmitButton variant="secondary" pendingLabel="Declining…">
+        Decline
+      </SubmitButton>
+    </form>
+  );
+  if (details.mode === "approve_requester") {
+    // The connection exists and covers the request: one click approves this requester, no upstream round trip.
+    const who = requesterLabel({ gatewayName: details.gatewayName, agentId: details.verifiedAgentId });
+    return (
+      <Card title={`Allow ${who} to use ${details.provider.displayName}?`}>
+        {noticeBox}
+        <p>
+          {details.provider.displayName} is already connected. Allow <strong>{who}</strong> to use it on your behalf? Frontdesk keeps the
+          credential; the agent never sees it.
+        </p>
+        <ConsentSummary details={details} />
+        <form action={approveRequesterAction}>
+          {hidden}
+          <SubmitButton pendingLabel="Allowing…">Allow</SubmitButton>
+        </form>
+        {decline}
+      </Card>
+    );
+  }
   const isApiKey = details.provider.kind === "api_key";
   return (
     <Card title={`Connect ${details.provider.displayName}?`}>
@@ -93,12 +120,7 @@ export default async function ConnectPage({
           <SubmitButton pendingLabel={`Opening ${details.provider.displayName}…`}>Approve and continue to {details.provider.displayName}</SubmitButton>
         </form>
       )}
-      <form action={declineAction}>
-        {hidden}
-        <SubmitButton variant="secondary" pendingLabel="Declining…">
-          Decline
-        </SubmitButton>
-      </form>
+      {decline}
     </Card>
   );
 }
