@@ -7,6 +7,7 @@ import { generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EgressGateway } from "@/demo/gateway/server";
 import type { SeedDemoResult } from "@/demo/seed";
+import { approveGateways } from "../helpers/gateway-testbed";
 import { startIdp, type TestIdp } from "../helpers/oidc-idp";
 import { startUpstream, type TestUpstream } from "../helpers/oidc-upstream";
 import { freePort } from "../helpers/postgres-cluster";
@@ -139,6 +140,7 @@ describe("reference egress gateway", () => {
       scopes: ["notes:read"],
       credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
     });
+    await approveGateways(saved.grantId, aliceUserId, [seed.gatewayId]);
     const token = await userToken("alice");
     const before = tokenCalls;
     for (let i = 0; i < 2; i++) {

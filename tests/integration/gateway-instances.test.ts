@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFrontdesk, type FrontdeskServer } from "../helpers/frontdesk-server";
-import { basicAuth, gatewayEnv, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
+import { approveGateways, basicAuth, gatewayEnv, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
 import { useTestDatabase } from "../helpers/test-db";
 
 const databaseUrl = await useTestDatabase();
@@ -57,12 +57,13 @@ describe("two instances on one database", () => {
   it("200 concurrent resolves of an expired grant across both instances make exactly one upstream refresh", async () => {
     const { saveGrant } = await import("@/lib/grants/save");
     const minted = await bed.upstream.mintTokens({ accountId: "alice", scope: "notes:read" });
-    await saveGrant({
+    const { grantId } = await saveGrant({
       userId: bed.users.alice,
       providerId: bed.providerId,
       scopes: ["notes:read"],
       credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() - 1000) },
     });
+    await approveGateways(grantId, bed.users.alice, [bed.basic.id]);
     const token = await bed.idp.signSubjectToken({ sub: "alice", aud: SUBJECT_AUDIENCE });
     // Warm both instances (route modules, IdP discovery and JWKS) so the storm measures the refresh.
     const bobToken = await bed.idp.signSubjectToken({ sub: "bob", aud: SUBJECT_AUDIENCE });

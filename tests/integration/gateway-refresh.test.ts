@@ -5,7 +5,7 @@ import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream } from "../helpers/oidc-upstream";
 import { useTestDatabase } from "../helpers/test-db";
-import { ACCESS_TOKEN_TYPE, basicAuth, connectNotes, type GatewayTestbed, resolveRequest, startGatewayTestbed, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, tokenRequest } from "../helpers/gateway-testbed";
+import { ACCESS_TOKEN_TYPE, approveGateways, basicAuth, connectNotes, type GatewayTestbed, resolveRequest, startGatewayTestbed, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, tokenRequest } from "../helpers/gateway-testbed";
 
 await useTestDatabase();
 
@@ -163,6 +163,7 @@ describe("refresh", () => {
         scopes: ["notes:read"],
         credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() - 1000) },
       });
+      await approveGateways(grantId, bed.users.alice, [bed.basic.id]);
       const subject_token = await bed.idp.signSubjectToken({ sub: "alice", aud: SUBJECT_AUDIENCE });
       const call = async () =>
         (await resolve(resolveRequest(bed.frontdeskUrl, { subject_token, provider: "static-notes" }, { authorization: basicAuth(bed.basic.id, bed.basic.secret!) }))).status;

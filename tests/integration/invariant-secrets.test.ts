@@ -16,6 +16,7 @@ import {
   ACCESS_TOKEN_TYPE,
   basicAuth,
   CLIENT_ASSERTION_TYPE,
+  approveGateways,
   connectNotes,
   type GatewayTestbed,
   resolveRequest,
@@ -100,7 +101,8 @@ describe("one run with every kind of secret", () => {
     await createPolicyRule({ providerId: wiki.id, gatewayId: bed.basic.id }, { type: "admin", id: "t" });
     await createPolicyRule({ providerId: wiki.id, gatewayId: null }, { type: "admin", id: "t" });
     secrets.set("API key", API_KEY);
-    await saveGrant({ userId: bed.users.alice, providerId: wiki.id, scopes: [], credential: { kind: "api_key", apiKey: API_KEY } });
+    const wikiGrant = await saveGrant({ userId: bed.users.alice, providerId: wiki.id, scopes: [], credential: { kind: "api_key", apiKey: API_KEY } });
+    await approveGateways(wikiGrant.grantId, bed.users.alice, [bed.basic.id]);
 
     const subjectToken = await bed.idp.signSubjectToken({ sub: "alice", aud: SUBJECT_AUDIENCE });
     secrets.set("subject token", subjectToken);
