@@ -181,8 +181,8 @@ async function findReusableElicitation(req: ResolveRequest, requester: Requester
 export async function resolveCredential(req: ResolveRequest): Promise<ResolveOutcome> {
   const { gateway, subject, provider } = req;
   const scopes = [...new Set(req.scopes.length > 0 ? req.scopes : provider.defaultScopes)];
-  // Consent is per requester: the gateway and, once actor tokens are verified, the agent.
-  const requester: Requester = { gatewayId: gateway.id, agentId: null };
+  // Consent is per requester: the gateway and the verified agent (never an unverified label).
+  const requester: Requester = { gatewayId: gateway.id, agentId: req.actor?.agentId ?? null };
   const [lookup, rules] = await Promise.all([findUserAndGrant(subject, provider.id, gateway, requester), loadPolicyRules(provider.id, gateway.id)]);
   const found = lookup.user;
   const grant: SealedGrant | undefined = found?.grants[0];
