@@ -497,6 +497,8 @@ async function measureRefreshStorm(o: {
     scopes: ["notes:read"],
     credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() - 1000) },
   });
+  const { APPROVE_ALL_GATEWAYS_SQL } = await import("./lib/seed");
+  await db.$executeRawUnsafe(APPROVE_ALL_GATEWAYS_SQL);
   const token = await o.idp.signSubjectToken({ sub: "bench-storm", aud: "frontdesk", expiresIn: 3600 });
   const body = o.resolveBody(token);
   // One keep-alive connection per request, opened by a warm-up round, so the storm measures Frontdesk.
@@ -514,6 +516,7 @@ async function measureRefreshStorm(o: {
       scopes: ["notes:read"],
       credential: { kind: "oauth", accessToken: warmTokens.accessToken, refreshToken: warmTokens.refreshToken, expiresAt: new Date(Date.now() - 1000) },
     });
+    await db.$executeRawUnsafe(APPROVE_ALL_GATEWAYS_SQL);
     const warmSubject = await o.idp.signSubjectToken({ sub: `bench-storm-warm${i}`, aud: "frontdesk", expiresIn: 3600 });
     const warmed = await send(port, o.resolveBody(warmSubject));
     if (warmed.status !== 200) throw new Error(`refresh warm-up failed: ${warmed.status}`);

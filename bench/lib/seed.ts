@@ -76,6 +76,14 @@ const GRANTS_SQL = `
   FROM jsonb_to_recordset($1::jsonb) AS r(id text, "userId" text, "providerId" text, scope text, access text, refresh text,
        "wrappedKey" text, "keyVersion" text)`;
 
+// Every bench gateway is approved for every grant that lacks an approval (per-requester consent,
+// lib/consent), as if each user had approved them on the consent page.
+export const APPROVE_ALL_GATEWAYS_SQL = `
+  INSERT INTO "RequesterApproval" (id, "grantId", "gatewayId", "approvedBy")
+  SELECT 'apr_' || replace(gen_random_uuid()::text, '-', ''), g.id, gw.id, 'user'::"ApprovalSource"
+  FROM "Grant" g CROSS JOIN "Gateway" gw
+  WHERE NOT EXISTS (SELECT 1 FROM "RequesterApproval" a WHERE a."grantId" = g.id AND a."gatewayId" = gw.id)`;
+
 /**
  * Users `from`..`to-1` (subject bench-user-<i> at `issuer`), each with an active, sealed grant for
  * the provider whose access token is valid for 30 days (no refresh on the hot path).
@@ -113,8 +121,10 @@ export async function seedUsersWithGrants(databaseUrl: string, issuer: string, p
       await client.query(GRANTS_SQL, [JSON.stringify(grants)]);
       await client.query("COMMIT");
     }
+    await client.query(APPROVE_ALL_GATEWAYS_SQL);
     await client.query(`ANALYZE "User"`);
     await client.query(`ANALYZE "Grant"`);
+    await client.query(`ANALYZE "RequesterApproval"`);
   } finally {
     await client.end();
   }

@@ -56,8 +56,15 @@ test.beforeAll(async ({ browser }) => {
       provider: "notes",
       scopes: ["notes:read"],
       credential: { kind: "oauth", accessToken: t.accessToken, refreshToken: t.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
+      approveGatewayIds: [ids.gatewayId],
     });
-    await adminFixture(env.env, "grant", { userId: ids.users[name], provider: "keysvc", scopes: ["keys:use"], credential: { kind: "api_key", apiKey } });
+    await adminFixture(env.env, "grant", {
+      userId: ids.users[name],
+      provider: "keysvc",
+      scopes: ["keys:use"],
+      credential: { kind: "api_key", apiKey },
+      approveGatewayIds: [ids.gatewayId],
+    });
   }
   admin = await signedIn(browser, env, "admin", "/admin");
 });

@@ -7,6 +7,7 @@ import { verifyAuditChain } from "@/lib/audit/verify";
 import { getDb } from "@/lib/db/client";
 import { createGateway } from "@/lib/gateways/register";
 import { saveGrant, type GrantCredential } from "@/lib/grants/save";
+import { recordApproval } from "@/lib/consent/approvals";
 import { newId } from "@/lib/ids";
 import { createPolicyRule } from "@/lib/policy/rules";
 import { createProvider } from "@/lib/providers/create";
@@ -56,7 +57,15 @@ const commands: FixtureCommands = {
   async grant(input) {
     const provider = await findProviderBySlug(String(input.provider));
     if (!provider) throw new Error("no such provider");
-    return saveGrant({ userId: String(input.userId), providerId: provider.id, scopes: input.scopes as string[], credential: input.credential as GrantCredential });
+    const saved = await saveGrant({ userId: String(input.userId), providerId: provider.id, scopes: input.scopes as string[], credential: input.credential as GrantCredential });
+    // As the consent page does for the gateway whose request created the connection (lib/consent).
+    const db = await getDb();
+    await db.$transaction(async (tx) => {
+      for (const gatewayId of (input.approveGatewayIds as string[] | undefined) ?? []) {
+        await recordApproval(tx, { grantId: saved.grantId, requester: { gatewayId, agentId: null }, approvedBy: "user", approvedById: String(input.userId) });
+      }
+    });
+    return saved;
   },
   async grants() {
     const db = await getDb();
