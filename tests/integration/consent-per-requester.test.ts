@@ -256,7 +256,7 @@ describe("migration to per-requester consent", () => {
     const url = await createTestDatabase(inject("pgAdminUrl"), { migrated: false });
     const { applyMigrations, migrationsDir, pgRunner } = await import("@/lib/db/migrate");
     const all = readdirSync(migrationsDir()).filter((d) => /^\d{14}_/.test(d)).sort();
-    const mine = all.findIndex((d) => d.endsWith("_requester_approvals"));
+    const mine = all.findIndex((d) => d.includes("_requester_approvals"));
     expect(mine).toBeGreaterThan(0);
     // The schema as it was before: every migration up to this one.
     const before = mkdtempSync(path.join(os.tmpdir(), "frontdesk-migrations-"));
@@ -286,7 +286,7 @@ describe("migration to per-requester consent", () => {
                       ('eli_2', 'https://idp', 'm', 'gw_other', 'prv_m', '{}', 'declined', now())`);
     });
     const result = await withClient(url, (c) => applyMigrations(pgRunner(c)));
-    expect(result.applied.some((m) => m.endsWith("_requester_approvals"))).toBe(true);
+    expect(result.applied.some((m) => m.includes("_requester_approvals"))).toBe(true);
     const rows = await withClient(url, (c) =>
       c.query(`SELECT "grantId", "gatewayId", "agentId", "approvedBy"::text, "withdrawnAt" FROM "RequesterApproval" ORDER BY "gatewayId"`),
     );
