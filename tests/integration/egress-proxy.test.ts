@@ -7,7 +7,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { NOTES_REQUEST_RULES } from "@/demo/upstream-provider";
 import { startDnsServer, type TestDnsServer } from "../helpers/dns-server";
-import { basicAuth, connectNotes, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
+import { approveGateways, basicAuth, connectNotes, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
 import { freePort } from "../helpers/postgres-cluster";
 import { useTestDatabase } from "../helpers/test-db";
 
@@ -70,7 +70,8 @@ async function addApiKeyProvider(slug: string, base: string, allowPrivateNetwork
   });
   await createPolicyRule({ providerId: p.id, gatewayId: bed.basic.id }, { type: "admin", id: "test" });
   await createPolicyRule({ providerId: p.id, gatewayId: null }, { type: "admin", id: "test" });
-  await saveGrant({ userId: bed.users.alice, providerId: p.id, scopes: [], credential: { kind: "api_key", apiKey: API_KEY } });
+  const { grantId } = await saveGrant({ userId: bed.users.alice, providerId: p.id, scopes: [], credential: { kind: "api_key", apiKey: API_KEY } });
+  await approveGateways(grantId, bed.users.alice, [bed.basic.id, bed.post.id, bed.jwt.id, bed.trusted.id]);
   return p;
 }
 
@@ -272,12 +273,13 @@ describe("refresh, consent and audit", () => {
     const minted = await bed.upstream.mintTokens({ accountId: "bob", scope: "notes:read" });
     upstreamSecrets.push(minted.accessToken, minted.refreshToken);
     // The stored access token is one the upstream never issued (as if revoked there); the refresh token is real.
-    await saveGrant({
+    const { grantId } = await saveGrant({
       userId: bed.users.bob,
       providerId: bed.providerId,
       scopes: ["notes:read"],
       credential: { kind: "oauth", accessToken: "revoked-upstream-0123456789", refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
     });
+    await approveGateways(grantId, bed.users.bob, [bed.basic.id, bed.post.id, bed.jwt.id, bed.trusted.id]);
     const bobToken = await bed.idp.signSubjectToken({ sub: bed.idp.users.bob.sub, aud: SUBJECT_AUDIENCE });
     const refreshes = bed.upstream.stats.refreshRequests;
     const res = await proxyRequest("notes", "/notes", { scopes: "notes:read", subject: bobToken });
