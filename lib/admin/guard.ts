@@ -10,6 +10,7 @@ import { cache } from "react";
 import { z } from "zod";
 import { getViewer, signInPath, type Viewer } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
+import { clientAddress } from "@/lib/http-edge/client-address";
 import { log } from "@/lib/log";
 import { submittedFields } from "@/lib/portal/form-fields";
 import { limitPortalAction } from "@/lib/rate-limit/limits";
@@ -34,7 +35,7 @@ async function refuse(viewer: Viewer | null, surface: "page" | "action" | "route
   const state = refusalState();
   if (state.audited) return;
   state.audited = true;
-  await auditAdminRefusal(viewer, surface, target);
+  await auditAdminRefusal(viewer, surface, target, clientAddress(await headers()));
 }
 
 /** For admin pages and the admin layout: the admin, or sign-in (anonymous) / 404 (non-admin). */

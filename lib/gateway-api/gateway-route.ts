@@ -1,7 +1,7 @@
 // The one wrapper around every authenticated gateway route: request id, body parsing with size
 // and content-type checks, gateway authentication (audited when it fails), and error mapping in
 // the route's style. Handlers receive an authenticated gateway and only do their own business.
-import { appendAudit } from "@/lib/audit/append";
+import { appendUnauthenticatedFailure } from "@/lib/audit/failure-windows";
 import { AppError } from "@/lib/errors";
 import { authenticateGateway, type AuthenticatedGateway, type GatewayAuthFailureDetails } from "@/lib/gateways/authenticate";
 import { clientAddress } from "@/lib/http-edge/client-address";
@@ -54,7 +54,8 @@ function takeClientAuthParams(form: URLSearchParams) {
 async function auditAuthFailure(e: AppError, requestId: string, req: Request): Promise<void> {
   const details = e.details as unknown as GatewayAuthFailureDetails | undefined;
   try {
-    await appendAudit({
+    // Nobody is authenticated yet: one event per reason, source and minute, with a count.
+    await appendUnauthenticatedFailure({
       actorType: "gateway",
       actorId: details?.gatewayId ?? null,
       gatewayId: details?.gatewayId ?? null,
@@ -63,7 +64,7 @@ async function auditAuthFailure(e: AppError, requestId: string, req: Request): P
       reason: details?.reason ?? "invalid_client",
       requestId,
       context: { path: new URL(req.url).pathname },
-    });
+    }, clientAddress(req.headers));
   } catch (err) {
     // The request is refused either way; a failed audit write must not turn a 401 into a 500.
     log.error("audit of gateway auth failure failed", { requestId, reason: err instanceof Error ? err.message : "unknown" });

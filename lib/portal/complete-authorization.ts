@@ -9,6 +9,7 @@
 //    `iss` when the provider offers it), then grant + completion + audit commit together.
 // Any rejection before step 5 writes nothing but the audit record.
 import * as client from "openid-client";
+import { appendUnauthenticatedFailure } from "@/lib/audit/failure-windows";
 import { appendAudit } from "@/lib/audit/append";
 import type { Viewer } from "@/lib/auth/session";
 import { openField } from "@/lib/crypto/envelope";
@@ -53,11 +54,15 @@ export async function completeUpstreamAuthorization(input: {
   providerSlug: string;
   query: URLSearchParams;
   viewer: Viewer | null;
+  /** The caller's address (lib/http-edge/client-address.ts): anonymous rejections are aggregated by it. */
+  sourceAddress?: string;
 }): Promise<CallbackResult> {
   const { viewer, query } = input;
   const state = query.get("state");
   const reject = async (reason: CallbackRejection, refs: { elicitationId?: string; providerId?: string; gatewayId?: string } = {}) => {
-    await appendAudit({
+    // Without a session nobody is authenticated: one event per reason, source and minute.
+    const write = viewer ? appendAudit : (e: Parameters<typeof appendAudit>[0] & { reason: string }) => appendUnauthenticatedFailure(e, input.sourceAddress ?? "unknown");
+    await write({
       actorType: "user",
       actorId: viewer?.userId ?? null,
       userId: viewer?.userId ?? null,

@@ -35,7 +35,7 @@ export async function recordAuthFailure(sourceAddress: string, claimedClientId: 
   if (claimedClientId) keys.push({ key: `authfail:client:${claimedClientId}`, limit: e.RATE_LIMIT_AUTH_FAILURES_PER_CLIENT_ID });
   if (keys.length === 0) return null;
   const known = Math.max(0, ...keys.map((k) => blockedUntil.get(k.key) ?? 0));
-  if (known > now) return rateLimited(MESSAGE, (known - now) / 1000);
+  if (known > now) return rateLimited("auth_failures", MESSAGE, (known - now) / 1000);
   try {
     const states = await addHits(keys.map((k) => ({ key: k.key, windowMs: MINUTE })), now);
     let retryAfter = 0;
@@ -45,7 +45,7 @@ export async function recordAuthFailure(sourceAddress: string, claimedClientId: 
       blockedUntil.set(s.key, now + s.resetSeconds * 1000);
       retryAfter = Math.max(retryAfter, s.resetSeconds);
     });
-    return retryAfter > 0 ? rateLimited(MESSAGE, retryAfter) : null;
+    return retryAfter > 0 ? rateLimited("auth_failures", MESSAGE, retryAfter) : null;
   } catch (err) {
     log.warn("auth-failure count failed", { error: err instanceof Error ? err.message : "unknown" });
     return null;

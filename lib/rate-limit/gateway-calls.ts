@@ -33,7 +33,7 @@ export function limitGatewayCall(gatewayId: string, now = Date.now()): AppError 
     counter.entries.set(gatewayId, entry);
   }
   if (entry.shared + entry.pending >= env().RATE_LIMIT_GATEWAY_CALLS) {
-    return rateLimited("Too many calls from this gateway; try again later", (windowStart + MINUTE - now) / 1000);
+    return rateLimited("gateway_calls", "Too many calls from this gateway; try again later", (windowStart + MINUTE - now) / 1000);
   }
   entry.pending++;
   counter.timer ??= setTimeout(() => void flushGatewayCalls(), FLUSH_MS).unref();

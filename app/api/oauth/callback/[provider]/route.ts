@@ -4,6 +4,7 @@ import { cookies } from "next/headers";
 import { sessionCookieName } from "@/lib/auth/cookies";
 import { findViewerBySessionToken } from "@/lib/auth/session";
 import { publicUrl } from "@/lib/env";
+import { clientAddress } from "@/lib/http-edge/client-address";
 import { log } from "@/lib/log";
 import { completeUpstreamAuthorization } from "@/lib/portal/complete-authorization";
 
@@ -19,7 +20,7 @@ export async function GET(request: Request, { params }: { params: Promise<{ prov
   const query = new URL(request.url).searchParams;
   try {
     const viewer = await findViewerBySessionToken((await cookies()).get(sessionCookieName())?.value);
-    const result = await completeUpstreamAuthorization({ providerSlug: provider, query, viewer });
+    const result = await completeUpstreamAuthorization({ providerSlug: provider, query, viewer, sourceAddress: clientAddress(request.headers) });
     switch (result.outcome) {
       case "completed":
         return redirectTo(`/connect/${result.elicitationId}`);
