@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
-import Provider, { type Configuration } from "oidc-provider";
+import Provider, { type Configuration } from "./oidc-provider";
 import { listenOnLoopback, type RequestHandler } from "./loopback-server";
 import type { DemoAccount } from "./oidc-interactions";
 
@@ -12,6 +12,8 @@ export interface LocalClient {
   clientId: string;
   clientSecret: string;
   redirectUris: string[];
+  /** Shown on the consent page (client_name); every local client is Frontdesk unless named. */
+  clientName?: string;
 }
 
 export interface LocalOidcServer {
@@ -49,6 +51,7 @@ export async function startLocalOidcServer(opts: {
     clients: opts.clients.map((c) => ({
       client_id: c.clientId,
       client_secret: c.clientSecret,
+      client_name: c.clientName ?? "Frontdesk",
       redirect_uris: c.redirectUris,
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],

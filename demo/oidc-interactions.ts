@@ -15,11 +15,28 @@ export interface DemoAccount {
 const escape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}label{display:block;margin:.75rem 0 .25rem}
-input{width:100%;padding:.5rem;font-size:1rem}button{margin-top:1rem;margin-right:.5rem;padding:.5rem 1rem;font-size:1rem}.err{color:#b00020}</style>
-</head><body>${body}</body></html>`;
+// The same look as Frontdesk's portal (slate on white cards, the portal's button styles), in
+// plain CSS: these servers stand in for an IdP and an upstream and serve no Tailwind build.
+const STYLE = `*{box-sizing:border-box}body{margin:0;min-height:100vh;background:#f8fafc;color:#0f172a;
+font-family:ui-sans-serif,system-ui,sans-serif;-webkit-font-smoothing:antialiased}
+main{max-width:28rem;margin:0 auto;padding:2.5rem 1rem}
+.card{background:#fff;border:1px solid #e2e8f0;border-radius:.5rem;box-shadow:0 1px 2px rgb(0 0 0/.05);padding:1.5rem}
+.brand{font-size:.875rem;font-weight:600;color:#475569;margin:0 0 1rem}
+h1{font-size:1.5rem;font-weight:600;letter-spacing:-.025em;margin:0 0 .5rem}
+p{color:#334155;line-height:1.5}label{display:block;font-size:.875rem;font-weight:500;margin:1rem 0 .25rem}
+input{width:100%;padding:.5rem .75rem;font-size:1rem;border:1px solid #cbd5e1;border-radius:.375rem}
+input:focus-visible,button:focus-visible{outline:2px solid #0f172a;outline-offset:2px}
+ul{padding-left:1.25rem;color:#334155}li{margin:.25rem 0}code{font-size:.75rem;color:#64748b}
+.actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.5rem}.actions form{margin:0}
+button{cursor:pointer;border-radius:.375rem;padding:.5rem 1rem;font-size:.875rem;font-weight:500;border:1px solid transparent}
+.primary{background:#0f172a;color:#fff}.primary:hover{background:#334155}
+.secondary{background:#fff;color:#0f172a;border-color:#cbd5e1}.secondary:hover{background:#f1f5f9}
+.err{color:#b91c1c;background:#fef2f2;border:1px solid #fecaca;border-radius:.375rem;padding:.5rem .75rem}`;
+
+function page(brand: string, title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escape(brand)}: ${escape(title)}</title><style>${STYLE}</style></head>
+<body><main><p class="brand">${escape(brand)}</p><div class="card">${body}</div></main></body></html>`;
 }
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
@@ -65,9 +82,11 @@ export async function handleInteraction(
       if (prompt.name === "login") return send(res, 200, loginPage(opts.brand, details.uid)), true;
       if (!opts.askConsent) return await grantConsent(provider, req, res, details), true;
       const scopes = String(params.scope ?? "").split(" ").filter(Boolean);
-      return send(res, 200, consentPage(opts.brand, details.uid, clientId, scopes)), true;
+      // Name the application by its registered display name (client_name), not its client id.
+      const client = await provider.Client.find(clientId);
+      return send(res, 200, consentPage(opts.brand, details.uid, client?.clientName ?? clientId, scopes)), true;
     }
-    if (req.method !== "POST") return send(res, 405, page("Not allowed", "<p>Method not allowed</p>")), true;
+    if (req.method !== "POST") return send(res, 405, page(opts.brand, "Not allowed", "<h1>Not allowed</h1><p>Method not allowed</p>")), true;
     if (action === "login") {
       const form = await readForm(req);
       const account = opts.accounts[form.get("login") ?? ""];
@@ -87,10 +106,10 @@ export async function handleInteraction(
       );
       return true;
     }
-    send(res, 404, page("Not found", "<p>Unknown interaction step</p>"));
+    send(res, 404, page(opts.brand, "Not found", "<h1>Not found</h1><p>Unknown interaction step</p>"));
     return true;
   } catch (e) {
-    send(res, 400, page("Error", `<p class="err">${escape(e instanceof Error ? e.message : "interaction failed")}</p>`));
+    send(res, 400, page(opts.brand, "Error", `<h1>Something went wrong</h1><p class="err" role="alert">${escape(e instanceof Error ? e.message : "interaction failed")}</p>`));
     return true;
   }
 }
@@ -118,21 +137,23 @@ async function grantConsent(
 
 function loginPage(brand: string, uid: string, error?: string): string {
   return page(
-    `${brand}: sign in`,
-    `<h1>${escape(brand)}</h1><p>Sign in to continue.</p>${error ? `<p class="err" role="alert">${escape(error)}</p>` : ""}
+    brand,
+    "sign in",
+    `<h1>Sign in</h1><p>Sign in to ${escape(brand)} to continue.</p>${error ? `<p class="err" role="alert">${escape(error)}</p>` : ""}
 <form method="post" action="/interaction/${escape(uid)}/login">
 <label for="login">Username</label><input id="login" name="login" autocomplete="username" required autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form>`,
+<div class="actions"><button type="submit" class="primary">Sign in</button></div></form>`,
   );
 }
 
-function consentPage(brand: string, uid: string, clientId: string, scopes: string[]): string {
+function consentPage(brand: string, uid: string, clientName: string, scopes: string[]): string {
   return page(
-    `${brand}: authorize`,
-    `<h1>${escape(brand)}</h1><p><strong>${escape(clientId)}</strong> asks for access to your account:</p>
+    brand,
+    "authorize",
+    `<h1>Authorize ${escape(clientName)}</h1><p><strong>${escape(clientName)}</strong> asks for access to your ${escape(brand)} account:</p>
 <ul>${scopes.map((s) => `<li><code>${escape(s)}</code></li>`).join("")}</ul>
-<form method="post" action="/interaction/${escape(uid)}/confirm"><button type="submit">Authorize</button></form>
-<form method="post" action="/interaction/${escape(uid)}/abort"><button type="submit">Deny</button></form>`,
+<div class="actions"><form method="post" action="/interaction/${escape(uid)}/confirm"><button type="submit" class="primary">Authorize</button></form>
+<form method="post" action="/interaction/${escape(uid)}/abort"><button type="submit" class="secondary">Deny</button></form></div>`,
   );
 }

@@ -6,6 +6,7 @@ import { Badge, DataTable, FilterBar, FilterInput, FilterSelect, Pagination, Td,
 import { requireAdminPage } from "@/lib/admin/guard";
 import { toPageRequest } from "@/lib/admin/pagination";
 import { listSessionsPage } from "@/lib/admin/sessions";
+import { describeUserAgent } from "@/lib/admin/user-agent";
 import { endSessionAction, endUserSessionsAction } from "./actions";
 
 export const dynamic = "force-dynamic";
@@ -62,7 +63,9 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
             <Td>
               <When value={s.expires} />
             </Td>
-            <Td className="max-w-72 truncate text-xs text-slate-600">{s.userAgent ?? "—"}</Td>
+            <Td className="text-xs text-slate-600">
+              <span title={s.userAgent ?? undefined}>{describeUserAgent(s.userAgent)}</span>
+            </Td>
             <Td>
               <ConfirmAction
                 summary="End…"
