@@ -4,6 +4,7 @@
 export async function register() {
   // next-auth and the edge runtime never run Frontdesk's startup; only the Node.js server does.
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { startFrontdesk } = await import("./lib/startup");
+  const { startFrontdesk, startBackgroundWork } = await import("./lib/startup");
   await startFrontdesk();
+  startBackgroundWork();
 }

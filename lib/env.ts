@@ -72,6 +72,26 @@ export const envSchema = z.object({
   FRONTDESK_PROXY_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(30),
   /** Egress proxy: DNS servers (`ip` or `ip:port`) to resolve upstream hosts with, instead of the system resolver. */
   FRONTDESK_EGRESS_DNS_SERVERS: csv,
+  /**
+   * E-mail notices (off when unset): `smtp://user:pass@host:587` (STARTTLS when the server offers
+   * it; add `?requireTLS=true` to insist) or `smtps://host:465`. Needs NOTIFY_EMAIL_FROM.
+   */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s]+$/, "must be an smtp:// or smtps:// URL")
+    .optional(),
+  /** Sender of e-mail notices, e.g. `Frontdesk <frontdesk@example.com>`. */
+  NOTIFY_EMAIL_FROM: z.string().min(3).max(200).regex(/@/, "must contain an e-mail address").optional(),
+  /** One chat webhook per deployment (e.g. a Slack/Teams bot) receiving signed notice events; off when unset. */
+  NOTIFY_CHAT_WEBHOOK_URL: url.optional(),
+  /** Outbox retries: first delay, cap, and how many attempts before an event is given up (admins see it). */
+  OUTBOX_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
+  OUTBOX_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(600_000),
+  OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1_000).default(25),
+  /** How long one delivery attempt owns an event; another instance takes it over after that (crash). */
+  OUTBOX_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /** How often each instance looks for due events besides being woken by its own commits. */
+  OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Prometheus metrics on their own listener (off when unset; never on the public port). */
   FRONTDESK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -106,6 +126,11 @@ export const envSchema = z.object({
 
 export type Env = z.output<typeof envSchema>;
 
+// Settings that only make sense together (checked after the field-level schema).
+const pairedSchema = envSchema.superRefine((e, ctx) => {
+  if (e.SMTP_URL && !e.NOTIFY_EMAIL_FROM) ctx.addIssue({ code: "custom", path: ["NOTIFY_EMAIL_FROM"], message: "required when SMTP_URL is set" });
+});
+
 export class EnvError extends Error {
   constructor(readonly issues: string[]) {
     super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
@@ -117,7 +142,7 @@ export class EnvError extends Error {
 export function parseEnv(source: Record<string, string | undefined>): Env {
   // Treat empty strings as unset, the way .env files and shells usually mean them.
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
-  const result = envSchema.safeParse(cleaned);
+  const result = pairedSchema.safeParse(cleaned);
   if (!result.success) {
     // Name the variable and the problem, never the value (it may be a secret).
     throw new EnvError(result.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`));

@@ -4,6 +4,7 @@ import { getAuthSecret } from "@/lib/auth/auth-secret";
 import { getKeyring } from "@/lib/crypto/keyring";
 import { getDb, isEmbedded } from "@/lib/db/client";
 import { log } from "@/lib/log";
+import { startOutboxWorker } from "@/lib/outbox/worker";
 
 // server.ts and Next's instrumentation hook both call this in one process; the checks run once.
 const holder = globalThis as typeof globalThis & { __frontdeskStarted?: Promise<void> };
@@ -27,4 +28,13 @@ async function runStartupChecks(): Promise<void> {
     process.stderr.write(`Frontdesk cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * Work a serving process does besides answering requests: the outbox delivery worker (gateway
+ * webhooks, revocation events, user notices). Server processes only (Next's instrumentation
+ * hook, which also runs inside server.ts); the CLI never delivers. Idempotent per process.
+ */
+export function startBackgroundWork(): void {
+  startOutboxWorker();
 }

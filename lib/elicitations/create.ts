@@ -7,6 +7,8 @@ import { AppError } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { recordElicitation } from "@/lib/observability/metrics";
 import { limitElicitationCreation } from "@/lib/rate-limit/limits";
+import { enqueueElicitationNotices } from "@/lib/notify/enqueue";
+import { wakeOutbox } from "@/lib/outbox/wake";
 import { elicitationContextSchema, type ElicitationContext } from "./context";
 
 export interface CreateElicitationInput {
@@ -19,6 +21,8 @@ export interface CreateElicitationInput {
   scopes: string[];
   context: ElicitationContext;
   requestId?: string;
+  /** The e-mail claim of the verified subject token: where to send a notice to a user who never signed in. */
+  userEmail?: string | null;
 }
 
 export function elicitationUrl(id: string): string {
@@ -51,7 +55,7 @@ export async function createElicitation(input: CreateElicitationInput): Promise<
     });
     const user = await tx.user.findUnique({
       where: { issuer_subject: { issuer: input.userIssuer, subject: input.userSubject } },
-      select: { id: true },
+      select: { id: true, email: true, noticesEnabled: true },
     });
     await appendAudit(
       {
@@ -67,7 +71,14 @@ export async function createElicitation(input: CreateElicitationInput): Promise<
       },
       tx,
     );
+    await enqueueElicitationNotices(tx, {
+      elicitationId: id,
+      user,
+      emailHint: input.userEmail,
+      target: user?.id ?? auditSubjectRef(input.userIssuer, input.userSubject),
+    });
   });
   recordElicitation("created");
+  wakeOutbox();
   return { id, expiresAt, url: elicitationUrl(id) };
 }

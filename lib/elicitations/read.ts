@@ -4,6 +4,7 @@ import { appendAudit, auditSubjectRef } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { recordElicitation } from "@/lib/observability/metrics";
 import type { Elicitation } from "@/lib/generated/prisma/client";
+import { enqueueElicitationSettled, notifyElicitationSettled } from "@/lib/gateways/webhook";
 import { isElicitationId } from "./context";
 
 export async function getElicitation(id: string): Promise<Elicitation | null> {
@@ -34,11 +35,13 @@ export async function getElicitation(id: string): Promise<Elicitation | null> {
         },
         tx,
       );
+      await enqueueElicitationSettled(tx, id);
     }
     return count === 1;
   });
   if (expired) {
     recordElicitation("expired");
+    notifyElicitationSettled(id);
     return { ...found, status: "expired" };
   }
   return db.elicitation.findUnique({ where: { id } });

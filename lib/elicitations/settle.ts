@@ -1,9 +1,12 @@
 // State transitions out of `pending`, each one guarded statement: the row changes only if it is
 // still pending, not expired, and (for the user's own actions) belongs to that user. A second
 // completion, a completion after expiry, or one by another user changes nothing and fails.
+// The gateway's webhook event is written to the outbox in the same transaction
+// (lib/gateways/webhook.ts); callers call notifyElicitationSettled after the commit.
 import { getDb, type Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { recordElicitation } from "@/lib/observability/metrics";
+import { enqueueElicitationSettled } from "@/lib/gateways/webhook";
 
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
 
@@ -18,7 +21,8 @@ async function transition(
   data: { status: "completed" | "declined" | "failed"; completedAt?: Date; failureReason?: string },
   tx?: Tx,
 ): Promise<void> {
-  const db = tx ?? (await getDb());
+  if (!tx) return (await getDb()).$transaction((own) => transition(id, owner, data, own));
+  const db = tx;
   const now = new Date();
   const { count } = await db.elicitation.updateMany({
     where: {
@@ -30,6 +34,7 @@ async function transition(
     data,
   });
   if (count !== 1) throw new AppError("conflict", "the request is no longer pending");
+  await enqueueElicitationSettled(db, id);
   recordElicitation(data.status);
 }
 

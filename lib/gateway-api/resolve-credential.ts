@@ -247,6 +247,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
         scopes: askScopes,
         context: req.context,
         requestId: req.requestId,
+        userEmail: subject.email,
       }));
     await audit("deny", `interaction_required:${reason}`, { elicitationId: created.id, missingScopes: askScopes });
     const message = elicitationMessage(provider, reason === "requester_not_approved" ? "approve_requester" : "connect");

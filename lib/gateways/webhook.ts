@@ -1,44 +1,58 @@
 // Tells a gateway that one of its elicitations settled (so it can send MCP's
-// notifications/elicitation/complete). The body is a compact JWS signed with Frontdesk's key
-// (verify with /.well-known/jwks.json), POSTed with a bounded timeout. Never throws: the
-// status endpoint remains the source of truth, the webhook is a hint.
+// notifications/elicitation/complete). Written to the outbox in the settling transaction and
+// delivered from there (lib/outbox): at least once, retried with backoff. The body is a compact
+// JWS signed with Frontdesk's key (verify with /.well-known/jwks.json) whose `jti` is the
+// outbox event id, the same on every retry. The status endpoint remains the source of truth;
+// the webhook lets the gateway stop waiting early.
+import type { AuditTx } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
-import { log } from "@/lib/log";
+import { enqueueOutboxEvents } from "@/lib/outbox/enqueue";
+import type { OutboxPayload } from "@/lib/outbox/kinds";
+import { postToReceiver } from "@/lib/outbox/post";
+import { wakeOutbox } from "@/lib/outbox/wake";
 import { signFrontdeskJwt } from "@/lib/signing/sign";
 import { wakeElicitationWaiters } from "./elicitation-watch";
 
-export const WEBHOOK_TIMEOUT_MS = 5_000;
 export const WEBHOOK_JWT_TYPE = "frontdesk-webhook+jwt";
 
-export async function notifyElicitationSettled(elicitationId: string): Promise<void> {
-  try {
-    wakeElicitationWaiters(elicitationId);
-    const db = await getDb();
-    const elicitation = await db.elicitation.findUnique({
-      where: { id: elicitationId },
-      select: { id: true, status: true, completedAt: true, gatewayId: true, gateway: { select: { webhookUrl: true, status: true } } },
-    });
-    const url = elicitation?.gateway.webhookUrl;
-    if (!elicitation || !url || elicitation.gateway.status !== "active") return;
-    const jws = await signFrontdeskJwt(
-      {
-        event: "elicitation.settled",
-        elicitation_id: elicitation.id,
-        status: elicitation.status,
-        completed_at: elicitation.completedAt ? Math.floor(elicitation.completedAt.getTime() / 1000) : null,
-      },
-      { audience: elicitation.gatewayId, expiresInSeconds: 300, typ: WEBHOOK_JWT_TYPE },
-    );
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/jwt" },
-      body: jws,
-      redirect: "error",
-      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-    });
-    await res.body?.cancel().catch(() => undefined);
-    if (!res.ok) log.warn("elicitation webhook rejected", { elicitationId, gatewayId: elicitation.gatewayId, status: res.status });
-  } catch (e) {
-    log.warn("elicitation webhook failed", { elicitationId, reason: e instanceof Error ? e.name : "unknown" });
-  }
+/** In the transaction that settles the elicitation: one event for its gateway, if it has a webhook. */
+export async function enqueueElicitationSettled(tx: AuditTx, elicitationId: string): Promise<void> {
+  const found = await tx.elicitation.findUnique({
+    where: { id: elicitationId },
+    select: { gatewayId: true, gateway: { select: { webhookUrl: true, status: true } } },
+  });
+  if (!found?.gateway.webhookUrl || found.gateway.status !== "active") return;
+  await enqueueOutboxEvents(tx, [{ kind: "gateway.elicitation_settled", target: found.gatewayId, payload: { elicitationId } }]);
+}
+
+/** After the settling transaction committed: wake local long-polls and deliver the webhook now. */
+export function notifyElicitationSettled(elicitationId: string): void {
+  wakeElicitationWaiters(elicitationId);
+  wakeOutbox();
+}
+
+export async function deliverElicitationSettled(
+  event: { id: string; target: string; payload: OutboxPayload<"gateway.elicitation_settled"> },
+  opts: { timeoutMs: number },
+): Promise<"delivered" | "skipped:no_webhook" | "skipped:gone"> {
+  const db = await getDb();
+  const elicitation = await db.elicitation.findUnique({
+    where: { id: event.payload.elicitationId },
+    select: { id: true, status: true, completedAt: true, gatewayId: true, gateway: { select: { webhookUrl: true, status: true } } },
+  });
+  if (!elicitation) return "skipped:gone";
+  const url = elicitation.gateway.webhookUrl;
+  // Unregistered or disabled since: a disabled gateway gets nothing.
+  if (!url || elicitation.gateway.status !== "active") return "skipped:no_webhook";
+  const jws = await signFrontdeskJwt(
+    {
+      event: "elicitation.settled",
+      elicitation_id: elicitation.id,
+      status: elicitation.status,
+      completed_at: elicitation.completedAt ? Math.floor(elicitation.completedAt.getTime() / 1000) : null,
+    },
+    { audience: elicitation.gatewayId, expiresInSeconds: 300, typ: WEBHOOK_JWT_TYPE, jti: event.id },
+  );
+  await postToReceiver(url, jws, "application/jwt", opts.timeoutMs);
+  return "delivered";
 }

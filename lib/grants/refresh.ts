@@ -12,6 +12,8 @@ import { AppError } from "@/lib/errors";
 import type { Provider } from "@/lib/generated/prisma/client";
 import { log } from "@/lib/log";
 import { observeRefresh, timeUpstream } from "@/lib/observability/metrics";
+import { enqueueCredentialChange } from "@/lib/outbox/credential-change";
+import { wakeOutbox } from "@/lib/outbox/wake";
 import { getOAuthConfig } from "@/lib/providers/oauth-config";
 import { lockGrant, type Tx } from "./lock";
 import { grantBinding, openRefreshToken, SEALED_GRANT_SELECT, type SealedGrant } from "./sealed";
@@ -78,6 +80,8 @@ export async function ensureFreshGrant(
     inFlight.set(flightKey, flight);
   }
   const outcome = await flight;
+  // A grant just marked needs_reauth: its revocation events are committed, deliver them now.
+  if (outcome.kind === "needs_reauth") wakeOutbox();
   if (outcome.kind === "refreshed_unaudited") {
     // The new tokens are stored, but no credential leaves without its audit record.
     throw new AppError("service_unavailable", "The audit log is unavailable; retry later");
@@ -237,5 +241,6 @@ async function markNeedsReauth(tx: Tx, grant: SealedGrant, reason: string, ctx: 
     },
     tx,
   );
+  await enqueueCredentialChange(tx, grant, { changeType: "update", initiatingEntity: "system", reason: `needs_reauth:${reason}` });
   return { kind: "needs_reauth", grant: updated };
 }

@@ -5,6 +5,8 @@ import { appendAudit } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { log } from "@/lib/log";
+import { enqueueCredentialChange } from "@/lib/outbox/credential-change";
+import { wakeOutbox } from "@/lib/outbox/wake";
 import { findProviderById } from "@/lib/providers/find";
 import { getOAuthConfig } from "@/lib/providers/oauth-config";
 import { lockGrant } from "./lock";
@@ -59,11 +61,14 @@ export async function revokeGrant(
         },
         tx,
       );
+      // Every gateway that was handed one of its tokens is told (RFC 8417 SET), so it drops its cache.
+      await enqueueCredentialChange(tx, grant, { changeType: "revoke", initiatingEntity: actor.type, reason: `revoked_by_${actor.type}` });
       return { providerId: grant.providerId, refreshToken, accessToken };
     },
     { timeout: 15_000 },
   );
   if (!tokens) return { upstreamRevoked: false };
+  wakeOutbox();
   return { upstreamRevoked: await revokeUpstream(grantId, tokens) };
 }
 

@@ -1,0 +1,58 @@
+// E-mail notices over SMTP (nodemailer), configured by SMTP_URL and NOTIFY_EMAIL_FROM; off when
+// unset. The message carries the notice text and the portal link only. Its Message-ID is derived
+// from the outbox event id, so a retry after a lost SMTP answer is recognisably the same message.
+import nodemailer, { type Transporter } from "nodemailer";
+import { env, publicUrl } from "@/lib/env";
+import type { OutboxPayload } from "@/lib/outbox/kinds";
+import { DeliveryError } from "@/lib/outbox/post";
+import { loadElicitationNotice, noticeSubject, noticeText } from "./elicitation-notice";
+
+export function isEmailEnabled(): boolean {
+  const e = env();
+  return !!e.SMTP_URL && !!e.NOTIFY_EMAIL_FROM;
+}
+
+let transport: { url: string; transporter: Transporter } | undefined;
+
+function transporter(timeoutMs: number): Transporter {
+  const url = env().SMTP_URL!;
+  if (transport?.url !== url) {
+    transport = {
+      url,
+      transporter: nodemailer.createTransport(url, {
+        connectionTimeout: timeoutMs,
+        greetingTimeout: timeoutMs,
+        socketTimeout: timeoutMs,
+        disableFileAccess: true,
+        disableUrlAccess: true,
+      } as never),
+    };
+  }
+  return transport.transporter;
+}
+
+export async function deliverEmailNotice(
+  event: { id: string; payload: OutboxPayload<"notice.email"> },
+  opts: { timeoutMs: number },
+): Promise<"delivered" | "skipped:email_off" | "skipped:not_pending" | "skipped:notices_off"> {
+  if (!isEmailEnabled()) return "skipped:email_off";
+  const notice = await loadElicitationNotice(event.payload.elicitationId);
+  // Settled or expired before the mail could go out: a stale link helps nobody.
+  if (!notice) return "skipped:not_pending";
+  if (!notice.user.noticesEnabled) return "skipped:notices_off";
+  const host = new URL(publicUrl()).hostname;
+  try {
+    await transporter(opts.timeoutMs).sendMail({
+      from: env().NOTIFY_EMAIL_FROM,
+      to: event.payload.to,
+      subject: noticeSubject(notice),
+      text: noticeText(notice),
+      messageId: `<${event.id}@${host}>`,
+      headers: { "Auto-Submitted": "auto-generated" },
+    });
+  } catch (e) {
+    const code = e && typeof e === "object" && "responseCode" in e ? `smtp_${String((e as { responseCode: unknown }).responseCode)}` : null;
+    throw new DeliveryError(code ?? (e instanceof Error && "code" in e ? `smtp_${String((e as { code: unknown }).code).slice(0, 40)}` : "smtp_error"));
+  }
+  return "delivered";
+}

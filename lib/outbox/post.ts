@@ -1,0 +1,35 @@
+// One HTTP delivery attempt to a receiver (gateway webhook, chat webhook). Bounded in time, no
+// redirects (a receiver cannot bounce a signed event elsewhere), response body never read.
+export class DeliveryError extends Error {
+  /** A short machine-readable reason, stored as the event's lastError (never a response body). */
+  constructor(
+    readonly reason: string,
+    /** Retrying cannot help (unknown kind, malformed payload): give the event up at once. */
+    readonly permanent = false,
+  ) {
+    super(reason);
+    this.name = "DeliveryError";
+  }
+}
+
+/**
+ * POSTs the body; resolves on 2xx, and on 409, which receivers answer when they already hold an
+ * event with this id (RFC 8417 `jti`; a retry after a lost response). Anything else throws.
+ */
+export async function postToReceiver(url: string, body: string, contentType: string, timeoutMs: number): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": contentType, accept: "application/json" },
+      body,
+      redirect: "error",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    throw new DeliveryError(e instanceof Error && e.name === "TimeoutError" ? "timeout" : "unreachable");
+  }
+  await res.body?.cancel().catch(() => undefined);
+  if ((res.status >= 200 && res.status < 300) || res.status === 409) return;
+  throw new DeliveryError(`http_${res.status}`);
+}
