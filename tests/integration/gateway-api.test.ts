@@ -522,8 +522,9 @@ describe("interface E and F: elicitation status, discovery, JWKS, webhook", () =
     expect(done.completedAt).toEqual(expect.any(String));
     expect(Date.now() - completedAt).toBeLessThan(1_000);
     expect(Date.now() - started).toBeLessThan(3_000);
-    const { notifyElicitationSettled } = await import("@/lib/gateways/webhook");
-    await notifyElicitationSettled(elicitationId);
+    // The completion wrote the webhook event to the outbox in its transaction; deliver it.
+    const { drainOutbox } = await import("@/lib/outbox/worker");
+    await drainOutbox();
 
     expect(received).toHaveLength(1);
     const { payload, protectedHeader } = await jwtVerify(received[0]!, createLocalJWKSet(jwks), { issuer: base, audience: gateway.id });

@@ -230,7 +230,9 @@ describe("instances", () => {
       await receiver.waitFor((r) => new Set(r.map((e) => e.jti)).size === ids.length, 60_000).catch((e) => {
         throw new Error(`${e.message}; unique ${new Set(receiver.received.map((x) => x.jti)).size}`);
       });
-      await new Promise((r) => setTimeout(r, 300));
+      // Let both record their outcomes before they stop (a stop in between would leave a lease behind).
+      const allRecorded = async () => (await db.outboxEvent.count({ where: { id: { in: ids }, deliveredAt: { not: null } } })) === ids.length;
+      for (let i = 0; i < 600 && !(await allRecorded()); i++) await new Promise((r) => setTimeout(r, 100));
       await Promise.all([stopInstance(a), stopInstance(b)]);
 
       expect(receiver.received).toHaveLength(ids.length);
