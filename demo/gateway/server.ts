@@ -15,6 +15,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
 import { listenOnLoopback } from "../loopback-server";
+import { createSecurityEventReceiver, isSecurityEventRequest, type SecurityEventStats } from "./security-events";
 import { encodeClientSecretBasic, TokenExchanger, type ExchangeClient, type ExchangeRequest, type UrlElicitation } from "./token-exchange";
 
 export interface EgressRoute {
@@ -44,6 +45,8 @@ export interface EgressGateway {
   /** Where Frontdesk should POST its signed elicitation webhooks (`gateway add --webhook`). */
   webhookUrl: string;
   stats: { webhooksAccepted: number; webhooksRejected: number };
+  /** Revocation events (RFC 8417 SETs) received at the same webhook URL. */
+  securityEvents: SecurityEventStats;
   close(): Promise<void>;
 }
 
@@ -151,6 +154,15 @@ export async function startEgressGateway(opts: EgressGatewayOptions): Promise<Eg
     [customFetch]: (url, options) => fetchImpl(url, options),
   });
 
+  // Revocation events arrive at the same URL as application/secevent+jwt (security-events.ts).
+  const securityEvents = createSecurityEventReceiver({
+    issuer: frontdesk,
+    audience: opts.client.clientId,
+    keys: frontdeskKeys,
+    purgeSubject: ({ iss, sub }) => exchanger.forgetSubject(iss, sub),
+    log,
+  });
+
   // POST /frontdesk/webhook: a compact JWS from Frontdesk. Verified (signature with Frontdesk's
   // published key, issuer, our client id as audience, type, expiry, single use) before it counts;
   // it only ever ends a wait early, the status endpoint stays the source of truth.
@@ -231,7 +243,9 @@ export async function startEgressGateway(opts: EgressGatewayOptions): Promise<Eg
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://gateway");
     if (url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
-    if (url.pathname === WEBHOOK_PATH && req.method === "POST") return receiveWebhook(req, res);
+    if (url.pathname === WEBHOOK_PATH && req.method === "POST") {
+      return isSecurityEventRequest(req) ? securityEvents.receive(req, res) : receiveWebhook(req, res);
+    }
     const status = /^\/elicitations\/([A-Za-z0-9_-]{1,100})$/.exec(url.pathname);
     if (status && req.method === "GET") {
       const wait = Math.min(Math.max(Number(url.searchParams.get("wait") ?? 0) || 0, 0), MAX_WAIT_SECONDS);
@@ -250,6 +264,7 @@ export async function startEgressGateway(opts: EgressGatewayOptions): Promise<Eg
     port,
     webhookUrl: `http://localhost:${port}${WEBHOOK_PATH}`,
     stats,
+    securityEvents: securityEvents.stats,
     close: server.close,
   };
 }

@@ -46,6 +46,21 @@ export type ExchangeResult =
 interface CacheEntry {
   accessToken: string;
   expiresAt: number;
+  /** Whose token it is (iss and sub of the subject token), so a revocation event can drop it. */
+  subject: string;
+}
+
+/**
+ * `iss` and `sub` of a JWT subject token, read without verifying it: only used to find cache
+ * entries again; Frontdesk verified the token before it issued anything for it.
+ */
+export function subjectKey(token: string): string {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { iss?: unknown; sub?: unknown };
+    return JSON.stringify([String(claims.iss ?? ""), String(claims.sub ?? "")]);
+  } catch {
+    return "[]";
+  }
 }
 
 /** RFC 6749 2.3.1: client id and secret are form-urlencoded, then joined and base64-encoded. */
@@ -95,6 +110,18 @@ export class TokenExchanger {
   /** Drops a cached token, e.g. after the upstream rejected it (revoked since it was issued). */
   forget(req: ExchangeRequest): void {
     this.cache.delete(this.cacheKey(req));
+  }
+
+  /** Drops every cached token of one user (a revocation event from Frontdesk); returns how many. */
+  forgetSubject(iss: string, sub: string): number {
+    const key = JSON.stringify([iss, sub]);
+    let dropped = 0;
+    for (const [k, entry] of this.cache) {
+      if (entry.subject !== key) continue;
+      this.cache.delete(k);
+      dropped++;
+    }
+    return dropped;
   }
 
   async exchange(req: ExchangeRequest): Promise<ExchangeResult> {
@@ -149,7 +176,11 @@ export class TokenExchanger {
         const oldest = this.cache.keys().next().value;
         if (oldest !== undefined) this.cache.delete(oldest);
       }
-      this.cache.set(key, { accessToken, expiresAt: Date.now() + (expiresIn - CACHE_SAFETY_MARGIN_SECONDS) * 1000 });
+      this.cache.set(key, {
+        accessToken,
+        expiresAt: Date.now() + (expiresIn - CACHE_SAFETY_MARGIN_SECONDS) * 1000,
+        subject: subjectKey(req.subjectToken),
+      });
     }
     return { kind: "token", accessToken, expiresIn };
   }
