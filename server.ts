@@ -27,6 +27,7 @@ import { env } from "@/lib/env";
 import { startConfiguredMetricsServer } from "@/lib/observability/metrics-server";
 import { installEdgeListeners, rejectAtEdge } from "@/lib/http-edge/install";
 import { sendThenDrain } from "@/lib/http-edge/respond";
+import { startTracing } from "@/lib/observability/tracing";
 import { startFrontdesk } from "@/lib/startup";
 import { ELICITATIONS_PATH, EXT_AUTHZ_PATH, PROXY_PATH, RESOLVE_PATH, TOKEN_ENDPOINT_PATH } from "@/lib/gateways/urls";
 
@@ -171,6 +172,8 @@ async function main() {
   const { hostname, port } = parseArgs(process.argv.slice(2));
   // Configuration, keys and database before the port opens: a bad setup exits 1 without ever
   // accepting a connection (Next's instrumentation runs the same idempotent checks again).
+  // OpenTelemetry only when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (a no-op otherwise).
+  startTracing();
   await startFrontdesk();
   // Prometheus metrics on their own port, only when configured (FRONTDESK_METRICS_PORT).
   await startConfiguredMetricsServer();

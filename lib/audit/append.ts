@@ -23,6 +23,7 @@ import { type AppendedEvent, type AuditTx, extendChain, type PreparedEvent } fro
 import { commitInGroup, flushGroupCommit, getGroupCommitStats, type GroupCommitStats } from "./group-commit";
 import { LIMITS, sanitizeContext, scrubText } from "./sanitize";
 import { closeAuditPool } from "./writer-pool";
+import { withSpan } from "@/lib/observability/tracing";
 
 export type { AuditTx } from "./chain";
 export type { GroupCommitStats } from "./group-commit";
@@ -95,9 +96,11 @@ export function prepareAuditEvent(event: AuditEventInput): PreparedEvent {
  * caller's transaction); rejects if it could not be written, in which case the caller must
  * not hand out what the event was about.
  */
-export async function appendAudit(event: AuditEventInput, tx?: AuditTx): Promise<AppendedAuditEvent> {
-  const [appended] = await appendAuditMany([event], tx);
-  return appended!;
+export function appendAudit(event: AuditEventInput, tx?: AuditTx): Promise<AppendedAuditEvent> {
+  return withSpan("audit.append", { "frontdesk.action": event.action, "frontdesk.decision": event.decision, "frontdesk.in_transaction": Boolean(tx) }, async () => {
+    const [appended] = await appendAuditMany([event], tx);
+    return appended!;
+  });
 }
 
 /** Appends events atomically (all or none) and contiguously, in the given order. */

@@ -9,6 +9,7 @@
 //    row fails, and rotation only ever re-wraps the DEK (field ciphertexts stay untouched).
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { getKeyring, keyringWithVersion, type KeyEncryptionKeys } from "./keyring";
+import { withSpan } from "@/lib/observability/tracing";
 
 export type SealedTable = "Grant" | "Provider" | "OAuthTransaction" | "SigningKey" | "RequestStateKey";
 
@@ -125,7 +126,11 @@ export async function sealFields<F extends string>(
 }
 
 /** Opens one sealed field of a row. Throws DecryptError if anything does not authenticate. */
-export async function openField(binding: SealBinding, key: DataKeyRef, field: string, ciphertext: string): Promise<string> {
+export function openField(binding: SealBinding, key: DataKeyRef, field: string, ciphertext: string): Promise<string> {
+  return withSpan("crypto.decrypt", { "frontdesk.table": binding.table, "frontdesk.field": field, "frontdesk.kek_version": key.keyVersion }, () => openOne(binding, key, field, ciphertext));
+}
+
+async function openOne(binding: SealBinding, key: DataKeyRef, field: string, ciphertext: string): Promise<string> {
   const what = `${binding.table}.${field}`;
   const raw = Buffer.from(ciphertext, "base64url");
   if (raw.length < 1 + IV_BYTES + TAG_BYTES || raw[0] !== FIELD_FORMAT) {

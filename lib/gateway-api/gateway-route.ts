@@ -11,6 +11,7 @@ import { recordGatewayRequest } from "@/lib/observability/metrics";
 import { runWithRequest } from "@/lib/observability/request-context";
 import { recordAuthFailure } from "@/lib/rate-limit/auth-failures";
 import { limitGatewayCall } from "@/lib/rate-limit/gateway-calls";
+import { annotateSpan, withRequestSpan, withSpan } from "@/lib/observability/tracing";
 import { apiError, json, readForm, readJson } from "./http";
 import { oauthErrorResponse } from "./oauth-errors";
 
@@ -77,7 +78,9 @@ export function gatewayRoute(
 ): (req: Request) => Promise<Response> {
   return (req: Request) => {
     const requestId = newId("req");
-    return runWithRequest({ requestId, route: opts.name }, () => measured(requestId, req));
+    return runWithRequest({ requestId, route: opts.name }, () =>
+      withRequestSpan(`gateway.${opts.name}`, req.headers, { "frontdesk.request_id": requestId, "http.request.method": req.method }, () => measured(requestId, req)),
+    );
   };
 
   async function measured(requestId: string, req: Request): Promise<Response> {
@@ -85,6 +88,7 @@ export function gatewayRoute(
     let decision = "internal_error";
     const res = await handle(requestId, req, (d) => (decision = d));
     recordGatewayRequest(opts.name, decision, res.status, (performance.now() - started) / 1000);
+    annotateSpan({ "frontdesk.decision": decision, "http.response.status_code": res.status });
     return res;
   }
 
@@ -114,10 +118,14 @@ export function gatewayRoute(
       }
       let gateway: AuthenticatedGateway;
       try {
-        gateway = await authenticateGateway({
-          authorization: req.headers.get(opts.credentialHeader ?? "authorization"),
-          form: creds,
-          allowBearerAssertion: opts.style === "api",
+        gateway = await withSpan("auth.gateway", {}, async (span) => {
+          const authenticated = await authenticateGateway({
+            authorization: req.headers.get(opts.credentialHeader ?? "authorization"),
+            form: creds,
+            allowBearerAssertion: opts.style === "api",
+          });
+          span.setAttributes({ "frontdesk.gateway_id": authenticated.id });
+          return authenticated;
         });
       } catch (e) {
         if (!(e instanceof AppError) || e.code !== "invalid_client") throw e;

@@ -19,6 +19,7 @@ import { markGrantUsed } from "@/lib/grants/touch";
 import { evaluatePolicy } from "@/lib/policy/evaluate";
 import { loadPolicyRules } from "@/lib/policy/load";
 import type { VerifiedSubject } from "@/lib/subject-tokens/verify";
+import { withSpan } from "@/lib/observability/tracing";
 
 export interface ResolveContext {
   agentId?: string;
@@ -125,7 +126,7 @@ async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, r
 }
 
 async function findUserAndGrant(subject: VerifiedSubject, providerId: string, gateway: AuthenticatedGateway, requester: Requester) {
-  const rows = await queryUserAndGrant(subject, providerId, requester);
+  const rows = await withSpan("db.user_and_grant", { "db.system.name": "postgresql" }, () => queryUserAndGrant(subject, providerId, requester));
   const row = rows[0];
   const gatewayProblem =
     row?.gatewayStatus !== "active"

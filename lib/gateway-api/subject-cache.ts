@@ -7,6 +7,7 @@
 import { decodeJwt } from "jose";
 import { sha256Hex } from "@/lib/crypto/hash";
 import { verifySubjectToken, type VerifiedSubject } from "@/lib/subject-tokens/verify";
+import { withSpan } from "@/lib/observability/tracing";
 
 export const SUBJECT_CACHE_TTL_MS = 60_000;
 const MAX_ENTRIES = 10_000;
@@ -31,7 +32,11 @@ async function verifyAndRemember(key: string, token: string): Promise<VerifiedSu
 }
 
 /** verifySubjectToken, with a short-lived memory of tokens that already passed. */
-export async function verifySubjectTokenCached(token: string): Promise<VerifiedSubject> {
+export function verifySubjectTokenCached(token: string): Promise<VerifiedSubject> {
+  return withSpan("auth.subject_token", {}, () => verifyCached(token));
+}
+
+async function verifyCached(token: string): Promise<VerifiedSubject> {
   const key = sha256Hex(token);
   const hit = verified.get(key);
   if (hit && hit.until > Date.now()) return { ...hit.subject };

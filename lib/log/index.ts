@@ -26,6 +26,11 @@ export const REDACT_PATHS = [
   '*.headers["set-cookie"]',
 ];
 
+/** Whether a field name suggests a secret (logs redact it; traces drop it). */
+export function isSecretFieldName(name: string): boolean {
+  return SECRET_KEY.test(name);
+}
+
 export function redactFields(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== "object") return value;
   // Deeper than anyone logs on purpose: drop it rather than walk an arbitrary object graph.
@@ -33,7 +38,7 @@ export function redactFields(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redactFields(v, depth + 1));
   if (value instanceof Error) return { name: value.name, message: value.message };
   return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? REDACTED : redactFields(v, depth + 1)]),
+    Object.entries(value).map(([k, v]) => [k, isSecretFieldName(k) ? REDACTED : redactFields(v, depth + 1)]),
   );
 }
 

@@ -4,6 +4,7 @@
 // kinds, provider slugs, pool names): never ids, users or anything a caller chooses freely.
 // Served by lib/observability/metrics-server.ts, which is off unless configured.
 import client from "prom-client";
+import { withSpan } from "./tracing";
 
 export interface PoolStats {
   totalCount: number;
@@ -184,15 +185,17 @@ export async function observeRefresh<T>(provider: string, flight: Promise<T>, ou
   }
 }
 
-/** Times one call to a provider's token endpoint. */
-export async function timeUpstream<T>(provider: string, operation: "refresh" | "code_exchange", call: () => Promise<T>): Promise<T> {
-  const end = metrics().upstreamDuration.startTimer({ provider, operation });
-  try {
-    const result = await call();
-    end({ result: "ok" });
-    return result;
-  } catch (e) {
-    end({ result: "error" });
-    throw e;
-  }
+/** Times one call to a provider's token endpoint (a metric and an `upstream.<operation>` span). */
+export function timeUpstream<T>(provider: string, operation: "refresh" | "code_exchange", call: () => Promise<T>): Promise<T> {
+  return withSpan(`upstream.${operation}`, { "frontdesk.provider": provider }, async () => {
+    const end = metrics().upstreamDuration.startTimer({ provider, operation });
+    try {
+      const result = await call();
+      end({ result: "ok" });
+      return result;
+    } catch (e) {
+      end({ result: "error" });
+      throw e;
+    }
+  });
 }

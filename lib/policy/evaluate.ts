@@ -2,6 +2,7 @@
 // exhaustively without a database. Deny by default: a gateway needs a rule naming it for the
 // provider, and the user needs a rule letting them connect the provider; both must cover every
 // requested scope.
+import { withSpanSync } from "@/lib/observability/tracing";
 
 export interface PolicyRuleInput {
   id: string;
@@ -60,6 +61,10 @@ function uncoveredScopes(rules: readonly PolicyRuleInput[], scopes: readonly str
 }
 
 export function evaluatePolicy(req: PolicyRequest): PolicyDecision {
+  return withSpanSync("policy.evaluate", { "frontdesk.rules": req.rules.length }, () => decide(req));
+}
+
+function decide(req: PolicyRequest): PolicyDecision {
   const forProvider = req.rules.filter((r) => r.enabled && r.providerId === req.providerId);
 
   const gatewayRules = forProvider.filter((r) => r.gatewayId === req.gatewayId && selectsSubject(r, req.subject));

@@ -1,0 +1,139 @@
+// OpenTelemetry tracing, off unless OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set. Without it every
+// helper here runs its function with a non-recording span (the API's no-op), at almost no cost.
+// With it: one span per gateway request (the route wrapper), children for authentication,
+// policy, database, decrypt, audit and upstream calls, exported over OTLP/HTTP in batches; an
+// incoming W3C `traceparent` joins the gateway's trace.
+//
+// No secret reaches an attribute, by construction: attribute names that suggest one are dropped
+// (the same rule as the logger's), only scalars are kept, and errors record their class name,
+// never their message. Callers pass ids and labels, as for logs.
+//
+// The provider is registered through @opentelemetry/api's process-wide global, so server.ts's
+// copy of lib/ and Next's bundle trace into the same provider.
+import { context, propagation, type Attributes, type Span, SpanKind, SpanStatusCode, trace, type Context } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, type SpanExporter, type SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { env } from "@/lib/env";
+import { isSecretFieldName } from "@/lib/log";
+
+const TRACER = "frontdesk";
+const MAX_ATTRIBUTE_LENGTH = 200;
+/** Semantic-convention names that the secret rule would catch but that carry no secret. */
+const KNOWN_SAFE = new Set(["http.response.status_code"]);
+
+const holder = globalThis as typeof globalThis & { __frontdeskTracing?: TracerProvider };
+
+/** Keeps only scalar attributes whose names do not suggest a secret; long strings are cut. */
+export function safeAttributes(input: Record<string, unknown> = {}): Attributes {
+  const out: Attributes = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined || value === null || (isSecretFieldName(key) && !KNOWN_SAFE.has(key))) continue;
+    if (typeof value === "number" || typeof value === "boolean") out[key] = value;
+    else if (typeof value === "string") out[key] = value.slice(0, MAX_ATTRIBUTE_LENGTH);
+  }
+  return out;
+}
+
+/**
+ * Registers the tracer provider. `processor` replaces the OTLP exporter (tests pass a
+ * SimpleSpanProcessor over an InMemorySpanExporter). Returns false when tracing stays off.
+ */
+export function startTracing(opts: { processor?: SpanProcessor; exporter?: SpanExporter } = {}): boolean {
+  if (holder.__frontdeskTracing) return true;
+  const e = env();
+  const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (!opts.processor && !opts.exporter && !endpoint) return false;
+  const processor = opts.processor ?? new BatchSpanProcessor({ exporter: opts.exporter ?? new OTLPTraceExporter({ url: endpoint }) });
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ "service.name": e.OTEL_SERVICE_NAME }),
+    spanProcessors: [processor],
+  });
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  holder.__frontdeskTracing = provider;
+  return true;
+}
+
+/** Flushes and stops the provider (graceful shutdown, tests). */
+export async function stopTracing(): Promise<void> {
+  const provider = holder.__frontdeskTracing;
+  holder.__frontdeskTracing = undefined;
+  if (!provider) return;
+  await provider.shutdown();
+  trace.disable();
+  context.disable();
+  propagation.disable();
+}
+
+function finish(span: Span, error?: unknown) {
+  if (error !== undefined) {
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    // The class and the closed error code only: messages may echo input.
+    span.setAttributes(safeAttributes({
+      "error.type": error instanceof Error ? error.name : typeof error,
+      "frontdesk.error": (error as { code?: unknown })?.code,
+    }));
+  }
+  span.end();
+}
+
+/** Runs `fn` in a child span of the current one. */
+export async function withSpan<T>(name: string, attributes: Record<string, unknown>, fn: (span: Span) => Promise<T>, parent?: Context): Promise<T> {
+  const tracer = trace.getTracer(TRACER);
+  return tracer.startActiveSpan(name, { attributes: safeAttributes(attributes) }, parent ?? context.active(), async (span) => {
+    try {
+      const result = await fn(span);
+      finish(span);
+      return result;
+    } catch (e) {
+      finish(span, e);
+      throw e;
+    }
+  });
+}
+
+/** The synchronous variant (policy evaluation). */
+export function withSpanSync<T>(name: string, attributes: Record<string, unknown>, fn: () => T): T {
+  return trace.getTracer(TRACER).startActiveSpan(name, { attributes: safeAttributes(attributes) }, (span) => {
+    try {
+      const result = fn();
+      finish(span);
+      return result;
+    } catch (e) {
+      finish(span, e);
+      throw e;
+    }
+  });
+}
+
+/** The server span of one gateway request, joined to the caller's trace when it sent one. */
+export function withRequestSpan<T>(name: string, headers: Headers, attributes: Record<string, unknown>, fn: (span: Span) => Promise<T>): Promise<T> {
+  const parent = contextFromHeaders(headers);
+  return trace.getTracer(TRACER).startActiveSpan(name, { kind: SpanKind.SERVER, attributes: safeAttributes(attributes) }, parent, async (span) => {
+    try {
+      const result = await fn(span);
+      finish(span);
+      return result;
+    } catch (e) {
+      finish(span, e);
+      throw e;
+    }
+  });
+}
+
+/** The caller's trace context from a request's `traceparent`/`tracestate` headers. */
+export function contextFromHeaders(headers: Headers): Context {
+  return propagation.extract(context.active(), headers, {
+    keys: (carrier) => [...carrier.keys()],
+    get: (carrier, key) => carrier.get(key) ?? undefined,
+  });
+}
+
+/** Sets attributes on the current span (e.g. the decision once it is known). */
+export function annotateSpan(attributes: Record<string, unknown>): void {
+  trace.getActiveSpan()?.setAttributes(safeAttributes(attributes));
+}
