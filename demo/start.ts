@@ -1,14 +1,15 @@
-// `npm start` (after the build). Without an identity provider or database configured, this brings
-// up the whole demo on 127.0.0.1: the demo identity provider, the demo Notes upstream, Frontdesk
+// The demo launcher: `npm start` (dist/launch.js, see launch.ts) runs it when neither an identity
+// provider nor a database is configured (or FRONTDESK_DEMO is true). It brings up the whole demo
+// on 127.0.0.1: the demo identity provider, the demo Notes upstream, Frontdesk
 // (server.ts over the Next.js build) on the embedded database configured for them, the reference egress gateway and
 // the reference MCP server; it registers the Notes provider, the gateway and their policy first
 // (the embedded PGlite database is single-process, so before Next opens it), prints what to try,
-// and stops everything on Ctrl-C or SIGTERM. With OIDC_ISSUER or DATABASE_URL configured (and
-// FRONTDESK_DEMO not true) it only runs the Frontdesk server.
+// and stops everything on Ctrl-C or SIGTERM. A configured installation never comes here: it runs
+// the compiled server directly.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { isDemoLaunch, parseEnv } from "@/lib/env";
+import { parseEnv } from "@/lib/env";
 import { DEMO_USERS } from "./demo-users";
 import { readOrCreateSecret, writeUserToken } from "./local-files";
 import { WEBHOOK_PATH } from "./gateway/server";
@@ -21,11 +22,11 @@ const NOTES_CLIENT_ID = "frontdesk";
 
 // Frontdesk's production server: server.ts sends the gateway API straight to lib/gateway-api and
 // everything else to Next.js (README "Benchmarks" says why).
-function startNext(port: number, env: NodeJS.ProcessEnv, detached: boolean): ChildProcess {
+function startNext(port: number, env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", "server.ts", "--hostname", "127.0.0.1", "--port", String(port)], {
     env: { NEXT_TELEMETRY_DISABLED: "1", ...env, NODE_ENV: "production" },
     stdio: "inherit",
-    detached,
+    detached: true,
   });
 }
 
@@ -65,14 +66,6 @@ async function discoverTokenEndpoint(frontdeskUrl: string): Promise<string> {
   const meta = (await res.json()) as { issuer?: string; token_endpoint?: string };
   if (!res.ok || !meta.token_endpoint) throw new Error("Frontdesk's authorization server metadata has no token_endpoint");
   return meta.token_endpoint;
-}
-
-/** Runs only the Frontdesk server (a configured installation), forwarding signals and the exit code. */
-async function runPlain(port: number): Promise<void> {
-  const child = startNext(port, process.env, false);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
-  const code = await new Promise<number>((resolve) => child.once("exit", (c, s) => resolve(c ?? (s ? 1 : 0))));
-  process.exit(code);
 }
 
 async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
@@ -141,7 +134,7 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
     await closeDb();
     for (const w of seeded.warnings) process.stderr.write(`warning: ${w}\n`);
 
-    const next = startNext(port, process.env, true);
+    const next = startNext(port, process.env);
     cleanups.push(() => stopChild(next, true));
     next.once("exit", (code) => {
       if (!stopping) {
@@ -206,6 +199,4 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
   }
 }
 
-const config = parseEnv(process.env);
-if (isDemoLaunch(config)) void runDemo(config);
-else void runPlain(config.PORT);
+void runDemo(parseEnv(process.env));

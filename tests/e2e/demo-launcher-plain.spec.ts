@@ -1,8 +1,9 @@
 // `npm start` on a configured installation: with an identity provider configured, the launcher
-// (demo/start.ts) runs only Frontdesk, with no demo services, no demo walkthrough and no demo
-// passwords, and passes SIGTERM on to it.
+// (dist/launch.js, compiled from launch.ts) runs only Frontdesk, as plain node in its own process
+// (no tsx, no child process), with no demo services, no demo walkthrough and no demo passwords,
+// and stops on SIGTERM.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
@@ -13,7 +14,7 @@ test("with OIDC_ISSUER configured, npm start's launcher runs only Frontdesk", as
   test.setTimeout(120_000);
   const dir = mkdtempSync(path.join(os.tmpdir(), "frontdesk-plain-"));
   const port = await freePort();
-  const child = spawn(path.join("node_modules", ".bin", "tsx"), ["demo/start.ts"], {
+  const child = spawn(process.execPath, ["dist/launch.js"], {
     env: {
       ...process.env,
       DATABASE_URL: "",
@@ -38,6 +39,12 @@ test("with OIDC_ISSUER configured, npm start's launcher runs only Frontdesk", as
     await expect
       .poll(async () => (await fetch(`http://127.0.0.1:${port}/api/health`).catch(() => null))?.status ?? 0, { timeout: 60_000 })
       .toBe(200);
+    // The compiled server runs in the launcher's process: node, no tsx loader, no children.
+    const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0");
+    expect(cmdline.slice(1, 2)).toEqual(["dist/launch.js"]);
+    expect(cmdline.join(" ")).not.toContain("tsx");
+    const children = readdirSync(`/proc/${child.pid}/task`).flatMap((t) => readFileSync(`/proc/${child.pid}/task/${t}/children`, "utf8").trim().split(" ").filter(Boolean));
+    expect(children).toEqual([]);
     await page.goto(`http://localhost:${port}/`);
     await expect(page.getByRole("heading", { level: 1, name: "Frontdesk" })).toBeVisible();
     await expect(page.getByRole("heading", { name: "Try the demo" })).toHaveCount(0);

@@ -1,5 +1,6 @@
-// The README's run command path: after the build, `npm start` runs demo/start.ts, which (with no
-// identity provider and no database configured, as in a fresh clone) brings up the whole demo.
+// The README's run command path: after the build, `npm start` runs dist/launch.js, which (with no
+// identity provider and no database configured, as in a fresh clone) runs demo/start.ts, which
+// brings up the whole demo.
 // This starts the launcher exactly so, on free ports and an empty data folder, checks that the
 // home page walks through the demo, runs the printed `demo/client.ts alice` command through the
 // whole flow, and stops everything with SIGTERM.
@@ -94,7 +95,7 @@ test.beforeAll(async () => {
     PORT: String(port),
     FRONTDESK_DEMO_BASE_PORT: String(base),
   };
-  launcher = spawn(TSX, ["demo/start.ts"], { env, stdio: ["pipe", "pipe", "pipe"] });
+  launcher = spawn(process.execPath, ["dist/launch.js"], { env, stdio: ["pipe", "pipe", "pipe"] });
   launcher.stdout.on("data", (d: Buffer) => (output += d.toString()));
   launcher.stderr.on("data", (d: Buffer) => (output += d.toString()));
   await waitForOutput(launcher, () => output, /Press Ctrl-C to stop\./, 120_000);

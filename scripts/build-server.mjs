@@ -1,0 +1,27 @@
+// Compiles what production runs outside Next.js into plain JavaScript (ES modules, Node 20):
+//   dist/server.js  the production server (server.ts)
+//   dist/cli.js     the admin CLI, including the migrator (`node dist/cli.js db migrate`)
+//   dist/launch.js  `npm start`: the compiled server, or the demo launcher
+// Frontdesk's own code (lib/, server.ts, next.config.ts, the generated Prisma client) is bundled;
+// packages stay in node_modules (imports left as they are), so the result needs only the
+// production dependencies next to it. Runs after `next build` in `npm run build`.
+import { rm } from "node:fs/promises";
+import { build } from "esbuild";
+
+await rm("dist", { recursive: true, force: true });
+await build({
+  entryPoints: { server: "server.ts", cli: "lib/cli/main.ts", launch: "launch.ts" },
+  outdir: "dist",
+  bundle: true,
+  splitting: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  packages: "external",
+  tsconfig: "tsconfig.json",
+  sourcemap: "linked",
+  legalComments: "none",
+  logLevel: "warning",
+  // Some bundled code (and packages it loads through it) calls require(); ESM has none.
+  banner: { js: 'import { createRequire as __frontdeskRequire } from "node:module"; const require = __frontdeskRequire(import.meta.url);' },
+});
