@@ -85,11 +85,22 @@ describe("metrics", () => {
     expect(after).not.toMatch(/usr_|grt_|eli_|req_|Bearer /);
   });
 
-  it("the rate-limit hook counts rejections by limit name", async () => {
-    const { recordRateLimitRejection } = await import("@/lib/observability/metrics");
-    const before = value(await scrape(), "frontdesk_rate_limit_rejections_total", { limit: "test_limit" });
-    recordRateLimitRejection("test_limit");
-    expect(value(await scrape(), "frontdesk_rate_limit_rejections_total", { limit: "test_limit" }) - before).toBe(1);
+  it("counts rate-limit rejections by limit, and the gateway request as rate_limited", async () => {
+    const { env } = await import("@/lib/env");
+    const saved = env().RATE_LIMIT_AUTH_FAILURES_PER_CLIENT_ID;
+    env().RATE_LIMIT_AUTH_FAILURES_PER_CLIENT_ID = 2;
+    try {
+      const before = await scrape();
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await resolveAs("bob", basicAuth(bed.post.id, "not-its-secret"))).status);
+      expect(statuses).toEqual([401, 401, 429, 429]);
+      const after = await scrape();
+      const delta = (name: string, labels: Record<string, string>) => value(after, name, labels) - value(before, name, labels);
+      expect(delta("frontdesk_rate_limit_rejections_total", { limit: "auth_failures" })).toBe(2);
+      expect(delta("frontdesk_gateway_requests_total", { route: "resolve", decision: "rate_limited", status: "429" })).toBe(2);
+    } finally {
+      env().RATE_LIMIT_AUTH_FAILURES_PER_CLIENT_ID = saved;
+    }
   });
 
   it("refuses to listen beyond loopback without a token", async () => {
