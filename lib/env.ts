@@ -1,5 +1,6 @@
 // The only reader of process.env: one zod schema, parsed once, failing fast with every bad
 // variable named. Secrets are validated here for shape; their use lives in lib/crypto.
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { KeySpecError, parseKeySpecs } from "@/lib/crypto/key-spec";
 
@@ -138,10 +139,40 @@ export class EnvError extends Error {
   }
 }
 
-/** Parses a given environment (pure; used by tests and by `env()`). */
+/**
+ * Secrets that may come from a file instead (`<NAME>_FILE=/run/secrets/...`, as container
+ * platforms mount them), so they never sit in the process environment or a manifest. Setting
+ * both is an error. (Key-encryption keys have their own FRONTDESK_KEYS_FILE, re-read at rotation.)
+ */
+export const FILE_SECRETS = ["DATABASE_URL", "AUTH_SECRET", "OIDC_CLIENT_SECRET", "FRONTDESK_METRICS_TOKEN"] as const;
+
+function readFileSecrets(source: Record<string, string | undefined>): { values: Record<string, string>; issues: string[] } {
+  const values: Record<string, string> = {};
+  const issues: string[] = [];
+  for (const name of FILE_SECRETS) {
+    const file = source[`${name}_FILE`];
+    if (!file) continue;
+    if (source[name]) {
+      issues.push(`${name}: set ${name} or ${name}_FILE, not both`);
+      continue;
+    }
+    try {
+      values[name] = readFileSync(file, "utf8").trim();
+    } catch (e) {
+      issues.push(`${name}_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  }
+  return { values, issues };
+}
+
+/** Parses a given environment (pure but for reading `<NAME>_FILE` secrets; used by tests and by `env()`). */
 export function parseEnv(source: Record<string, string | undefined>): Env {
+  const fromFiles = readFileSecrets(source);
+  if (fromFiles.issues.length > 0) throw new EnvError(fromFiles.issues);
   // Treat empty strings as unset, the way .env files and shells usually mean them.
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const cleaned = Object.fromEntries(
+    Object.entries({ ...source, ...fromFiles.values }).filter(([k, v]) => v !== undefined && v !== "" && !FILE_SECRETS.some((n) => k === `${n}_FILE`)),
+  );
   const result = pairedSchema.safeParse(cleaned);
   if (!result.success) {
     // Name the variable and the problem, never the value (it may be a secret).

@@ -33,3 +33,31 @@ describe("FRONTDESK_KEYS in parseEnv", () => {
     }
   });
 });
+
+describe("secrets from files (<NAME>_FILE)", () => {
+  it("reads DATABASE_URL, AUTH_SECRET, OIDC_CLIENT_SECRET and the metrics token from files, refuses both or an unreadable file", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { parseEnv } = await import("@/lib/env");
+    const dir = mkdtempSync(path.join(os.tmpdir(), "fd-secrets-"));
+    const file = (name: string, value: string) => {
+      const p = path.join(dir, name);
+      writeFileSync(p, `${value}\n`);
+      return p;
+    };
+    const e = parseEnv({
+      DATABASE_URL_FILE: file("db", "postgresql://fd:pw@db/fd"),
+      AUTH_SECRET_FILE: file("auth", "a".repeat(40)),
+      OIDC_CLIENT_SECRET_FILE: file("oidc", "client-secret-value"),
+      FRONTDESK_METRICS_TOKEN_FILE: file("metrics", "m".repeat(20)),
+      FRONTDESK_KEYS: `v1:${Buffer.alloc(32, 1).toString("base64")}`,
+    });
+    expect(e).toMatchObject({ DATABASE_URL: "postgresql://fd:pw@db/fd", AUTH_SECRET: "a".repeat(40), OIDC_CLIENT_SECRET: "client-secret-value", FRONTDESK_METRICS_TOKEN: "m".repeat(20) });
+    expect(() => parseEnv({ AUTH_SECRET: "b".repeat(40), AUTH_SECRET_FILE: file("auth2", "a".repeat(40)) })).toThrow(/AUTH_SECRET or AUTH_SECRET_FILE, not both/);
+    expect(() => parseEnv({ DATABASE_URL_FILE: path.join(dir, "missing") })).toThrow(/DATABASE_URL_FILE: cannot read .*ENOENT/);
+    // A file's content is validated like the variable (and never echoed).
+    expect(() => parseEnv({ AUTH_SECRET_FILE: file("short", "too-short-secret") })).toThrow(/AUTH_SECRET/);
+    expect(() => parseEnv({ AUTH_SECRET_FILE: file("short2", "too-short-secret") })).not.toThrow(/too-short-secret/);
+  });
+});

@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# Frontdesk's container image. One image runs the server, the migrator and the admin CLI:
+#   docker run IMAGE                               the server (node dist/server.js)
+#   docker run IMAGE dist/cli.js db migrate        apply migrations (compose's migrate job, Helm's Job)
+#   docker run IMAGE dist/cli.js --help            any admin command
+# The entrypoint is node itself (exec form, no shell): SIGTERM from the runtime reaches the server.
+# Run it with a read-only root filesystem; it writes only to /tmp and /app/.next/cache (mount
+# both as tmpfs/emptyDir). tests/integration/image-build.test.ts reproduces these steps.
+
+ARG NODE_IMAGE=node:20.20-bookworm-slim
+
+# Build: all dependencies, the Prisma client, the Next.js build and the compiled server (dist/).
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+ENV NEXT_TELEMETRY_DISABLED=1
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && rm -rf .next/cache
+
+# Production dependencies only: no dev dependencies, no build tools.
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# Runtime: what the server, migrator and CLI need, owned by root and read-only to the app user.
+FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 PORT=3000
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/next.config.ts ./next.config.ts
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/.next ./.next
+COPY --from=build /app/prisma/migrations ./prisma/migrations
+# The unprivileged user of the official node image (uid 1000).
+USER node
+EXPOSE 3000 9464
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/api/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node"]
+CMD ["dist/server.js", "--hostname", "0.0.0.0"]
