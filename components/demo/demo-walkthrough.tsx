@@ -87,12 +87,15 @@ export async function DemoWalkthrough() {
         <ol className="mt-2 list-decimal space-y-2 pl-6 text-slate-700">
           <li>
             In a terminal, in the Frontdesk folder, run <Code>npx tsx demo/client.ts alice</Code>. It is an MCP client built with the
-            official SDK; it calls <Code>list_my_notes</Code> on the MCP server as alice.
+            official SDK v2; it speaks MCP revision <strong>2026-07-28</strong> (the current one) and calls <Code>list_my_notes</Code> on
+            the MCP server as alice. Add <Code>--revision 2025-11-25</Code> for last year&apos;s protocol: the same MCP server URL serves
+            both.
           </li>
           <li>
             The MCP server asks the egress gateway for alice&apos;s notes. The gateway asks Frontdesk for alice&apos;s Notes credential
             (an RFC 8693 token exchange). Alice has not connected Notes yet, so Frontdesk answers with a link, and the client prints it
-            (MCP error -32042, a URL elicitation).
+            (2026-07-28: an <Code>input_required</Code> result with a URL elicitation and a requestState sealed by Frontdesk;
+            2025-11-25: MCP error -32042).
           </li>
           <li>
             Open the link, sign in as <Code>alice</Code> / <Code>{DEMO_USERS.alice.password}</Code>, check who asks for what, and
@@ -103,8 +106,9 @@ export async function DemoWalkthrough() {
             Frontdesk stores the token encrypted.
           </li>
           <li>
-            Back in the terminal, the client receives <Code>notifications/elicitation/complete</Code>, calls the tool again and prints
-            alice&apos;s notes. The token went from Frontdesk to the gateway only; the MCP server and the client never saw it.
+            Back in the terminal, the client prints alice&apos;s notes: on 2026-07-28 its automatic retry was waiting at Frontdesk and
+            ends as soon as you authorize; on 2025-11-25 it receives <Code>notifications/elicitation/complete</Code> and calls the tool
+            again. The token went from Frontdesk to the gateway only; the MCP server and the client never saw it.
           </li>
           <li>
             Try <Code>npx tsx demo/client.ts bob</Code>: bob gets his own link, cannot open alice&apos;s, and sees only his own notes.

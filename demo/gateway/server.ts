@@ -7,16 +7,18 @@
 // The MCP server names the user (its subject token) and the route; it never sees the upstream
 // credential, which exists only inside this process for the duration of one forwarded request
 // (and in a short cache keyed by a hash of the subject token). When Frontdesk answers
-// `interaction_required`, the gateway answers 403 with the elicitation in a body that is ready
-// to be forwarded as MCP error -32042. It also relays Frontdesk's elicitation status long-poll
+// `interaction_required`, the gateway answers 403 with a body ready to forward in both MCP
+// revisions (the -32042 error and the 2026-07-28 input_required result); an MCP server's retry
+// passes Frontdesk's requestState back in headers (RETRY_HEADERS). It also relays Frontdesk's elicitation status long-poll
 // (interface E), authenticating as itself, so the MCP server can tell the user's client when
 // the consent is done; a signed webhook from Frontdesk (verified with Frontdesk's JWKS) answers
 // those waits early.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
 import { listenOnLoopback } from "../loopback-server";
+import { sendWithFreshCredential } from "./reauthorize";
 import { createSecurityEventReceiver, isSecurityEventRequest, type SecurityEventStats } from "./security-events";
-import { encodeClientSecretBasic, TokenExchanger, type ExchangeClient, type ExchangeRequest, type UrlElicitation } from "./token-exchange";
+import { encodeClientSecretBasic, TokenExchanger, type ExchangeClient, type ExchangeRequest, type InputRequired, type UrlElicitation } from "./token-exchange";
 
 export interface EgressRoute {
   /** First path segment the gateway serves this route under: `/<name>/...`. */
@@ -68,9 +70,28 @@ function bearer(req: IncomingMessage): string | null {
   return match?.[1] ?? null;
 }
 
-/** The body a caller can forward unchanged as the `error` of an MCP JSON-RPC response (-32042). */
-export function elicitationRequiredBody(elicitation: UrlElicitation, message: string) {
-  return { error: { code: -32042, message, data: { elicitations: [elicitation] } } };
+/**
+ * Consent needed, in both MCP revisions: `error` forwards unchanged as the error of a JSON-RPC
+ * response (-32042, 2025-11-25); `inputRequired` (when Frontdesk sent one) is the 2026-07-28
+ * tool result to return unchanged.
+ */
+export function elicitationRequiredBody(elicitation: UrlElicitation, message: string, inputRequired: InputRequired | null = null) {
+  return { error: { code: -32042, message, data: { elicitations: [elicitation] } }, ...(inputRequired ? { inputRequired } : {}) };
+}
+
+/** Headers an MCP server sets on a 2026-07-28 retry (passed to Frontdesk as its extension parameters). */
+export const RETRY_HEADERS = { requestState: "frontdesk-request-state", wait: "frontdesk-wait", digest: "frontdesk-request-digest" } as const;
+const MAX_RETRY_WAIT_SECONDS = 50;
+
+function readRetryHeaders(req: IncomingMessage): Pick<ExchangeRequest, "retry" | "requestDigest"> {
+  const one = (name: string) => {
+    const v = req.headers[name];
+    return typeof v === "string" && v !== "" ? v : undefined;
+  };
+  const requestState = one(RETRY_HEADERS.requestState);
+  const digest = one(RETRY_HEADERS.digest);
+  const wait = Math.min(Math.max(Math.floor(Number(one(RETRY_HEADERS.wait) ?? 0)) || 0, 0), MAX_RETRY_WAIT_SECONDS);
+  return { ...(digest ? { requestDigest: digest } : {}), ...(requestState ? { retry: { requestState, waitSeconds: wait } } : {}) };
 }
 
 async function readBody(req: IncomingMessage, limit = 1_000_000): Promise<Buffer> {
@@ -97,45 +118,54 @@ export async function startEgressGateway(opts: EgressGatewayOptions): Promise<Eg
       res.setHeader("www-authenticate", 'Bearer realm="egress-gateway"');
       return sendJson(res, 401, { error: "invalid_request", error_description: "send the user's identity token as a Bearer token" });
     }
-    const exchange: ExchangeRequest = { subjectToken, resource: route.target, scopes: route.scopes };
-    const result = await exchanger.exchange(exchange);
-    switch (result.kind) {
-      case "interaction_required":
-        log(`${route.name}: consent needed (${result.elicitation.elicitationId.slice(0, 12)}…)`);
-        return sendJson(res, 403, elicitationRequiredBody(result.elicitation, result.description || result.elicitation.message));
-      case "rejected": {
-        log(`${route.name}: Frontdesk refused (${result.error})`);
-        // RFC 8693 2.2.2 reports an unacceptable subject token as invalid_request; the subject
-        // token is the only input that came from the caller, so that is the caller's 401. Policy
-        // refusals (invalid_target, invalid_scope) are a 403.
-        const callerToken = result.error === "invalid_request" || result.error === "invalid_grant";
-        if (callerToken) res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
-        return sendJson(res, callerToken ? 401 : 403, { error: result.error, error_description: result.description });
-      }
-      case "unavailable":
-        log(`${route.name}: Frontdesk unavailable (${result.reason})`);
-        return sendJson(res, 502, { error: "credential_unavailable", error_description: "the credential broker could not be reached" });
-      case "token":
-        break;
-    }
+    const exchange: ExchangeRequest = { subjectToken, resource: route.target, scopes: route.scopes, ...readRetryHeaders(req) };
     const body = req.method === "GET" || req.method === "HEAD" ? undefined : new Uint8Array(await readBody(req));
-    const headers: Record<string, string> = { authorization: `Bearer ${result.accessToken}`, accept: req.headers.accept ?? "*/*" };
-    if (req.headers["content-type"]) headers["content-type"] = req.headers["content-type"];
-    let upstream: Response;
-    try {
-      upstream = await fetchImpl(`${route.target.replace(/\/+$/, "")}${rest}`, {
+    const send = async (accessToken: string) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${accessToken}`, accept: req.headers.accept ?? "*/*" };
+      if (req.headers["content-type"]) headers["content-type"] = req.headers["content-type"];
+      return fetchImpl(`${route.target.replace(/\/+$/, "")}${rest}`, {
         method: req.method,
         headers,
         body,
         redirect: "manual",
         signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
       });
+    };
+    let attempt;
+    try {
+      // A token the upstream rejects (revoked or rotated since it was cached) is dropped and
+      // Frontdesk asked once more (reauthorize.ts), so a revocation reaches the user as a link.
+      attempt = await sendWithFreshCredential(exchanger, exchange, send);
     } catch {
       return sendJson(res, 502, { error: "upstream_unavailable" });
     }
-    // A token the upstream rejects (revoked or rotated since it was cached) must not be reused.
-    if (upstream.status === 401) exchanger.forget(exchange);
-    log(`${route.name}: ${req.method} ${rest} -> ${upstream.status}`);
+    if (attempt.kind === "exchange") {
+      const result = attempt.result;
+      switch (result.kind) {
+        case "interaction_required":
+          log(`${route.name}: consent needed (${result.elicitation.elicitationId.slice(0, 12)}…)`);
+          return sendJson(res, 403, elicitationRequiredBody(result.elicitation, result.description || result.elicitation.message, result.inputRequired));
+        case "rejected": {
+          log(`${route.name}: Frontdesk refused (${result.error})`);
+          // The user declined (or the authorization failed), or the retry's requestState was
+          // refused: the caller ends its tool call with that message.
+          if (result.error === "access_denied" || result.error === "invalid_request_state") {
+            return sendJson(res, result.error === "access_denied" ? 403 : 400, { error: result.error, error_description: result.description });
+          }
+          // RFC 8693 2.2.2 reports an unacceptable subject token as invalid_request; the subject
+          // token is the only input that came from the caller, so that is the caller's 401. Policy
+          // refusals (invalid_target, invalid_scope) are a 403.
+          const callerToken = result.error === "invalid_request" || result.error === "invalid_grant";
+          if (callerToken) res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
+          return sendJson(res, callerToken ? 401 : 403, { error: result.error, error_description: result.description });
+        }
+        case "unavailable":
+          log(`${route.name}: Frontdesk unavailable (${result.reason})`);
+          return sendJson(res, 502, { error: "credential_unavailable", error_description: "the credential broker could not be reached" });
+      }
+    }
+    const upstream = attempt.response;
+    log(`${route.name}: ${req.method} ${rest} -> ${upstream.status}${attempt.reexchanged ? " (after dropping a rejected cached token)" : ""}`);
     const out: Record<string, string> = {};
     for (const name of PASSED_RESPONSE_HEADERS) {
       const value = upstream.headers.get(name);

@@ -4,8 +4,10 @@
 // `scope` space-joined and `resource`; client_secret_basic with the id and secret
 // form-urlencoded before base64 (RFC 6749 2.3.1); a successful answer must say
 // token_type=Bearer and an access_token issued_token_type; answers are cached per subject token
-// until `expires_in` minus a 30 s safety margin. One addition agentgateway does not have: a
-// 400 `interaction_required` answer carries Frontdesk's URL elicitation, returned to the caller.
+// until `expires_in` minus a 30 s safety margin. Additions agentgateway does not have: a 400
+// `interaction_required` answer carries Frontdesk's URL elicitation (MCP 2025-11-25) and its
+// `input_required` result (2026-07-28), returned to the caller; and an MCP 2026 retry passes the
+// requestState back (`request_state`, `wait`, `request_digest`, Frontdesk's extension parameters).
 import { createHash } from "node:crypto";
 
 export const GRANT_TYPE_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -23,6 +25,19 @@ export interface UrlElicitation {
   message: string;
 }
 
+/** MCP 2026-07-28 `input_required`, as Frontdesk sealed it: forwarded unchanged. */
+export interface InputRequired {
+  resultType: "input_required";
+  inputRequests?: Record<string, unknown>;
+  requestState: string;
+}
+
+/** An MCP 2026-07-28 retry: the requestState to pass back, and how long Frontdesk may wait. */
+export interface RetryState {
+  requestState: string;
+  waitSeconds: number;
+}
+
 export interface ExchangeClient {
   tokenEndpoint: string;
   clientId: string;
@@ -35,11 +50,14 @@ export interface ExchangeRequest {
   resource?: string;
   audience?: string;
   scopes: string[];
+  /** The MCP server's digest of the tool call (bound into the requestState). */
+  requestDigest?: string;
+  retry?: RetryState;
 }
 
 export type ExchangeResult =
-  | { kind: "token"; accessToken: string; expiresIn: number | null }
-  | { kind: "interaction_required"; elicitation: UrlElicitation; description: string }
+  | { kind: "token"; accessToken: string; expiresIn: number | null; cached: boolean }
+  | { kind: "interaction_required"; elicitation: UrlElicitation; inputRequired: InputRequired | null; description: string }
   | { kind: "rejected"; status: number; error: string; description: string }
   | { kind: "unavailable"; reason: string };
 
@@ -77,6 +95,11 @@ export function buildExchangeForm(req: ExchangeRequest): URLSearchParams {
   if (req.audience) form.append("audience", req.audience);
   if (req.scopes.length > 0) form.append("scope", req.scopes.join(" "));
   if (req.resource) form.append("resource", req.resource);
+  if (req.requestDigest) form.append("request_digest", req.requestDigest);
+  if (req.retry) {
+    form.append("request_state", req.retry.requestState);
+    form.append("wait", String(req.retry.waitSeconds));
+  }
   return form;
 }
 
@@ -92,6 +115,11 @@ function isUrlElicitation(value: unknown): value is UrlElicitation {
   );
 }
 
+function isInputRequired(value: unknown): value is InputRequired {
+  const v = value as Partial<InputRequired> | null;
+  return !!v && v.resultType === "input_required" && typeof v.requestState === "string";
+}
+
 export class TokenExchanger {
   private readonly cache = new Map<string, CacheEntry>();
 
@@ -100,7 +128,7 @@ export class TokenExchanger {
     private readonly fetchImpl: typeof fetch = fetch,
   ) {}
 
-  /** Keyed by a hash of the subject token and the request, never by the token itself. */
+  /** Keyed by a hash of the subject token and the request, never by the token itself (nor a retry's state). */
   private cacheKey(req: ExchangeRequest): string {
     return createHash("sha256")
       .update(JSON.stringify([req.subjectToken, req.subjectTokenType ?? "", req.resource ?? "", req.audience ?? "", req.scopes]))
@@ -127,7 +155,7 @@ export class TokenExchanger {
   async exchange(req: ExchangeRequest): Promise<ExchangeResult> {
     const key = this.cacheKey(req);
     const hit = this.cache.get(key);
-    if (hit && hit.expiresAt > Date.now()) return { kind: "token", accessToken: hit.accessToken, expiresIn: null };
+    if (hit && hit.expiresAt > Date.now()) return { kind: "token", accessToken: hit.accessToken, expiresIn: null, cached: true };
     if (hit) this.cache.delete(key);
 
     let res: Response;
@@ -140,7 +168,8 @@ export class TokenExchanger {
           authorization: `Basic ${encodeClientSecretBasic(this.client.clientId, this.client.clientSecret)}`,
         },
         body: buildExchangeForm(req).toString(),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        // A retry may wait for the user at Frontdesk: allow for it.
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS + (req.retry?.waitSeconds ?? 0) * 1000),
         redirect: "error",
       });
     } catch (e) {
@@ -151,7 +180,8 @@ export class TokenExchanger {
       const error = typeof body?.error === "string" ? body.error : `http_${res.status}`;
       const description = typeof body?.error_description === "string" ? body.error_description.slice(0, 300) : "";
       if (error === "interaction_required" && isUrlElicitation(body?.elicitation)) {
-        return { kind: "interaction_required", elicitation: body.elicitation, description };
+        const inputRequired = isInputRequired(body?.input_required) ? body.input_required : null;
+        return { kind: "interaction_required", elicitation: body.elicitation, inputRequired, description };
       }
       // 5xx, and 401 (our own client authentication failed): Frontdesk or this gateway's
       // configuration is at fault, not the caller.
@@ -182,6 +212,6 @@ export class TokenExchanger {
         subject: subjectKey(req.subjectToken),
       });
     }
-    return { kind: "token", accessToken, expiresIn };
+    return { kind: "token", accessToken, expiresIn, cached: false };
   }
 }

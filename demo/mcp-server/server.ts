@@ -1,21 +1,37 @@
-// Reference MCP server (official TypeScript SDK, Streamable HTTP, spec 2025-11-25) with one tool,
-// `list_my_notes`, that reads the calling user's notes from the upstream Notes API through the
-// egress gateway. It never holds an upstream credential: it forwards the user's identity token to
-// the gateway, and the gateway gets the upstream token from Frontdesk.
+// Reference MCP server on the official TypeScript SDK v2 (@modelcontextprotocol/server 2.4),
+// one URL for both protocol revisions, with one tool, `list_my_notes`, that reads the calling
+// user's notes from the upstream Notes API through the egress gateway. It never holds an
+// upstream credential: it forwards the user's identity token to the gateway, and the gateway
+// gets the upstream token from Frontdesk.
 //
-// When the user has not connected Notes yet, the gateway answers with Frontdesk's URL elicitation
-// and the tool throws UrlElicitationRequiredError (JSON-RPC -32042, data.elicitations). The
-// server then watches that elicitation (long-poll through the gateway) and, when the user has
-// completed it in Frontdesk, sends notifications/elicitation/complete to the client session
-// that triggered it, which then retries the call.
+// When the user has not connected Notes yet, the gateway answers with Frontdesk's consent-needed
+// body in both revisions, and the tool answers in the one its client speaks:
+//  - 2025-11-25 (sessionful Streamable HTTP, `initialize`): it throws UrlElicitationRequiredError
+//    (JSON-RPC -32042), watches the elicitation through the gateway's long-poll and, once the
+//    user has finished in Frontdesk (completed, declined, or expired), sends
+//    notifications/elicitation/complete to the session that triggered it. The client then calls
+//    again; the server passes the requestState Frontdesk gave it for that session, so the retry
+//    answers with the notes, a clear "declined", or a fresh link.
+//  - 2026-07-28 (per request, `server/discover`): it returns Frontdesk's `input_required` result
+//    unchanged; the client opens the link and retries with the requestState, which the server
+//    passes back to Frontdesk (through the gateway) to wait for the user, bounded.
 //
-// Sessions are bound to the user who opened them: every request of a session must carry a valid
-// token for the same (issuer, subject), so a leaked session id is useless to anyone else.
-import { randomUUID } from "node:crypto";
+// Every request must carry a valid token from the identity provider; a 2025 session is bound to
+// the user who opened it, so a leaked session id is useless to anyone else.
+import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest, UrlElicitationRequiredError, type ElicitRequestURLParams } from "@modelcontextprotocol/sdk/types.js";
+import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from "@modelcontextprotocol/node";
+import {
+  createMcpHandler,
+  isInitializeRequest,
+  isLegacyRequest,
+  McpServer,
+  UrlElicitationRequiredError,
+  type CallToolResult,
+  type ElicitRequestURLParams,
+  type InputRequiredResult,
+} from "@modelcontextprotocol/server";
+import { RETRY_HEADERS } from "../gateway/server";
 import { listenOnLoopback } from "../loopback-server";
 import { UserTokenVerifier, type VerifiedUser } from "./user-token";
 
@@ -38,22 +54,32 @@ export interface NotesMcpServer {
   close(): Promise<void>;
 }
 
-interface Session {
+interface LegacySession {
   user: VerifiedUser;
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   mcp: McpServer;
+  /** The requestState of the last consent-needed answer in this session, for the next call. */
+  requestState: string | undefined;
   /** Elicitations this session is waiting for (each watched once). */
   watching: Set<string>;
   closed: AbortController;
 }
 
+/**
+ * How long a 2026-07-28 retry waits at Frontdesk for the user. The SDK v2 client gives each
+ * round its own request timeout (60 s by default) and retries up to 10 rounds, so 45 s rounds
+ * give a user about 7 minutes in the browser (docs/integration-guide.md).
+ */
+export const RETRY_WAIT_SECONDS = 45;
 const WATCH_WAIT_SECONDS = 25;
 const WATCH_MAX_MS = 15 * 60_000;
 const NOTES_TIMEOUT_MS = 20_000;
 
 type GatewayAnswer =
   | { kind: "notes"; owner: string; notes: string[] }
-  | { kind: "elicitation"; elicitations: ElicitRequestURLParams[]; message: string }
+  | { kind: "consent"; elicitations: ElicitRequestURLParams[]; message: string; inputRequired: InputRequiredResult | null }
+  | { kind: "declined"; message: string }
+  | { kind: "state_refused"; message: string }
   | { kind: "error"; message: string };
 
 function isUrlElicitation(e: unknown): e is ElicitRequestURLParams {
@@ -61,20 +87,38 @@ function isUrlElicitation(e: unknown): e is ElicitRequestURLParams {
   return !!v && v.mode === "url" && typeof v.elicitationId === "string" && typeof v.url === "string" && typeof v.message === "string";
 }
 
+function isInputRequired(v: unknown): v is InputRequiredResult {
+  const r = v as Record<string, unknown> | null;
+  return !!r && r.resultType === "input_required" && typeof r.requestState === "string";
+}
+
+/** A digest of the tool call, bound into Frontdesk's requestState: a state is good for this call only. */
+function toolCallDigest(name: string, args: unknown): string {
+  return `sha256:${createHash("sha256").update(JSON.stringify(["tools/call", name, args ?? {}])).digest("base64url")}`;
+}
+
+const notesResult = (owner: string, notes: string[]): CallToolResult => ({
+  content: [{ type: "text", text: `Notes of ${owner}:\n${notes.map((n) => `- ${n}`).join("\n")}` }],
+  structuredContent: { owner, notes },
+});
+const toolError = (text: string): CallToolResult => ({ isError: true, content: [{ type: "text", text }] });
+
 export async function startNotesMcpServer(opts: NotesMcpServerOptions): Promise<NotesMcpServer> {
   const fetchImpl = opts.fetch ?? fetch;
   const log = opts.log ?? (() => {});
   const gateway = opts.gatewayUrl.replace(/\/+$/, "");
   const verifier = new UserTokenVerifier(opts.issuer, opts.audience);
-  const sessions = new Map<string, Session>();
+  const sessions = new Map<string, LegacySession>();
 
-  async function readNotes(user: VerifiedUser): Promise<GatewayAnswer> {
+  async function readNotes(user: VerifiedUser, call: { digest: string; requestState?: string; waitSeconds?: number }): Promise<GatewayAnswer> {
+    const headers: Record<string, string> = { authorization: `Bearer ${user.token}`, accept: "application/json", [RETRY_HEADERS.digest]: call.digest };
+    if (call.requestState) {
+      headers[RETRY_HEADERS.requestState] = call.requestState;
+      headers[RETRY_HEADERS.wait] = String(call.waitSeconds ?? 0);
+    }
     let res: Response;
     try {
-      res = await fetchImpl(`${gateway}/notes/notes`, {
-        headers: { authorization: `Bearer ${user.token}`, accept: "application/json" },
-        signal: AbortSignal.timeout(NOTES_TIMEOUT_MS),
-      });
+      res = await fetchImpl(`${gateway}/notes/notes`, { headers, signal: AbortSignal.timeout(NOTES_TIMEOUT_MS + (call.waitSeconds ?? 0) * 1000) });
     } catch {
       return { kind: "error", message: "The gateway could not be reached." };
     }
@@ -82,17 +126,26 @@ export async function startNotesMcpServer(opts: NotesMcpServerOptions): Promise<
     if (res.ok && body && typeof body.owner === "string" && Array.isArray(body.notes)) {
       return { kind: "notes", owner: body.owner, notes: body.notes.filter((n): n is string => typeof n === "string") };
     }
+    const description = typeof body?.error_description === "string" ? body.error_description : "";
+    if (body?.error === "access_denied") return { kind: "declined", message: description || "The request was declined in Frontdesk." };
+    if (body?.error === "invalid_request_state") return { kind: "state_refused", message: description };
     const error = body?.error as { code?: unknown; message?: unknown; data?: { elicitations?: unknown } } | undefined;
     const elicitations = Array.isArray(error?.data?.elicitations) ? error.data.elicitations.filter(isUrlElicitation) : [];
     if (error?.code === -32042 && elicitations.length > 0) {
-      return { kind: "elicitation", elicitations, message: typeof error.message === "string" ? error.message : "Authorization required" };
+      return {
+        kind: "consent",
+        elicitations,
+        message: typeof error.message === "string" ? error.message : "Authorization required",
+        inputRequired: isInputRequired(body?.inputRequired) ? body.inputRequired : null,
+      };
     }
     return { kind: "error", message: `Notes are unavailable (HTTP ${res.status}).` };
   }
 
   // Long-polls the elicitation's status through the gateway until it settles, then tells the
-  // client that triggered it (only on completion; a declined or expired request just ends).
-  async function watchElicitation(session: Session, elicitationId: string) {
+  // client that triggered it, whatever the outcome: its next call learns which (notes,
+  // declined, or a fresh link), so no call waits for an interaction that is already over.
+  async function watchElicitation(session: LegacySession, elicitationId: string) {
     if (session.watching.has(elicitationId)) return;
     session.watching.add(elicitationId);
     const deadline = Date.now() + WATCH_MAX_MS;
@@ -108,12 +161,11 @@ export async function startNotesMcpServer(opts: NotesMcpServerOptions): Promise<
         } catch {
           if (session.closed.signal.aborted) return;
         }
-        if (status === "completed") {
-          log(`elicitation ${elicitationId.slice(0, 12)}… completed; notifying the client`);
+        if (status && status !== "pending") {
+          log(`elicitation ${elicitationId.slice(0, 12)}… ${status}; notifying the client`);
           await session.mcp.server.createElicitationCompletionNotifier(elicitationId)();
           return;
         }
-        if (status && status !== "pending") return;
         if (!status) await new Promise((r) => setTimeout(r, 1_000));
       }
     } finally {
@@ -121,14 +173,22 @@ export async function startNotesMcpServer(opts: NotesMcpServerOptions): Promise<
     }
   }
 
-  function createSession(user: VerifiedUser): Session {
-    const mcp = new McpServer({ name: "frontdesk-demo-notes", version: "1.0.0" });
-    const session: Session = {
+  const TOOL = {
+    title: "List my notes",
+    description: "Lists the notes in the calling user's Notes account. Asks the user to connect Notes first if needed.",
+    annotations: { readOnlyHint: true, openWorldHint: true },
+  };
+
+  // 2025-11-25: -32042 and the completion notification, over a session.
+  function createLegacySession(user: VerifiedUser): LegacySession {
+    const mcp = new McpServer({ name: "frontdesk-demo-notes", version: "2.0.0" });
+    const session: LegacySession = {
       user,
       mcp,
+      requestState: undefined,
       watching: new Set(),
       closed: new AbortController(),
-      transport: new StreamableHTTPServerTransport({
+      transport: new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
           sessions.set(id, session);
@@ -139,50 +199,85 @@ export async function startNotesMcpServer(opts: NotesMcpServerOptions): Promise<
       session.closed.abort();
       if (session.transport.sessionId) sessions.delete(session.transport.sessionId);
     };
-
-    mcp.registerTool(
-      "list_my_notes",
-      {
-        title: "List my notes",
-        description: "Lists the notes in the calling user's Notes account. Asks the user to connect Notes first if needed.",
-        annotations: { readOnlyHint: true, openWorldHint: true },
-      },
-      async () => {
-        const answer = await readNotes(session.user);
-        if (answer.kind === "notes") {
-          return {
-            content: [{ type: "text", text: `Notes of ${answer.owner}:\n${answer.notes.map((n) => `- ${n}`).join("\n")}` }],
-            structuredContent: { owner: answer.owner, notes: answer.notes },
-          };
-        }
-        if (answer.kind === "error") return { isError: true, content: [{ type: "text", text: answer.message }] };
-        // Only clients that declared URL-mode elicitation may be sent one (spec 2025-11-25).
-        if (!mcp.server.getClientCapabilities()?.elicitation?.url) {
-          const links = answer.elicitations.map((e) => `${e.message} ${e.url}`).join("\n");
-          return { isError: true, content: [{ type: "text", text: `Authorization required. ${links}` }] };
-        }
-        for (const e of answer.elicitations) void watchElicitation(session, e.elicitationId);
-        throw new UrlElicitationRequiredError(answer.elicitations, answer.message);
-      },
-    );
+    mcp.registerTool("list_my_notes", TOOL, async (): Promise<CallToolResult> => {
+      const digest = toolCallDigest("list_my_notes", {});
+      // The call after a completion notification: Frontdesk's state says which elicitation.
+      const remembered = session.requestState;
+      session.requestState = undefined;
+      let answer = await readNotes(session.user, { digest, requestState: remembered, waitSeconds: 0 });
+      let expired = false;
+      if (answer.kind === "state_refused") {
+        // Typically: the link expired. A call without the state gets a fresh one.
+        expired = true;
+        answer = await readNotes(session.user, { digest });
+      }
+      if (answer.kind === "notes") return notesResult(answer.owner, answer.notes);
+      if (answer.kind === "declined") return toolError(`Declined: ${answer.message}`);
+      if (answer.kind !== "consent") return toolError(answer.message);
+      // Only clients that declared URL-mode elicitation may be sent one (spec 2025-11-25).
+      if (!mcp.server.getClientCapabilities()?.elicitation?.url) {
+        const links = answer.elicitations.map((e) => `${e.message} ${e.url}`).join("\n");
+        return toolError(`Authorization required. ${links}`);
+      }
+      session.requestState = answer.inputRequired?.requestState;
+      for (const e of answer.elicitations) void watchElicitation(session, e.elicitationId);
+      const message = expired ? `The previous link expired. ${answer.message}` : answer.message;
+      throw new UrlElicitationRequiredError(answer.elicitations, message);
+    });
     return session;
   }
 
-  async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > 1_000_000) throw new Error("too large");
-      chunks.push(chunk as Buffer);
-    }
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  }
+  // 2026-07-28: a fresh server per request; the user comes from the verified token.
+  const modern = toNodeHandler(
+    createMcpHandler(
+      ({ authInfo }) => {
+        const user = authInfo?.extra?.user as VerifiedUser;
+        const mcp = new McpServer({ name: "frontdesk-demo-notes", version: "2.0.0" }, { capabilities: { tools: {} } });
+        mcp.registerTool("list_my_notes", TOOL, async (ctx): Promise<CallToolResult | InputRequiredResult> => {
+          const digest = toolCallDigest("list_my_notes", {});
+          // Without a verify hook the SDK hands over the state as sent; Frontdesk verifies it.
+          const requestState = ctx.mcpReq.requestState<string>();
+          const responses = Object.values(ctx.mcpReq.inputResponses ?? {}) as { action?: string }[];
+          if (requestState !== undefined && responses.some((r) => r.action !== undefined && r.action !== "accept")) {
+            return toolError("Declined: you chose not to open the Frontdesk link.");
+          }
+          const answer = await readNotes(user, { digest, requestState, waitSeconds: RETRY_WAIT_SECONDS });
+          if (answer.kind === "notes") return notesResult(answer.owner, answer.notes);
+          if (answer.kind === "declined") return toolError(`Declined: ${answer.message}`);
+          if (answer.kind === "consent" && answer.inputRequired) return answer.inputRequired;
+          if (answer.kind === "consent") return toolError(`Authorization required. ${answer.elicitations.map((e) => e.url).join(" ")}`);
+          return toolError(answer.message);
+        });
+        return mcp;
+      },
+      { legacy: "reject" },
+    ),
+  );
 
   const jsonRpcError = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}) =>
     res
       .writeHead(status, { "content-type": "application/json", ...headers })
       .end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }));
+
+  async function handleLegacy(req: IncomingMessage, res: ServerResponse, user: VerifiedUser, body: unknown) {
+    const sessionId = req.headers["mcp-session-id"];
+    let session: LegacySession | undefined;
+    if (typeof sessionId === "string") {
+      session = sessions.get(sessionId);
+      if (!session) return jsonRpcError(res, 404, "Unknown session");
+      if (session.user.subject !== user.subject || session.user.issuer !== user.issuer) {
+        return jsonRpcError(res, 403, "This session belongs to another user");
+      }
+      // A refreshed token for the same user replaces the one the tool forwards.
+      session.user = user;
+    } else if (req.method === "POST" && isInitializeRequest(body)) {
+      session = createLegacySession(user);
+      await session.mcp.connect(session.transport);
+    } else {
+      return jsonRpcError(res, 400, "Missing session id");
+    }
+    await session.transport.handleRequest(req, res, body);
+  }
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://mcp");
@@ -193,25 +288,14 @@ export async function startNotesMcpServer(opts: NotesMcpServerOptions): Promise<
         "www-authenticate": 'Bearer error="invalid_token"',
       });
     }
-    const body = req.method === "POST" ? await readJsonBody(req).catch(() => undefined) : undefined;
+    // The revision is the request's own: 2026-07-28 requests carry the per-request _meta envelope.
+    const request = await toWebRequest(req);
+    const legacy = await isLegacyRequest(request);
+    const body: unknown = req.method === "POST" ? await request.json().catch(() => undefined) : undefined;
     if (req.method === "POST" && body === undefined) return jsonRpcError(res, 400, "Invalid JSON");
-    const sessionId = req.headers["mcp-session-id"];
-    let session: Session | undefined;
-    if (typeof sessionId === "string") {
-      session = sessions.get(sessionId);
-      if (!session) return jsonRpcError(res, 404, "Unknown session");
-      if (session.user.subject !== user.subject || session.user.issuer !== user.issuer) {
-        return jsonRpcError(res, 403, "This session belongs to another user");
-      }
-      // A refreshed token for the same user replaces the one the tool forwards.
-      session.user = user;
-    } else if (req.method === "POST" && isInitializeRequest(body)) {
-      session = createSession(user);
-      await session.mcp.connect(session.transport);
-    } else {
-      return jsonRpcError(res, 400, "Missing session id");
-    }
-    await session.transport.handleRequest(req, res, body);
+    if (legacy) return handleLegacy(req, res, user, body);
+    (req as IncomingMessage & { auth?: unknown }).auth = { token: user.token, clientId: "notes-mcp", scopes: [], extra: { user } };
+    await modern(req, res, body);
   };
 
   const server = await listenOnLoopback(handle, { port: opts.port, onError: (res) => jsonRpcError(res, 500, "Internal error") });

@@ -15,6 +15,8 @@ export type OAuthErrorCode =
   | "interaction_required"
   /** RFC 8628 3.5 uses it at the token endpoint for "the user declined": so do we. */
   | "access_denied"
+  /** Extension (RFC 6749 8.5): a retry's request_state does not verify or is not this caller's. */
+  | "invalid_request_state"
   | "temporarily_unavailable"
   | "server_error";
 

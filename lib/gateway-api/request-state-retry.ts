@@ -103,7 +103,7 @@ export async function awaitRetry(req: RetryRequest): Promise<RetryOutcome> {
   const opened = await openRequestState(keys, req.requestState, requestStateBinding(req));
   if (!opened.ok) {
     await auditRetry(req, "deny", `request_state:${opened.reason}`, opened.elicitationId ? { elicitationId: opened.elicitationId } : {});
-    throw new AppError("invalid_request_state", REFUSALS[opened.reason], { oauthError: "invalid_request" });
+    throw new AppError("invalid_request_state", REFUSALS[opened.reason], { oauthError: "invalid_request_state" });
   }
 
   const row = await getElicitation(opened.elicitationId);

@@ -1,12 +1,25 @@
-// The project's end-to-end proof with real MCP software: the official SDK client calls the
-// reference MCP server's tool as alice, gets -32042 with a Frontdesk link, alice completes it in
-// Chromium (IdP sign-in, consent, upstream authorization), the client receives
-// notifications/elicitation/complete for that id, and the retried call returns alice's notes.
-// Bob gets his own link, cannot complete alice's, and sees only his own notes. No upstream token
-// material ever reaches the MCP client or the MCP server.
+// The project's end-to-end proof with real MCP software, both protocol revisions on one MCP
+// server URL. 2025-11-25: the official v1 SDK client calls the reference MCP server's tool as
+// alice, gets -32042 with a Frontdesk link, alice completes it in Chromium (IdP sign-in,
+// consent, upstream authorization), the client receives notifications/elicitation/complete for
+// that id, and the retried call returns alice's notes. Bob gets his own link, cannot complete
+// alice's, and sees only his own notes. No upstream token material ever reaches the MCP client
+// or the MCP server. 2026-07-28: the official v2 client pinned to it gets `input_required` with a
+// Frontdesk link and its automatic retry returns the notes once alice approves; decline and
+// revoke end calls promptly in both revisions (times are printed); a sealed requestState
+// replayed by bob or changed by one byte yields nothing and is audited.
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { ErrorCode, UrlElicitationRequiredError, type ElicitRequestURLParams } from "@modelcontextprotocol/sdk/types.js";
-import { connectMcpClient, runDemoFixture, startMcpEnvironment, type McpEnvironment, type McpUserClient } from "../helpers/mcp-environment";
+import { DEMO_MCP_AUDIENCE } from "@/demo/ports";
+import { RETRY_HEADERS } from "@/demo/gateway/server";
+import {
+  connectMcpClient,
+  connectMcpClientV2,
+  runDemoFixture,
+  startMcpEnvironment,
+  type McpEnvironment,
+  type McpUserClient,
+} from "../helpers/mcp-environment";
 
 let env: McpEnvironment;
 
@@ -46,8 +59,8 @@ async function notes(user: McpUserClient): Promise<{ owner: string; notes: strin
   return result.structuredContent as { owner: string; notes: string[] };
 }
 
-/** Opens a Frontdesk link in a fresh browser context and signs in at the IdP as `user`. */
-async function openSignedIn(browser: Browser, url: string, user: "alice" | "bob"): Promise<Page> {
+/** Opens a Frontdesk page in a fresh browser context and signs in at the IdP as `user`. */
+async function openSignedIn(browser: Browser, url: string, user: "alice" | "bob", landing = "/connect/"): Promise<Page> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(url);
@@ -55,8 +68,19 @@ async function openSignedIn(browser: Browser, url: string, user: "alice" | "bob"
   await page.locator("#login").fill(user);
   await page.locator("#password").fill(PASSWORDS[user]);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((u) => u.href.startsWith(`${env.e2e.frontdesk.url}/connect/`));
+  await page.waitForURL((u) => u.href.startsWith(`${env.e2e.frontdesk.url}${landing}`));
   return page;
+}
+
+/** The user revokes their Notes connection on the connections page; returns when it is done. */
+async function revokeNotes(browser: Browser, user: "alice" | "bob"): Promise<number> {
+  const page = await openSignedIn(browser, `${env.e2e.frontdesk.url}/connections`, user, "/connections");
+  await page.getByText("Revoke…").click();
+  await page.getByRole("button", { name: "Revoke Notes connection" }).click();
+  await expect(page.getByText("Revoked").first()).toBeVisible();
+  const revokedAt = Date.now();
+  await page.context().close();
+  return revokedAt;
 }
 
 /** On the consent page: approve, sign in at Notes as `user`, authorize, and land back in Frontdesk. */
@@ -152,6 +176,136 @@ test("alice and bob each connect Notes through an MCP URL elicitation; no upstre
 
   await alice.close();
   await bob.close();
+});
+
+test("2026-07-28: after alice revokes, a pinned v2 client gets input_required; bob is refused; alice approves and the automatic retry returns her notes", async ({ browser }) => {
+  test.setTimeout(180_000);
+  const alice = await connectMcpClientV2(env, "alice", "2026-07-28");
+  expect(alice.client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
+  expect(alice.client.getProtocolEra()).toBe("modern");
+
+  // The gateway still holds alice's token from the first test; the upstream now rejects it.
+  const revokedAt = await test.step("alice revokes her Notes connection", () => revokeNotes(browser, "alice"));
+  const call = alice.client.callTool({ name: "list_my_notes" });
+  const link = await alice.nextLink();
+  console.log(`2026-07-28: revoke -> consent link on the next call: ${Date.now() - revokedAt} ms`);
+  expect(link.url).toMatch(new RegExp(`^${env.e2e.frontdesk.url}/connect/eli_[A-Za-z0-9_-]{43}$`));
+
+  await test.step("bob cannot complete alice's link", async () => {
+    const page = await openSignedIn(browser, link.url, "bob");
+    await expect(page.getByRole("heading", { name: "This request is for a different account" })).toBeVisible();
+    await expect(page.getByRole("button", { name: /Approve/ })).toHaveCount(0);
+    await page.context().close();
+  });
+
+  const approvedAt = await test.step("alice approves and authorizes Notes", async () => {
+    const page = await openSignedIn(browser, link.url, "alice");
+    await approveAndAuthorize(page, "alice");
+    const at = Date.now();
+    await page.context().close();
+    return at;
+  });
+  const result = await call;
+  console.log(`2026-07-28: approval -> automatic retry answered: ${Date.now() - approvedAt} ms`);
+  expect(result.isError ?? false).toBe(false);
+  expect(result.structuredContent).toEqual({ owner: "alice", notes: ["Follow the white rabbit", "Tea party at six"] });
+
+  await alice.traffic.settle();
+  const aliceGrant = await runDemoFixture<{ accessToken: string; refreshToken: string | null }>(env.e2e, "credential", { subject: "alice" });
+  expect(alice.traffic.text()).toContain('"resultType":"input_required"');
+  expect(alice.traffic.text().includes(aliceGrant.accessToken)).toBe(false);
+  await alice.close();
+});
+
+test("a v2 client in auto mode negotiates 2026-07-28 on the same URL; the v1 client stays on 2025-11-25", async () => {
+  const auto = await connectMcpClientV2(env, "alice", "auto");
+  expect(auto.client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
+  const result = await auto.client.callTool({ name: "list_my_notes" });
+  expect((result.structuredContent as { owner: string }).owner).toBe("alice");
+  await auto.close();
+  const legacy = await connectMcpClient(env, "alice");
+  expect(legacy.client.getServerVersion()?.name).toBe("frontdesk-demo-notes");
+  expect((await notes(legacy)).owner).toBe("alice");
+  await legacy.close();
+});
+
+test("Decline in the portal ends the tool call with 'declined' within 5 s, in both revisions", async ({ browser }) => {
+  test.setTimeout(180_000);
+  await revokeNotes(browser, "bob");
+  const decline = async (url: string) => {
+    const page = await openSignedIn(browser, url, "bob");
+    await page.getByRole("button", { name: "Decline" }).click();
+    const at = Date.now();
+    await expect(page.getByText(/declined/i).first()).toBeVisible();
+    await page.context().close();
+    return at;
+  };
+
+  await test.step("2026-07-28", async () => {
+    const bob = await connectMcpClientV2(env, "bob", "2026-07-28");
+    const call = bob.client.callTool({ name: "list_my_notes" });
+    const declinedAt = await decline((await bob.nextLink()).url);
+    const result = await call;
+    const ms = Date.now() - declinedAt;
+    console.log(`2026-07-28: decline -> tool result: ${ms} ms`);
+    expect(result.isError).toBe(true);
+    expect(JSON.stringify(result.content)).toMatch(/declined/i);
+    expect(ms).toBeLessThan(5_000);
+    await bob.close();
+  });
+
+  await test.step("2025-11-25", async () => {
+    const bob = await connectMcpClient(env, "bob");
+    const elicitation = await expectElicitation(bob);
+    const notified = bob.completion(elicitation.elicitationId);
+    const declinedAt = await decline(elicitation.url);
+    await notified;
+    const result = await bob.client.callTool({ name: "list_my_notes" });
+    const ms = Date.now() - declinedAt;
+    console.log(`2025-11-25: decline -> notification -> retried tool result: ${ms} ms`);
+    expect(result.isError).toBe(true);
+    expect(JSON.stringify(result.content)).toMatch(/declined/i);
+    expect(ms).toBeLessThan(5_000);
+    await bob.close();
+  });
+});
+
+test("2025-11-25: after a revoke the next call gets a consent link, not an upstream 401", async ({ browser }) => {
+  const alice = await connectMcpClient(env, "alice");
+  expect((await notes(alice)).owner).toBe("alice");
+  const revokedAt = await revokeNotes(browser, "alice");
+  const elicitation = await expectElicitation(alice);
+  console.log(`2025-11-25: revoke -> consent link on the next call: ${Date.now() - revokedAt} ms`);
+  expect(elicitation.url).toContain("/connect/eli_");
+  await alice.close();
+});
+
+test("alice's requestState replayed by bob, or with one byte changed, yields no notes and is audited", async () => {
+  const token = (user: "alice" | "bob") => env.e2e.idp.signSubjectToken({ sub: user, aud: DEMO_MCP_AUDIENCE, extra: { email: `${user}@example.test` } });
+  const viaGateway = async (user: "alice" | "bob", state?: string) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${await token(user)}`, [RETRY_HEADERS.digest]: "sha256:e2e" };
+    if (state) Object.assign(headers, { [RETRY_HEADERS.requestState]: state, [RETRY_HEADERS.wait]: "0" });
+    const res = await fetch(`${env.gateway.url}/notes/notes`, { headers });
+    return { status: res.status, text: await res.text() };
+  };
+  // Alice revoked in the test above: her call needs consent, and carries a sealed state.
+  const first = await viaGateway("alice");
+  expect(first.status).toBe(403);
+  const state = JSON.parse(first.text).inputRequired.requestState as string;
+  const at = state.length - 30;
+  const changed = state.slice(0, at) + (state[at] === "A" ? "B" : "A") + state.slice(at + 1);
+  const before = (await runDemoFixture<{ decision: string; reason: string }[]>(env.e2e, "audit", { action: "request_state.retry" })).length;
+  for (const [user, s] of [["bob", state], ["alice", changed]] as const) {
+    const answer = await viaGateway(user, s);
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.text).error).toBe("invalid_request_state");
+    expect(answer.text).not.toContain("white rabbit");
+  }
+  const rows = await runDemoFixture<{ decision: string; reason: string }[]>(env.e2e, "audit", { action: "request_state.retry" });
+  expect(rows.slice(before)).toEqual([
+    { decision: "deny", reason: "request_state:other_user" },
+    { decision: "deny", reason: "request_state:does_not_authenticate" },
+  ]);
 });
 
 test("outside demo mode the home page shows no demo walkthrough and no demo passwords", async ({ page }) => {

@@ -3,6 +3,7 @@
 // reference egress gateway's registration and policy), the reference egress gateway and the
 // reference MCP server. The MCP server's calls to the gateway are recorded for leak checks.
 import path from "node:path";
+import { Client as ClientV2, StreamableHTTPClientTransport as StreamableHTTPClientTransportV2 } from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitationCompleteNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -28,7 +29,7 @@ export interface McpEnvironment {
 /** Runs a command of tests/helpers/mcp-seed-cli.ts with the Frontdesk server's environment. */
 export async function runDemoFixture<T>(
   e2e: E2eEnvironment,
-  command: "seed" | "credential",
+  command: "seed" | "credential" | "audit",
   input: Record<string, unknown>,
   extraEnv: Record<string, string> = {},
 ): Promise<T> {
@@ -113,6 +114,61 @@ export async function connectMcpClient(env: McpEnvironment, user: "alice" | "bob
         waiters.set(id, (got) => {
           clearTimeout(timer);
           resolve(got);
+        });
+      });
+    },
+    close: () => client.close(),
+  };
+}
+
+export interface McpV2UserClient {
+  client: ClientV2;
+  traffic: TrafficLog;
+  /** The next URL elicitation the SDK hands to the client's `elicitation/create` handler. */
+  nextLink(timeoutMs?: number): Promise<{ url: string; message: string }>;
+  /** How the handler answers embedded URL requests ("accept": the user will open the link). */
+  answer: { action: "accept" | "decline" };
+  close(): Promise<void>;
+}
+
+/**
+ * The official SDK v2 client as `user`, declaring URL-mode elicitation, negotiating `revision`
+ * (a pin, or auto). Its automatic input_required handling stays on, as a real client's would:
+ * the handler records each link it is given and answers `answer.action`.
+ */
+export async function connectMcpClientV2(env: McpEnvironment, user: "alice" | "bob", revision: "2026-07-28" | "auto"): Promise<McpV2UserClient> {
+  const token = await env.e2e.idp.signSubjectToken({ sub: user, aud: DEMO_MCP_AUDIENCE, extra: { email: `${user}@example.test` } });
+  const traffic = recordTraffic();
+  const links: { url: string; message: string }[] = [];
+  const waiting: ((link: { url: string; message: string }) => void)[] = [];
+  const answer: McpV2UserClient["answer"] = { action: "accept" };
+  const client = new ClientV2(
+    { name: `e2e-v2-${user}`, version: "1.0.0" },
+    { capabilities: { elicitation: { url: {} } }, versionNegotiation: { mode: revision === "auto" ? "auto" : { pin: revision } } },
+  );
+  client.setRequestHandler("elicitation/create", async (request) => {
+    const params = request.params as { url?: string; message?: string };
+    const link = { url: String(params.url), message: String(params.message) };
+    const next = waiting.shift();
+    if (next) next(link);
+    else links.push(link);
+    return { action: answer.action };
+  });
+  await client.connect(
+    new StreamableHTTPClientTransportV2(new URL(env.mcp.url), { requestInit: { headers: { authorization: `Bearer ${token}` } }, fetch: traffic.fetch }),
+  );
+  return {
+    client,
+    traffic,
+    answer,
+    nextLink(timeoutMs = 30_000) {
+      const ready = links.shift();
+      if (ready) return Promise.resolve(ready);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no elicitation link within ${timeoutMs} ms`)), timeoutMs);
+        waiting.push((link) => {
+          clearTimeout(timer);
+          resolve(link);
         });
       });
     },

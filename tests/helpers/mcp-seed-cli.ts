@@ -3,6 +3,7 @@
 //   tsx tests/helpers/mcp-seed-cli.ts seed '<json SeedDemoInput>'   the demo seed (demo/seed.ts)
 //   tsx tests/helpers/mcp-seed-cli.ts credential '{"subject":"alice"}'   a user's stored Notes tokens,
 //     decrypted, so a test knows the raw upstream secrets it must never find in MCP traffic
+//   tsx tests/helpers/mcp-seed-cli.ts audit '{"action":"request_state.retry"}'   decision and reason of those audit rows
 import { getDb } from "@/lib/db/client";
 import { openAccessToken, openRefreshToken, SEALED_GRANT_SELECT } from "@/lib/grants/sealed";
 import { findProviderBySlug } from "@/lib/providers/find";
@@ -20,6 +21,11 @@ const commands: FixtureCommands = {
     const grant = await db.grant.findUnique({ where: { userId_providerId: { userId: user.id, providerId: provider.id } }, select: SEALED_GRANT_SELECT });
     if (!grant) return null;
     return { status: grant.status, accessToken: await openAccessToken(grant), refreshToken: await openRefreshToken(grant) };
+  },
+  async audit(input) {
+    const db = await getDb();
+    const rows = await db.auditEvent.findMany({ where: { action: String(input.action) }, orderBy: { seq: "asc" }, select: { decision: true, reason: true } });
+    return rows;
   },
 };
 

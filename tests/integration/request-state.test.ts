@@ -228,7 +228,7 @@ describe("a requestState never yields a credential to anyone else (invariant 12)
     }
     // The token endpoint refuses the same way, in RFC 6749 shape.
     const viaToken = await exchange("bob", [["request_state", state]]);
-    expect(viaToken).toEqual({ status: 400, json: { error: "invalid_request", error_description: "request_state was issued for another user" } });
+    expect(viaToken).toEqual({ status: 400, json: { error: "invalid_request_state", error_description: "request_state was issued for another user" } });
     // Alice's own untouched state still works: the refusals above were about the state alone.
     const own = await call("alice", { request_state: state, request_digest: "d1" }, bed.basic, scopes);
     expect(own.status).toBe(200);
