@@ -42,7 +42,7 @@ const settings = {
 };
 
 // BENCH_ONLY=resolve,exchange,... runs a subset (resolve always runs): a, b, c, single, compare,
-// exchange, elicitation, longpoll, storm, growth. For iterating and profiling; a full run has them all.
+// exchange, elicitation, retry, longpoll, storm, growth. For iterating and profiling; a full run has them all.
 const only = new Set((process.env.BENCH_ONLY ?? "").split(",").map((x) => x.trim()).filter(Boolean));
 const want = (key: string) => only.size === 0 || only.has(key);
 
@@ -349,6 +349,22 @@ async function main() {
     results.load.push(elicitations);
   }
 
+  // MCP 2026-07-28 retry: resolve with the requestState of a completed elicitation (the state is
+  // opened and checked, the elicitation read, then the normal resolve answers with the credential).
+  if (want("retry")) {
+    log("retry with requestState (completed elicitations)");
+    const bodies = await prepareCompletedRetries(a!, trustedHeader, idp.issuer, config.providerId, seed.PROVIDER_SLUG, seed.SCOPE, upstream, 100);
+    const retries = await runLoad({
+      ...loadBase,
+      name: "retry with requestState (completed elicitation -> 200)",
+      url: base(a!),
+      serverGroup: a!.pid,
+      expectStatus: 200,
+      requests: cyclingBodies({ method: "POST", path: "/api/v1/resolve", headers: { "content-type": "application/json", authorization: trustedHeader } }, bodies),
+    });
+    results.load.push(retries);
+  }
+
   // Long-poll wake-up: a poller on instance B, completion written by this process.
   if (want("longpoll")) {
     log("long-poll wake-up");
@@ -437,6 +453,51 @@ async function countAudit(url: string): Promise<number> {
   } finally {
     await c.end();
   }
+}
+
+/**
+ * `count` users of a trusted-subject gateway, each with an elicitation that is completed and a
+ * stored grant: the resolve bodies of their MCP 2026-07-28 retries (requestState from the 403).
+ */
+async function prepareCompletedRetries(
+  server: { port: number },
+  auth: string,
+  issuer: string,
+  providerId: string,
+  provider: string,
+  scope: string,
+  upstream: { mintTokens(o: { accountId: string; scope: string; expiresIn?: number }): Promise<{ accessToken: string; refreshToken: string }> },
+  count: number,
+): Promise<string[]> {
+  const { completeElicitation } = await import("@/lib/elicitations/settle");
+  const { saveGrant } = await import("@/lib/grants/save");
+  const { getDb } = await import("@/lib/db/client");
+  const db = await getDb();
+  const minted = await upstream.mintTokens({ accountId: "alice", scope, expiresIn: 3600 });
+  const tag = randomBytes(3).toString("hex");
+  const bodies: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const subject = `retry-${tag}-${i}`;
+    const res = await fetch(`http://127.0.0.1:${server.port}/api/v1/resolve`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: auth },
+      body: JSON.stringify({ subject, provider, scopes: [scope] }),
+    });
+    const body = JSON.parse(await res.text()) as { error?: { data?: { elicitations?: { elicitationId: string }[] } }; inputRequired?: { requestState?: string } };
+    const id = body.error?.data?.elicitations?.[0]?.elicitationId;
+    const state = body.inputRequired?.requestState;
+    if (res.status !== 403 || !id || !state) throw new Error(`retry setup: expected an input_required answer, got ${res.status}`);
+    const user = await db.user.create({ data: { id: `usr_bench_retry_${tag}_${i}`, issuer, subject, email: `${subject}@bench.test` } });
+    await saveGrant({
+      userId: user.id,
+      providerId,
+      scopes: [scope],
+      credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
+    });
+    await completeElicitation(id, { issuer, subject });
+    bodies.push(JSON.stringify({ subject, provider, scopes: [scope], request_state: state, wait: 5 }));
+  }
+  return bodies;
 }
 
 async function measureLongPoll(

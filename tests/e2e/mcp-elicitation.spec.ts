@@ -22,6 +22,8 @@ import {
 } from "../helpers/mcp-environment";
 
 let env: McpEnvironment;
+// Pages render slowly on a loaded machine; these only end hangs.
+const SLOW = { timeout: 60_000 };
 
 test.beforeAll(async () => {
   test.setTimeout(120_000);
@@ -68,7 +70,7 @@ async function openSignedIn(browser: Browser, url: string, user: "alice" | "bob"
   await page.locator("#login").fill(user);
   await page.locator("#password").fill(PASSWORDS[user]);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((u) => u.href.startsWith(`${env.e2e.frontdesk.url}${landing}`));
+  await page.waitForURL((u) => u.href.startsWith(`${env.e2e.frontdesk.url}${landing}`), SLOW);
   return page;
 }
 
@@ -77,7 +79,7 @@ async function revokeNotes(browser: Browser, user: "alice" | "bob"): Promise<num
   const page = await openSignedIn(browser, `${env.e2e.frontdesk.url}/connections`, user, "/connections");
   await page.getByText("Revoke…").click();
   await page.getByRole("button", { name: "Revoke Notes connection" }).click();
-  await expect(page.getByText("Revoked").first()).toBeVisible();
+  await expect(page.getByText("Revoked").first()).toBeVisible(SLOW);
   const revokedAt = Date.now();
   await page.context().close();
   return revokedAt;
@@ -85,15 +87,15 @@ async function revokeNotes(browser: Browser, user: "alice" | "bob"): Promise<num
 
 /** On the consent page: approve, sign in at Notes as `user`, authorize, and land back in Frontdesk. */
 async function approveAndAuthorize(page: Page, user: "alice" | "bob") {
-  await expect(page.getByRole("heading", { name: "Connect Notes?" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Connect Notes?" })).toBeVisible(SLOW);
   await page.getByRole("button", { name: "Approve and continue to Notes" }).click();
-  await page.waitForURL((u) => u.href.startsWith(env.e2e.upstream.issuer));
+  await page.waitForURL((u) => u.href.startsWith(env.e2e.upstream.issuer), SLOW);
   await page.locator("#login").fill(user);
   await page.locator("#password").fill(PASSWORDS[user]);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Authorize" }).click();
-  await page.waitForURL((u) => u.href.startsWith(env.e2e.frontdesk.url));
-  await expect(page.getByText(/return to your agent/i).first()).toBeVisible();
+  await page.waitForURL((u) => u.href.startsWith(env.e2e.frontdesk.url), SLOW);
+  await expect(page.getByText(/return to your agent/i).first()).toBeVisible(SLOW);
 }
 
 async function elicitationStatus(id: string): Promise<string> {
@@ -113,14 +115,14 @@ test("alice and bob each connect Notes through an MCP URL elicitation; no upstre
 
   const bobPage = await test.step("bob cannot complete alice's elicitation", async () => {
     const page = await openSignedIn(browser, aliceElicitation.url, "bob");
-    await expect(page.getByRole("heading", { name: "This request is for a different account" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "This request is for a different account" })).toBeVisible(SLOW);
     await expect(page.getByRole("button", { name: /Approve/ })).toHaveCount(0);
     expect(await elicitationStatus(aliceElicitation.elicitationId)).toBe("pending");
     return page;
   });
 
   await test.step("alice completes it and the client is notified", async () => {
-    const notified = alice.completion(aliceElicitation.elicitationId);
+    const notified = alice.completion(aliceElicitation.elicitationId, 120_000);
     const page = await openSignedIn(browser, aliceElicitation.url, "alice");
     await approveAndAuthorize(page, "alice");
     expect(await notified).toBe(aliceElicitation.elicitationId);
@@ -132,7 +134,7 @@ test("alice and bob each connect Notes through an MCP URL elicitation; no upstre
   expect(aliceNotes).toEqual({ owner: "alice", notes: ["Follow the white rabbit", "Tea party at six"] });
 
   await test.step("bob completes his own and sees only his notes", async () => {
-    const notified = bob.completion(bobElicitation.elicitationId);
+    const notified = bob.completion(bobElicitation.elicitationId, 120_000);
     await bobPage.goto(bobElicitation.url);
     await approveAndAuthorize(bobPage, "bob");
     expect(await notified).toBe(bobElicitation.elicitationId);
@@ -187,13 +189,13 @@ test("2026-07-28: after alice revokes, a pinned v2 client gets input_required; b
   // The gateway still holds alice's token from the first test; the upstream now rejects it.
   const revokedAt = await test.step("alice revokes her Notes connection", () => revokeNotes(browser, "alice"));
   const call = alice.client.callTool({ name: "list_my_notes" });
-  const link = await alice.nextLink();
+  const link = await alice.nextLink(60_000);
   console.log(`2026-07-28: revoke -> consent link on the next call: ${Date.now() - revokedAt} ms`);
   expect(link.url).toMatch(new RegExp(`^${env.e2e.frontdesk.url}/connect/eli_[A-Za-z0-9_-]{43}$`));
 
   await test.step("bob cannot complete alice's link", async () => {
     const page = await openSignedIn(browser, link.url, "bob");
-    await expect(page.getByRole("heading", { name: "This request is for a different account" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "This request is for a different account" })).toBeVisible(SLOW);
     await expect(page.getByRole("button", { name: /Approve/ })).toHaveCount(0);
     await page.context().close();
   });
@@ -236,7 +238,7 @@ test("Decline in the portal ends the tool call with 'declined' within 5 s, in bo
     const page = await openSignedIn(browser, url, "bob");
     await page.getByRole("button", { name: "Decline" }).click();
     const at = Date.now();
-    await expect(page.getByText(/declined/i).first()).toBeVisible();
+    await expect(page.getByText(/declined/i).first()).toBeVisible(SLOW);
     await page.context().close();
     return at;
   };
@@ -244,7 +246,7 @@ test("Decline in the portal ends the tool call with 'declined' within 5 s, in bo
   await test.step("2026-07-28", async () => {
     const bob = await connectMcpClientV2(env, "bob", "2026-07-28");
     const call = bob.client.callTool({ name: "list_my_notes" });
-    const declinedAt = await decline((await bob.nextLink()).url);
+    const declinedAt = await decline((await bob.nextLink(60_000)).url);
     const result = await call;
     const ms = Date.now() - declinedAt;
     console.log(`2026-07-28: decline -> tool result: ${ms} ms`);
@@ -257,7 +259,7 @@ test("Decline in the portal ends the tool call with 'declined' within 5 s, in bo
   await test.step("2025-11-25", async () => {
     const bob = await connectMcpClient(env, "bob");
     const elicitation = await expectElicitation(bob);
-    const notified = bob.completion(elicitation.elicitationId);
+    const notified = bob.completion(elicitation.elicitationId, 60_000);
     const declinedAt = await decline(elicitation.url);
     await notified;
     const result = await bob.client.callTool({ name: "list_my_notes" });

@@ -151,16 +151,21 @@ describe("reference egress gateway", () => {
       expect(text).not.toContain(minted.accessToken);
     }
     expect(tokenCalls - before).toBe(1);
-    expect(upstream.stats.apiRequests.at(-1)).toEqual({ accountId: "alice", token: minted.accessToken });
+    expect(upstream.stats.apiRequests.at(-1)).toMatchObject({ accountId: "alice", token: minted.accessToken });
 
-    // Revoked in Frontdesk (and at Notes, RFC 7009): the cached token stops working upstream, the
-    // gateway forgets it, and the next request asks Frontdesk again, which now wants consent.
+    // Revoked in Frontdesk (and at Notes, RFC 7009): the cached token stops working upstream, so
+    // the gateway drops it and asks Frontdesk once more on the same request: the very next call
+    // gets a consent link in both MCP revisions, not an upstream 401.
     const { revokeGrant } = await import("@/lib/grants/revoke");
     await revokeGrant(saved.grantId, { type: "admin", id: "test" });
-    expect((await getNotes(gateway!, token)).status).toBe(401);
-    const again = await getNotes(gateway!, token);
-    expect(again.status).toBe(403);
-    expect(((await again.json()) as { error: { code: number } }).error.code).toBe(-32042);
+    const callsBeforeRevokedUse = tokenCalls;
+    const next = await getNotes(gateway!, token);
+    expect(next.status).toBe(403);
+    const body = (await next.json()) as { error: { code: number }; inputRequired: { resultType: string; requestState: string } };
+    expect(body.error.code).toBe(-32042);
+    expect(body.inputRequired).toMatchObject({ resultType: "input_required", requestState: expect.any(String) });
+    expect(tokenCalls - callsBeforeRevokedUse).toBe(1);
+    expect(upstream.stats.apiRequests.at(-1)?.token).toBe(minted.accessToken);
   });
 
   it("refuses requests without a subject token or with a forged one, without reaching the upstream", async () => {

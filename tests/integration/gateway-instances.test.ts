@@ -1,13 +1,13 @@
 // Two Frontdesk server processes (server.ts, as in production) on one PostgreSQL: a refresh storm makes exactly
-// one upstream token call, and a long-poll on one instance wakes when the elicitation completes
-// elsewhere. Needs a production build; it is made here (own dist dir) when missing.
+// one upstream token call, and a long-poll or an MCP 2026-07-28 retry (requestState + wait) on one
+// instance wakes when the elicitation completes elsewhere. Needs a production build; it is made here (own dist dir) when missing.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFrontdesk, type FrontdeskServer } from "../helpers/frontdesk-server";
-import { approveGateways, basicAuth, gatewayEnv, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
+import { approveGateways, basicAuth, connectNotes, gatewayEnv, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
 import { useTestDatabase } from "../helpers/test-db";
 
 const databaseUrl = await useTestDatabase();
@@ -109,5 +109,30 @@ describe("two instances on one database", () => {
     expect(JSON.parse(await res.text()).status).toBe("completed");
     expect(latency).toBeLessThan(1_000);
     console.log(`long-poll wake-up across instances: ${latency} ms`);
+  }, 60_000);
+
+  it("a retry waiting with its requestState on one instance answers with the credential once the user completes elsewhere", async () => {
+    const token = await bed.idp.signSubjectToken({ sub: "bob", aud: SUBJECT_AUDIENCE });
+    const consent = await resolveOn(servers[0]!, "bob", token);
+    expect(consent.status).toBe(403);
+    const id = consent.json.error.data.elicitations[0].elicitationId as string;
+    const retry = fetch(`http://127.0.0.1:${servers[1]!.port}/api/v1/resolve`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: basicAuth(bed.basic.id, bed.basic.secret!) },
+      body: JSON.stringify({ subject_token: token, provider: "notes", context: { agentId: "storm-bob" }, request_state: consent.json.inputRequired.requestState, wait: 30 }),
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    // The portal's completion, in this process: the grant is stored, then the elicitation settles.
+    await connectNotes(bed, { user: "bob", scope: "notes:read" });
+    const { completeElicitation } = await import("@/lib/elicitations/settle");
+    await completeElicitation(id, { issuer: bed.idp.issuer, subject: "bob" });
+    const completedAt = Date.now();
+    const res = await retry;
+    const latency = Date.now() - completedAt;
+    expect(res.status).toBe(200);
+    expect(JSON.parse(await res.text()).header.value).toMatch(/^Bearer /);
+    // One database poll interval (200 ms) plus the resolve; generous for a loaded machine.
+    expect(latency).toBeLessThan(3_000);
+    console.log(`retry with requestState woken across instances: ${latency} ms`);
   }, 60_000);
 });
