@@ -353,7 +353,7 @@ async function main() {
   // opened and checked, the elicitation read, then the normal resolve answers with the credential).
   if (want("retry")) {
     log("retry with requestState (completed elicitations)");
-    const bodies = await prepareCompletedRetries(a!, trustedHeader, idp.issuer, config.providerId, seed.PROVIDER_SLUG, seed.SCOPE, upstream, 100);
+    const bodies = await prepareCompletedRetries(a!, config.trusted.id, trustedHeader, idp.issuer, config.providerId, seed.PROVIDER_SLUG, seed.SCOPE, upstream, 100);
     const retries = await runLoad({
       ...loadBase,
       name: "retry with requestState (completed elicitation -> 200)",
@@ -461,6 +461,7 @@ async function countAudit(url: string): Promise<number> {
  */
 async function prepareCompletedRetries(
   server: { port: number },
+  gatewayId: string,
   auth: string,
   issuer: string,
   providerId: string,
@@ -471,6 +472,7 @@ async function prepareCompletedRetries(
 ): Promise<string[]> {
   const { completeElicitation } = await import("@/lib/elicitations/settle");
   const { saveGrant } = await import("@/lib/grants/save");
+  const { recordApproval } = await import("@/lib/consent/approvals");
   const { getDb } = await import("@/lib/db/client");
   const db = await getDb();
   const minted = await upstream.mintTokens({ accountId: "alice", scope, expiresIn: 3600 });
@@ -488,12 +490,14 @@ async function prepareCompletedRetries(
     const state = body.inputRequired?.requestState;
     if (res.status !== 403 || !id || !state) throw new Error(`retry setup: expected an input_required answer, got ${res.status}`);
     const user = await db.user.create({ data: { id: `usr_bench_retry_${tag}_${i}`, issuer, subject, email: `${subject}@bench.test` } });
-    await saveGrant({
+    const { grantId } = await saveGrant({
       userId: user.id,
       providerId,
       scopes: [scope],
       credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
     });
+    // As the portal does on approval: the asking gateway is approved for the new connection.
+    await db.$transaction((tx) => recordApproval(tx, { grantId, requester: { gatewayId, agentId: null }, approvedBy: "user", approvedById: user.id }));
     await completeElicitation(id, { issuer, subject });
     bodies.push(JSON.stringify({ subject, provider, scopes: [scope], request_state: state, wait: 5 }));
   }
