@@ -81,10 +81,9 @@ function finish(span: Span, error?: unknown) {
   span.end();
 }
 
-/** Runs `fn` in a child span of the current one. */
-export async function withSpan<T>(name: string, attributes: Record<string, unknown>, fn: (span: Span) => Promise<T>, parent?: Context): Promise<T> {
-  const tracer = trace.getTracer(TRACER);
-  return tracer.startActiveSpan(name, { attributes: safeAttributes(attributes) }, parent ?? context.active(), async (span) => {
+/** Wraps `fn` so that the span ends when it settles, marked as failed when it throws. */
+function endingSpan<T>(fn: (span: Span) => Promise<T>): (span: Span) => Promise<T> {
+  return async (span) => {
     try {
       const result = await fn(span);
       finish(span);
@@ -93,7 +92,13 @@ export async function withSpan<T>(name: string, attributes: Record<string, unkno
       finish(span, e);
       throw e;
     }
-  });
+  };
+}
+
+/** Runs `fn` in a child span of the current one. */
+export async function withSpan<T>(name: string, attributes: Record<string, unknown>, fn: (span: Span) => Promise<T>, parent?: Context): Promise<T> {
+  const tracer = trace.getTracer(TRACER);
+  return tracer.startActiveSpan(name, { attributes: safeAttributes(attributes) }, parent ?? context.active(), endingSpan(fn));
 }
 
 /** The synchronous variant (policy evaluation). */
@@ -113,16 +118,7 @@ export function withSpanSync<T>(name: string, attributes: Record<string, unknown
 /** The server span of one gateway request, joined to the caller's trace when it sent one. */
 export function withRequestSpan<T>(name: string, headers: Headers, attributes: Record<string, unknown>, fn: (span: Span) => Promise<T>): Promise<T> {
   const parent = contextFromHeaders(headers);
-  return trace.getTracer(TRACER).startActiveSpan(name, { kind: SpanKind.SERVER, attributes: safeAttributes(attributes) }, parent, async (span) => {
-    try {
-      const result = await fn(span);
-      finish(span);
-      return result;
-    } catch (e) {
-      finish(span, e);
-      throw e;
-    }
-  });
+  return trace.getTracer(TRACER).startActiveSpan(name, { kind: SpanKind.SERVER, attributes: safeAttributes(attributes) }, parent, endingSpan(fn));
 }
 
 /** The caller's trace context from a request's `traceparent`/`tracestate` headers. */
