@@ -20,6 +20,8 @@ import nextConfig from "./next.config";
 import { extAuthzHandler } from "@/lib/egress/ext-authz";
 import { proxyHandler } from "@/lib/egress/proxy";
 import { handleElicitationStatus } from "@/lib/gateway-api/elicitation-status";
+import { handleLive, handleReady } from "@/lib/health/readiness";
+import { installGracefulShutdown } from "@/lib/server/graceful-shutdown";
 import { MAX_BODY_BYTES } from "@/lib/gateway-api/http";
 import { handleResolve } from "@/lib/gateway-api/resolve";
 import { handleTokenRequest } from "@/lib/gateway-api/token-exchange";
@@ -42,6 +44,9 @@ type GatewayRoute = { handler: Handler; stream: boolean };
  */
 function findGatewayHandler(method: string, pathname: string, rawTarget: string): GatewayRoute | null {
   if (method === "POST" && pathname === RESOLVE_PATH) return { handler: handleResolve, stream: false };
+  // Health checks answered here, not by Next: cheap, and they see this process's shutdown state.
+  if (method === "GET" && pathname === "/api/health/live") return { handler: async () => handleLive(), stream: false };
+  if (method === "GET" && pathname === "/api/health/ready") return { handler: handleReady, stream: false };
   if (method === "POST" && pathname === TOKEN_ENDPOINT_PATH) return { handler: handleTokenRequest, stream: false };
   if (method === "GET" && pathname.startsWith(`${ELICITATIONS_PATH}/`) && !pathname.slice(ELICITATIONS_PATH.length + 1).includes("/")) {
     return { handler: handleElicitationStatus, stream: false };
@@ -182,7 +187,14 @@ async function main() {
   await app.prepare();
   const headers = await securityHeaders();
 
-  const server = createServer((req, res) => {
+  const server = createServer();
+  // Installed before the request handler: it decides `Connection: close` while draining.
+  const shutdown = installGracefulShutdown(server, {
+    drainDelayMs: env().FRONTDESK_SHUTDOWN_DRAIN_MS,
+    timeoutMs: env().FRONTDESK_SHUTDOWN_TIMEOUT_MS,
+    onDrained: ({ forced }) => process.exit(forced ? 1 : 0),
+  });
+  server.on("request", (req, res) => {
     // Methods, Host, request target, path escapes and server-action basics (lib/http-edge).
     if (rejectAtEdge(req, res, headers)) return;
     const url = req.url ?? "/";
@@ -204,14 +216,10 @@ async function main() {
   server.listen(port, hostname, () => {
     console.log(`Frontdesk listening on http://${hostname}:${port} (gateway API direct, everything else Next.js)`);
   });
-  const shutdown = () => {
-    server.close(() => process.exit(0));
-    // Long-polls and keep-alive sockets must not hold the process.
-    setTimeout(() => process.exit(0), 5_000).unref();
-    server.closeIdleConnections();
-  };
-  process.once("SIGTERM", shutdown);
-  process.once("SIGINT", shutdown);
+  // SIGTERM (orchestrator, load balancer roll): drain as lib/server/graceful-shutdown.ts says.
+  // SIGINT (Ctrl-C at a terminal): the same, without waiting for a load balancer to notice.
+  process.once("SIGTERM", () => shutdown.begin());
+  process.once("SIGINT", () => shutdown.begin({ drainDelayMs: 0 }));
 }
 
 main().catch((e: unknown) => {

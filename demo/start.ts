@@ -134,7 +134,8 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
     await closeDb();
     for (const w of seeded.warnings) process.stderr.write(`warning: ${w}\n`);
 
-    const next = startNext(port, process.env);
+    // No load balancer in front of the demo's server: on stop, no drain delay (unless set).
+    const next = startNext(port, { FRONTDESK_SHUTDOWN_DRAIN_MS: "0", ...process.env });
     cleanups.push(() => stopChild(next, true));
     next.once("exit", (code) => {
       if (!stopping) {

@@ -93,6 +93,10 @@ export const envSchema = z.object({
   OUTBOX_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /** How often each instance looks for due events besides being woken by its own commits. */
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  /** On SIGTERM: how long to keep serving (readiness already 503) so the load balancer stops routing here. */
+  FRONTDESK_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(2_000),
+  /** On SIGTERM: the longest to wait for in-flight requests before exiting anyway. */
+  FRONTDESK_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(25_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Prometheus metrics on their own listener (off when unset; never on the public port). */
   FRONTDESK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),

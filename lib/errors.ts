@@ -1,5 +1,6 @@
 // One error type with a closed set of codes, and one exhaustive code -> HTTP status map.
 // Messages are written for the caller; they never carry secrets or internals.
+import { isDatabaseUnavailable } from "@/lib/db/unavailable";
 
 export type ErrorCode =
   | "invalid_request"
@@ -100,4 +101,23 @@ export class AppError extends Error {
 
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
+}
+
+/** Seconds a client should wait before retrying a 503 (Retry-After). */
+export const RETRY_AFTER_SECONDS = 2;
+
+/** Retry-After for a retryable error code, undefined for the others. */
+export function retryAfterFor(code: ErrorCode): string | undefined {
+  return code === "service_unavailable" || code === "upstream_unavailable" ? String(RETRY_AFTER_SECONDS) : undefined;
+}
+
+/**
+ * The AppError an error maps to: AppErrors as they are, a database outage (refused, terminated,
+ * pool timeout, Prisma driver-adapter errors ...) as a retryable service_unavailable, anything
+ * else as internal_error. Every error mapper (REST, token endpoint, route handlers) goes through this.
+ */
+export function toAppError(e: unknown): AppError {
+  if (e instanceof AppError) return e;
+  if (isDatabaseUnavailable(e)) return new AppError("service_unavailable", "Frontdesk cannot reach its database right now; retry shortly");
+  return new AppError("internal_error", "Internal error");
 }

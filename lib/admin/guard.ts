@@ -9,7 +9,7 @@ import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
 import { z } from "zod";
 import { getViewer, signInPath, type Viewer } from "@/lib/auth/session";
-import { isAppError } from "@/lib/errors";
+import { isAppError, retryAfterFor, toAppError } from "@/lib/errors";
 import { clientAddress } from "@/lib/http-edge/client-address";
 import { log } from "@/lib/log";
 import { submittedFields } from "@/lib/portal/form-fields";
@@ -113,6 +113,7 @@ export function adminAction<S extends z.ZodObject>(
       return { ok: true, ...result, at: Date.now() };
     } catch (e) {
       if (isAppError(e)) return { ok: false, message: e.message, at: Date.now() };
+      if (toAppError(e).code === "service_unavailable") return { ok: false, message: "The database is unavailable right now; nothing was changed. Try again shortly.", at: Date.now() };
       log.error("admin action failed", { action: name, error: e instanceof Error ? e.name : "unknown" });
       return { ok: false, message: "The action failed unexpectedly; nothing was reported back. Check the server log.", at: Date.now() };
     }
@@ -125,19 +126,23 @@ export function adminRoute<C>(
   handler: (request: Request, ctx: AdminContext & { params: C }) => Promise<Response>,
 ): (request: Request, context: { params: Promise<C> }) => Promise<Response> {
   return async (request, context) => {
-    const viewer = await getViewer();
-    const access = decideAdminAccess(viewer);
-    if (!access.allowed) {
-      await refuse(viewer, "route", name);
-      return Response.json({ error: { code: "not_found", message: "Not found" } }, { status: 404 });
-    }
     try {
+      const viewer = await getViewer();
+      const access = decideAdminAccess(viewer);
+      if (!access.allowed) {
+        await refuse(viewer, "route", name);
+        return Response.json({ error: { code: "not_found", message: "Not found" } }, { status: 404 });
+      }
       return await handler(request, { viewer: access.viewer, actor: access.actor, formToken: "", params: await context.params });
-    } catch (e) {
-      // Always a status line and a structured body (an export used to fail mid-stream with none).
-      if (isAppError(e)) return Response.json({ error: { code: e.code, message: e.message } }, { status: e.status });
-      log.error("admin route failed", { route: name, error: e instanceof Error ? e.name : "unknown" });
-      return Response.json({ error: { code: "internal_error", message: "Internal error" } }, { status: 500 });
+    } catch (error) {
+      // A database outage is a 503 with Retry-After; anything else a 500 without internals.
+      const e = toAppError(error);
+      if (e.code === "internal_error") log.error("admin route failed", { route: name, error: error instanceof Error ? error.name : "unknown" });
+      const retryAfter = retryAfterFor(e.code);
+      return Response.json(
+        { error: { code: e.code, message: e.message } },
+        { status: e.status, headers: { "Cache-Control": "no-store", ...(retryAfter ? { "Retry-After": retryAfter } : {}) } },
+      );
     }
   };
 }

@@ -40,14 +40,23 @@ export function getAuditPool(): pg.Pool | null {
   return holder.pool;
 }
 
+// The pool listens for errors only on idle clients: a connection terminated while checked out
+// (database restart, pg_terminate_backend) emits "error" on its client, and without a listener
+// that is an uncaught exception. The pending query rejects as well, so logging is all it needs.
+function onCheckedOutError(error: Error) {
+  log.warn("audit connection error (checked out)", { error: error.message });
+}
+
 /** A pooled client on which BEGIN succeeded, retrying once on a fresh connection. */
 async function beginTransaction(pool: pg.Pool): Promise<pg.PoolClient> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
+    client.on("error", onCheckedOutError);
     try {
       await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
       return client;
     } catch (error) {
+      client.off("error", onCheckedOutError);
       client.release(true);
       // Nothing was sent yet, so retrying is safe: typically the server closed the idle
       // connection (restart, failover, idle timeout) and the pool has not noticed yet.
@@ -72,6 +81,7 @@ export async function inAuditTransaction<T>(pool: pg.Pool, fn: (sql: ChainSql) =
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
   } finally {
+    client.off("error", onCheckedOutError);
     // After a failure the connection's state is unknown: discard it rather than reuse it.
     client.release(!healthy);
   }

@@ -8,6 +8,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { env } from "@/lib/env";
+import { log } from "@/lib/log";
 import { PrismaClient } from "@/lib/generated/prisma/client";
 import { applyMigrations, pgliteRunner, pgRunner } from "./migrate";
 
@@ -56,7 +57,21 @@ export function getDb(): Promise<Db> {
 
 async function connect(state: DbState): Promise<Db> {
   const url = env().DATABASE_URL;
-  if (url) return createClient(new PrismaPg({ connectionString: url, max: 10 }));
+  if (url) {
+    return createClient(
+      new PrismaPg(
+        // Bounded waits: while the database is down, a request fails fast (a 503) instead of
+        // queueing behind a connect that never completes.
+        { connectionString: url, max: 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 10_000 },
+        {
+          // A terminated connection (restart, failover, pg_terminate_backend) emits "error" on its
+          // client; these listeners keep it from becoming an uncaught exception.
+          onPoolError: (error) => log.warn("database connection error (idle)", { error: error.message }),
+          onConnectionError: (error) => log.warn("database connection error (in transaction)", { error: error.message }),
+        },
+      ),
+    );
+  }
   const dir = embeddedDataPath();
   await mkdir(path.dirname(dir), { recursive: true });
   const pglite = await PGlite.create(dir);
@@ -88,6 +103,8 @@ export async function migrateConfiguredDatabase() {
     }
   }
   const client = new pg.Client({ connectionString: url });
+  // A connection terminated mid-migration must reject the migration, not crash the CLI.
+  client.on("error", (error) => log.warn("migration connection error", { error: error.message }));
   await client.connect();
   try {
     return await applyMigrations(pgRunner(client));

@@ -26,6 +26,9 @@ export function getHotPool(): pg.Pool | null {
     // An idle connection must not keep a CLI command or a test process alive.
     allowExitOnIdle: true,
     statement_timeout: 10_000,
+    // While the database is down a request must fail fast (a 503), not wait for a connection.
+    connectionTimeoutMillis: 3_000,
+    query_timeout: 12_000,
     application_name: "frontdesk-hot-path",
   });
   // Errors of idle connections are reported here; without a listener they crash the process.

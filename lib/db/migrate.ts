@@ -39,6 +39,11 @@ async function listMigrations(dir: string): Promise<{ name: string; sql: string;
   );
 }
 
+/** Names of the committed migrations, in order (readiness compares them with the database's). */
+export async function committedMigrationNames(dir = migrationsDir()): Promise<string[]> {
+  return (await listMigrations(dir)).map((m) => m.name);
+}
+
 export async function applyMigrations(runner: SqlRunner, opts: { dir?: string; lock?: boolean } = {}): Promise<MigrationResult> {
   const migrations = await listMigrations(opts.dir ?? migrationsDir());
   if (opts.lock !== false) await runner.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);

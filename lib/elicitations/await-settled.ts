@@ -3,6 +3,7 @@
 // machinery (lib/gateways/elicitation-watch.ts: in-process wake-ups plus the shared database
 // poll, so a completion on any instance ends the wait).
 import { waitForElicitationChange } from "@/lib/gateways/elicitation-watch";
+import { isShuttingDown } from "@/lib/health/lifecycle";
 import { getElicitation } from "./read";
 
 interface Watched {
@@ -28,7 +29,9 @@ export async function awaitElicitationSettled<T extends Watched>(
     const until = Math.min(deadline, current.expiresAt.getTime() + 1_000) - Date.now();
     if (until <= 0) break;
     const waited = await waitForElicitationChange(id, until, signal);
-    if (!waited || signal?.aborted) break;
+    // A draining instance answers with what it has (still pending: the caller asks again, and the
+    // load balancer sends that to an instance that stays).
+    if (!waited || signal?.aborted || isShuttingDown()) break;
     current = Date.now() >= current.expiresAt.getTime() ? ((await getElicitation(id)) as T | null) : await read(id);
   }
   return current;

@@ -2,6 +2,7 @@
 // and content-type checks, gateway authentication (audited when it fails), and error mapping in
 // the route's style. Handlers receive an authenticated gateway and only do their own business.
 import { appendUnauthenticatedFailure } from "@/lib/audit/failure-windows";
+import { isDatabaseUnavailable } from "@/lib/db/unavailable";
 import { AppError } from "@/lib/errors";
 import { authenticateGateway, type AuthenticatedGateway, type GatewayAuthFailureDetails } from "@/lib/gateways/authenticate";
 import { clientAddress } from "@/lib/http-edge/client-address";
@@ -96,7 +97,9 @@ export function gatewayRoute(
     const fail = (e: unknown) => {
       decide(e instanceof AppError ? e.code : "internal_error");
       if (!(e instanceof AppError)) {
-        log.error("gateway api error", { requestId, error: e instanceof Error ? `${e.name}: ${e.message}` : "unknown" });
+        // An outage is answered 503 (lib/errors.ts toAppError); one short line, not a stack per request.
+        if (isDatabaseUnavailable(e)) log.warn("gateway api: database unavailable", { requestId, error: e instanceof Error ? e.name : "unknown" });
+        else log.error("gateway api error", { requestId, error: e instanceof Error ? `${e.name}: ${e.message}` : "unknown" });
       }
       const res = opts.style === "oauth" ? oauthErrorResponse(e) : apiError(e, requestId);
       if (opts.style === "api" && e instanceof AppError && e.code === "invalid_client") {

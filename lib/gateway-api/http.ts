@@ -1,7 +1,7 @@
 // Request parsing and response helpers for the gateway API: bounded body reads, content-type
 // checks, and the two error shapes (RFC 6749 for the token endpoint, `{error:{code,message,
 // requestId}}` elsewhere). No framework types, so a plain node:http server can use them too.
-import { AppError } from "@/lib/errors";
+import { AppError, retryAfterFor, toAppError } from "@/lib/errors";
 import { retryAfterOf } from "@/lib/rate-limit/limited";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -83,13 +83,13 @@ export async function readJson(req: Request): Promise<unknown> {
 }
 
 /** Message and status for an API error; unknown errors never show internals. */
-export function apiError(e: unknown, requestId: string): Response {
-  if (e instanceof AppError) {
-    const headers: Record<string, string> = {};
-    if (e.code === "invalid_client") headers["WWW-Authenticate"] = 'Basic realm="frontdesk", charset="UTF-8"';
-    if (e.code === "upstream_unavailable") headers["Retry-After"] = "5";
-    if (e.code === "rate_limited") headers["Retry-After"] = retryAfterOf(e);
-    return json({ error: { code: e.code, message: e.message, requestId } }, e.status, headers);
-  }
-  return json({ error: { code: "internal_error", message: "Internal error", requestId } }, 500);
+export function apiError(error: unknown, requestId: string): Response {
+  // A database outage becomes service_unavailable here; other unknown errors internal_error.
+  const e = toAppError(error);
+  const headers: Record<string, string> = {};
+  if (e.code === "invalid_client") headers["WWW-Authenticate"] = 'Basic realm="frontdesk", charset="UTF-8"';
+  const retryAfter = retryAfterFor(e.code);
+  if (retryAfter) headers["Retry-After"] = retryAfter;
+  if (e.code === "rate_limited") headers["Retry-After"] = retryAfterOf(e);
+  return json({ error: { code: e.code, message: e.message, requestId } }, e.status, headers);
 }

@@ -1,6 +1,6 @@
 // RFC 6749 5.2 / RFC 8693 2.2.2 error responses for the token endpoint. The description is
 // written for the gateway's operator and never carries internals.
-import { AppError } from "@/lib/errors";
+import { RETRY_AFTER_SECONDS, toAppError } from "@/lib/errors";
 import type { GatewayAuthFailureDetails } from "@/lib/gateways/authenticate";
 import { retryAfterOf } from "@/lib/rate-limit/limited";
 import { json } from "./http";
@@ -20,8 +20,9 @@ export type OAuthErrorCode =
   | "temporarily_unavailable"
   | "server_error";
 
-export function oauthErrorResponse(e: unknown): Response {
-  if (!(e instanceof AppError)) return json({ error: "server_error", error_description: "Internal error" }, 500);
+export function oauthErrorResponse(error: unknown): Response {
+  // A database outage becomes temporarily_unavailable (503, Retry-After), never server_error.
+  const e = toAppError(error);
   const description = e.message;
   const explicit = e.details?.oauthError as OAuthErrorCode | undefined;
   if (explicit) return json({ error: explicit, error_description: description }, 400);
@@ -54,7 +55,7 @@ export function oauthErrorResponse(e: unknown): Response {
     case "upstream_error":
     // The audit log could not record the decision (fail closed): retryable, like the REST 503.
     case "service_unavailable":
-      return json({ error: "temporarily_unavailable", error_description: description }, 503, { "Retry-After": "5" });
+      return json({ error: "temporarily_unavailable", error_description: description }, 503, { "Retry-After": String(RETRY_AFTER_SECONDS) });
     default:
       return json({ error: "server_error", error_description: "Internal error" }, 500);
   }

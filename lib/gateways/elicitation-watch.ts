@@ -8,6 +8,7 @@
 // primary-key query every 200 ms per instance (only while someone waits) is cheaper to keep right
 // and wakes well within the one-second target.
 import { getDb } from "@/lib/db/client";
+import { onShutdown } from "@/lib/health/lifecycle";
 import { log } from "@/lib/log";
 
 export const POLL_INTERVAL_MS = 200;
@@ -87,8 +88,10 @@ export function waitForElicitationChange(id: string, timeoutMs: number, signal?:
       set = new Set();
       waiters.set(id, set);
     }
+    let unsubscribe = () => {};
     const done = () => {
       clearTimeout(deadline);
+      unsubscribe();
       signal?.removeEventListener("abort", done);
       const s = waiters.get(id);
       if (s) {
@@ -100,6 +103,9 @@ export function waitForElicitationChange(id: string, timeoutMs: number, signal?:
     const deadline = setTimeout(done, timeoutMs);
     signal?.addEventListener("abort", done, { once: true });
     set.add(done);
+    // A draining instance ends its long-polls at once (the caller answers with the current
+    // status, a valid long-poll answer), so the gateway's next poll goes to another instance.
+    unsubscribe = onShutdown(done);
     ensureTimer();
   });
 }

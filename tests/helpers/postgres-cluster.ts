@@ -1,6 +1,6 @@
 // A throwaway PostgreSQL cluster for tests: initdb into a temp folder, start on a free port
 // on 127.0.0.1, stop and delete afterwards. Used when TEST_DATABASE_URL is not given.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -10,6 +10,10 @@ export interface PostgresCluster {
   /** Connection URL of the `postgres` maintenance database. */
   adminUrl: string;
   port: number;
+  /** Stops the server, keeping its data (fault tests: a database outage). Asynchronous: load keeps flowing. */
+  pause(mode?: "fast" | "immediate"): Promise<void>;
+  /** Starts a paused server again on the same port; resolves once it accepts connections. */
+  resume(): Promise<void>;
   stop(): void;
 }
 
@@ -43,10 +47,19 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   const dataDir = path.join(dir, "data");
   const isRoot = process.getuid?.() === 0;
   // PostgreSQL refuses to run as root; as root, run its binaries as the `postgres` user.
-  const run = (cmd: string, args: string[]) => {
+  const command = (cmd: string, args: string[]): [string, string[]] => {
     const full = path.join(bin, cmd);
-    const [file, argv] = isRoot ? ["runuser", ["-u", "postgres", "--", full, ...args]] : [full, args];
-    return execFileSync(file, argv, { stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+    return isRoot ? ["runuser", ["-u", "postgres", "--", full, ...args]] : [full, args];
+  };
+  const runAsync = (cmd: string, args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const [file, argv] = command(cmd, args);
+      execFile(file, argv, { timeout: 300_000 }, (error) => (error ? reject(error) : resolve()));
+    });
+  const run = (cmd: string, args: string[]) => {
+    const [file, argv] = command(cmd, args);
+    // The timeout only ends a hang: on a loaded machine initdb alone can take a minute.
+    return execFileSync(file, argv, { stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 });
   };
   if (isRoot) {
     const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
@@ -55,21 +68,29 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   }
   run("initdb", ["-D", dataDir, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
   const port = await freePort();
-  run("pg_ctl", [
-    "-D", dataDir, "-w", "-t", "30", "-l", path.join(dir, "log"),
+  // -w waits for the server to accept connections (an event, polled by pg_ctl); -t only ends a hang.
+  const startArgs = [
+    "-D", dataDir, "-w", "-t", "300", "-l", path.join(dir, "log"),
     "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
     "start",
-  ]);
+  ];
+  run("pg_ctl", startArgs);
   let stopped = false;
   return {
     adminUrl: `postgresql://postgres@127.0.0.1:${port}/postgres`,
     port,
+    pause(mode = "fast") {
+      return runAsync("pg_ctl", ["-D", dataDir, "-m", mode, "-w", "-t", "300", "stop"]);
+    },
+    resume() {
+      return runAsync("pg_ctl", startArgs);
+    },
     stop() {
       if (stopped) return;
       stopped = true;
       const args = ["-D", dataDir, "-m", "immediate", "-w", "stop"];
       const full = path.join(bin, "pg_ctl");
-      spawnSync(isRoot ? "runuser" : full, isRoot ? ["-u", "postgres", "--", full, ...args] : args, { timeout: 30_000 });
+      spawnSync(isRoot ? "runuser" : full, isRoot ? ["-u", "postgres", "--", full, ...args] : args, { timeout: 300_000 });
       rmSync(dir, { recursive: true, force: true });
     },
   };

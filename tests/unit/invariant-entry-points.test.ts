@@ -55,8 +55,10 @@ describe("gateway API routes", () => {
 
   it("server.ts dispatches only those same handlers directly", () => {
     const server = read(path.join(root, "server.ts"));
-    const direct = [...server.matchAll(/return (handle\w+);/g)].map((m) => m[1]).sort();
-    expect(direct).toEqual(["handleElicitationStatus", "handleResolve", "handleTokenRequest"]);
+    const direct = [...server.matchAll(/handler: (handle\w+),/g)].map((m) => m[1]).sort();
+    // Plus readiness (lib/health, no credentials involved): it must see this process's shutdown state.
+    expect(direct).toEqual(["handleElicitationStatus", "handleReady", "handleResolve", "handleTokenRequest"]);
+    expect(server).toMatch(/import \{ handleLive, handleReady \} from "@\/lib\/health\/readiness";/);
   });
 });
 

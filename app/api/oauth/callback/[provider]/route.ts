@@ -4,6 +4,7 @@ import { cookies } from "next/headers";
 import { sessionCookieName } from "@/lib/auth/cookies";
 import { findViewerBySessionToken } from "@/lib/auth/session";
 import { publicUrl } from "@/lib/env";
+import { RETRY_AFTER_SECONDS, toAppError } from "@/lib/errors";
 import { clientAddress } from "@/lib/http-edge/client-address";
 import { log } from "@/lib/log";
 import { completeUpstreamAuthorization } from "@/lib/portal/complete-authorization";
@@ -31,10 +32,16 @@ export async function GET(request: Request, { params }: { params: Promise<{ prov
         return redirectTo(`/oauth/error?reason=${result.reason}`);
     }
   } catch (e) {
-    log.error("upstream callback failed", { provider, error: e instanceof Error ? e.name : "unknown" });
+    // A database outage is a retryable 503; anything else a 500 without internals.
+    const unavailable = toAppError(e).code === "service_unavailable";
+    log.error("upstream callback failed", { provider, error: e instanceof Error ? e.name : "unknown", unavailable });
     return new Response("The connection could not be completed. Nothing was stored; please try again.", {
-      status: 500,
-      headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
+      status: unavailable ? 503 : 500,
+      headers: {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Cache-Control": "no-store",
+        ...(unavailable ? { "Retry-After": String(RETRY_AFTER_SECONDS) } : {}),
+      },
     });
   }
 }

@@ -1,0 +1,32 @@
+// The process's serving state, shared by every copy of lib/ in the process (server.ts loads it
+// from source, Next's bundle loads it again): readiness must say "not ready" the moment a
+// shutdown begins, whichever copy answers the health check.
+const holder = globalThis as typeof globalThis & { __frontdeskLifecycle?: { shuttingDown: boolean; listeners: Set<() => void> } };
+
+function state() {
+  holder.__frontdeskLifecycle ??= { shuttingDown: false, listeners: new Set() };
+  return holder.__frontdeskLifecycle;
+}
+
+export function isShuttingDown(): boolean {
+  return state().shuttingDown;
+}
+
+/** Marks the process as draining and tells the listeners (long-polls end early, retryably). */
+export function markShuttingDown(): void {
+  const s = state();
+  if (s.shuttingDown) return;
+  s.shuttingDown = true;
+  for (const listener of s.listeners) listener();
+}
+
+/** Calls `listener` once when a shutdown begins (at once if it already has); returns an unsubscribe. */
+export function onShutdown(listener: () => void): () => void {
+  const s = state();
+  if (s.shuttingDown) {
+    listener();
+    return () => undefined;
+  }
+  s.listeners.add(listener);
+  return () => s.listeners.delete(listener);
+}
