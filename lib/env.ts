@@ -63,6 +63,8 @@ export const envSchema = z.object({
   /** Development only: issuers that may be reached over plain http (logged at start). */
   FRONTDESK_INSECURE_HTTP_ISSUERS: csv,
   ELICITATION_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
+  /** Longest standing delegation a user may give an agent, in days (lib/delegations). */
+  DELEGATION_MAX_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** Upper bound for `expires_in` handed to gateways, so their caches honor revocation quickly. */
   TOKEN_MAX_EXPIRES_IN: z.coerce.number().int().min(5).max(3600).default(300),
   /** Egress proxy: largest request body forwarded upstream (bytes). */

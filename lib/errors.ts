@@ -19,6 +19,8 @@ export type ErrorCode =
   | "invalid_subject"
   | "forbidden"
   | "policy_denied"
+  /** A delegation-mode call that no active delegation covers (lib/delegations). */
+  | "delegation_denied"
   | "not_found"
   | "conflict"
   | "gone"
@@ -54,6 +56,7 @@ export function httpStatus(code: ErrorCode): number {
     case "policy_denied":
     case "consent_declined":
     case "consent_failed":
+    case "delegation_denied":
       return 403;
     case "not_found":
       return 404;

@@ -9,6 +9,7 @@ import { getHotPool } from "@/lib/db/hot-pool";
 import { createElicitation } from "@/lib/elicitations/create";
 import { elicitationMessage, toUrlElicitation, type UrlElicitation } from "@/lib/elicitations/mcp";
 import { checkRequesterConsent, type StoredApproval } from "@/lib/consent/check";
+import { checkDelegation, recordDelegationUse } from "@/lib/delegations/authorize";
 import type { Requester } from "@/lib/consent/requester";
 import { AppError } from "@/lib/errors";
 import type { ApprovalSource, Provider } from "@/lib/generated/prisma/client";
@@ -220,6 +221,22 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
     throw staleGatewayError(gateway, lookup.gatewayProblem);
   }
 
+  // Delegation mode: an agent named the user instead of presenting their subject token. Checked
+  // before anything else about the user is looked at, and every refusal looks the same to the
+  // caller (the audit row says why): the agent learns nothing about users who did not delegate.
+  let delegationId: string | null = null;
+  if (subject.source === "delegation") {
+    const check =
+      req.actor && found && grant
+        ? await checkDelegation({ userId: found.id, grantId: grant.id, agentId: req.actor.agentId, gatewayId: gateway.id, scopes })
+        : ({ ok: false, reason: req.actor ? "no_delegation" : "no_actor" } as const);
+    if (!check.ok) {
+      await audit("deny", `delegation:${check.reason}`, { mode: "delegation" });
+      throw delegationDenied();
+    }
+    delegationId = check.delegationId;
+  }
+
   const policySubject = {
     userId: found?.id ?? null,
     subject: subject.subject,
@@ -236,6 +253,11 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   }
 
   const elicit = async (reason: ElicitationReason, askScopes: string[]): Promise<ResolveOutcome> => {
+    if (delegationId) {
+      // Nobody is at a browser to answer, and an agent's call must not make links for the user.
+      await audit("deny", `delegation:user_must_reconnect:${reason}`, { mode: "delegation", delegationId });
+      throw delegationDenied("The user must reconnect this service before the delegation can be used");
+    }
     const reusable = await findReusableElicitation(req, requester, askScopes);
     const created =
       reusable ??
@@ -260,7 +282,10 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   if (grant.status === "needs_reauth") return elicit("needs_reauth", [...new Set([...grant.scopes, ...scopes])]);
   const missing = missingScopes(grant.scopes, scopes);
   if (missing.length > 0) return elicit("insufficient_scope", missing);
-  const consent = await checkRequesterConsent({
+  // A delegation is the user's approval of that agent (through its gateway, if it names one).
+  const consent = delegationId
+    ? ({ approved: true, approvalId: undefined, via: "delegation" } as const)
+    : await checkRequesterConsent({
     approval: lookup.approval,
     grantId: grant.id,
     userId: found!.id,
@@ -290,8 +315,27 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   await audit("allow", null, {
     grantId: fresh.grant.id,
     refreshed: fresh.refreshed,
-    consent: { approvalId: consent.approvalId, via: consent.via, ruleId: consent.ruleId },
+    consent: { approvalId: consent.approvalId, via: consent.via, ruleId: "ruleId" in consent ? consent.ruleId : undefined },
+    // "agent on behalf of user by delegation D"
+    ...(delegationId ? { mode: "delegation", delegationId } : {}),
   });
   markGrantUsed(fresh.grant.id, gateway.id, consent.approvalId);
+  if (delegationId && (await recordDelegationUse(delegationId))) {
+    await appendAudit({
+      actorType: "gateway",
+      actorId: gateway.id,
+      userId: found!.id,
+      gatewayId: gateway.id,
+      providerId: provider.id,
+      action: "delegation.first_used",
+      decision: "info",
+      requestId: req.requestId,
+      context: { delegationId, agentId: req.actor?.agentId },
+    });
+  }
   return { kind: "credential", grantId: fresh.grant.id, credential, scopes: fresh.grant.scopes };
+}
+
+function delegationDenied(message = "No active delegation from this user covers this agent, provider and scopes"): AppError {
+  return new AppError("delegation_denied", message);
 }

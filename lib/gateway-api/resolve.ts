@@ -8,6 +8,7 @@ import { AppError } from "@/lib/errors";
 import { MAX_REQUEST_STATE_LENGTH, REQUEST_DIGEST_PATTERN } from "@/lib/elicitations/request-state";
 import type { Provider } from "@/lib/generated/prisma/client";
 import type { OpenCredential } from "@/lib/grants/sealed";
+import { namedByAgent } from "@/lib/delegations/subject";
 import { acceptTrustedSubject } from "@/lib/subject-tokens/verify";
 import { consentNeededForms } from "./consent-needed";
 import { gatewayRoute } from "./gateway-route";
@@ -28,6 +29,12 @@ export const resolveBodySchema = z
     subject_token: short(16 * 1024).optional(),
     /** Trusted-subject gateways only: the user's subject (and issuer, default OIDC_ISSUER). */
     subject: z.union([short(512), z.object({ subject: short(512), issuer: short(2048).optional() }).strict()]).optional(),
+    /**
+     * Delegation mode (design.md interface D): an agent acting with nobody present names the user
+     * instead of presenting their subject token; it takes the agent's own verified actor token,
+     * and an active delegation from that user to that agent (lib/delegations).
+     */
+    on_behalf_of: z.object({ issuer: short(2048), subject: short(512) }).strict().optional(),
     provider: short(128).optional(),
     resource: short(2048).optional(),
     scopes: z.array(short(256)).max(50).optional(),
@@ -57,8 +64,8 @@ function parseBody(body: unknown) {
     throw new AppError("invalid_body", `${where}: ${issue?.message ?? "invalid"}`);
   }
   const b = parsed.data;
-  if ((b.subject_token === undefined) === (b.subject === undefined)) {
-    throw new AppError("invalid_body", "Send exactly one of subject_token or subject");
+  if ([b.subject_token, b.subject, b.on_behalf_of].filter((v) => v !== undefined).length !== 1) {
+    throw new AppError("invalid_body", "Send exactly one of subject_token, subject or on_behalf_of");
   }
   if (b.context?.labels && Object.keys(b.context.labels).length > 20) throw new AppError("invalid_body", "context.labels: at most 20");
   if (b.wait !== undefined && b.request_state === undefined) throw new AppError("invalid_body", "wait: only with request_state");
@@ -111,7 +118,9 @@ export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style
   const subject =
     b.subject_token !== undefined
       ? await verifySubjectTokenCached(b.subject_token)
-      : acceptTrustedSubject(gateway, typeof b.subject === "string" ? { subject: b.subject } : b.subject!);
+      : b.on_behalf_of !== undefined
+        ? namedByAgent(b.on_behalf_of)
+        : acceptTrustedSubject(gateway, typeof b.subject === "string" ? { subject: b.subject } : b.subject!);
   const call = { gateway, subject, provider, scopes, digest: b.request_digest };
   const retry =
     b.request_state === undefined

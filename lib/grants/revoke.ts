@@ -48,6 +48,11 @@ export async function revokeGrant(
         where: { grantId: grant.id, withdrawnAt: null },
         data: { withdrawnAt: new Date(), withdrawnById: `${actor.type}:${actor.id}` },
       });
+      // And so do its standing delegations (lib/delegations): a reconnect does not revive them.
+      await tx.delegation.updateMany({
+        where: { grantId: grant.id, revokedAt: null },
+        data: { revokedAt: new Date(), revokedById: `${actor.type}:${actor.id}` },
+      });
       await appendAudit(
         {
           actorType: actor.type,

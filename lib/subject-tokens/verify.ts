@@ -16,8 +16,12 @@ export interface VerifiedSubject {
   email: string | null;
   /** From the groups claim when the token carries one, else null (use the stored user's groups). */
   groups: string[] | null;
-  /** How the subject was established: a verified token, or a trusted gateway naming it. */
-  source: "subject_token" | "trusted_gateway";
+  /**
+   * How the subject was established: a verified token, a trusted gateway naming it, or an agent
+   * naming it in a delegation-mode call; the last is only accepted by resolveCredential once an
+   * active delegation from that user to that verified agent covers the call (lib/delegations).
+   */
+  source: "subject_token" | "trusted_gateway" | "delegation";
 }
 
 function reject(message: string): AppError {
