@@ -12,8 +12,16 @@ defineCommand({
   options: {
     "expect-head": { type: "string", description: "a head recorded earlier; the chain must reach it", placeholder: "seq:hash" },
     "batch-size": { type: "string", description: "events per query (default 2000)", placeholder: "n" },
+    archive: { type: "string", description: "verify an archive file from `audit archive` instead (and its anchor here)", placeholder: "file.jsonl" },
   },
   async run({ options }) {
+    if (typeof options.archive === "string") {
+      const { verifyAuditArchive } = await import("@/lib/audit/archive");
+      const result = await verifyAuditArchive(options.archive, { checkDatabase: true });
+      return result.ok
+        ? { exitCode: 0, text: `Audit archive intact: ${result.events} events (seq ${result.fromSeq}..${result.toSeq}), anchored in the database.`, data: result }
+        : { exitCode: 1, text: `Audit archive BROKEN at line ${result.line}: ${result.detail}.`, data: result };
+    }
     const head = options["expect-head"];
     let expectedHead: { seq: bigint; hash: string } | undefined;
     if (typeof head === "string") {
@@ -55,4 +63,44 @@ async function readHead(seq: bigint): Promise<{ seq: string; hash: string } | nu
   const { getDb } = await import("@/lib/db/client");
   const row = await (await getDb()).auditEvent.findUnique({ where: { seq }, select: { seq: true, hash: true } });
   return row ? { seq: row.seq.toString(), hash: row.hash } : null;
+}
+
+defineCommand({
+  path: ["audit", "archive"],
+  summary: "Move audit events older than a date into a verifiable JSON Lines file and prune them",
+  description:
+    "Verifies the chain, writes every event before --before (oldest first, after a header line) to\n" +
+    "--out (a new file, mode 0600), then in one transaction records an anchor (the last archived\n" +
+    "event's seq and hash, and the file's sha256) and deletes the archived events. The chain left in\n" +
+    "the table verifies from that anchor; `audit verify --archive <file>` checks the file. The newest\n" +
+    "event always stays (new events link to it). Keep the file: it is the only copy of those events.",
+  options: {
+    before: { type: "string", description: "archive events before this date or time (UTC)", placeholder: "YYYY-MM-DD" },
+    out: { type: "string", description: "the archive file to create (must not exist)", placeholder: "file.jsonl" },
+  },
+  async run({ options }) {
+    const before = typeof options.before === "string" ? parseCutoff(options.before) : null;
+    if (!before) throw new UsageError("--before must be a date (YYYY-MM-DD) or an ISO time in the past");
+    if (typeof options.out !== "string" || options.out === "") throw new UsageError("--out <file> is required");
+    const { archiveAuditEvents } = await import("@/lib/audit/archive");
+    const result = await archiveAuditEvents({ before, file: options.out });
+    if (!result.done) {
+      const why = result.reason === "only_the_tail" ? "only the newest event is older, and it always stays" : "no events before that date";
+      return { exitCode: 0, text: `Nothing archived: ${why}.`, data: result };
+    }
+    return {
+      exitCode: 0,
+      text:
+        `Archived ${result.archived} events (seq ${result.fromSeq}..${result.toSeq}) to ${result.file} (sha256 ${result.sha256}).\n` +
+        `The chain now starts after anchor ${result.anchor.seq}:${result.anchor.hash}.`,
+      data: { ...result, fromSeq: result.fromSeq.toString(), toSeq: result.toSeq.toString(), anchor: { seq: result.anchor.seq.toString(), hash: result.anchor.hash } },
+    };
+  },
+});
+
+function parseCutoff(value: string): Date | null {
+  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text)) return null;
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) || d.getTime() > Date.now() ? null : d;
 }
