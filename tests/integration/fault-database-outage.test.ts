@@ -4,7 +4,6 @@
 // failure a structured 503 with Retry-After (`temporarily_unavailable` at the token endpoint),
 // readiness reporting the database, and a request succeeding within 1 s of the database serving
 // connections again.
-// The same faults across two server processes behind HAProxy: fault-rolling-restart.test.ts.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
