@@ -20,6 +20,7 @@ const nav = [
   { href: "/admin/gateways", label: "Gateways" },
   { href: "/admin/policy", label: "Policy" },
   { href: "/admin/audit", label: "Audit log" },
+  { href: "/admin/deliveries", label: "Deliveries" },
 ];
 
 export default async function AdminLayout({ children }: { children: ReactNode }) {

@@ -2,6 +2,7 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { getViewer } from "@/lib/auth/session";
+import { countWaitingRequests } from "@/lib/portal/inbox";
 import { SubmitButton } from "@/components/ui/button";
 import { signOutAction } from "./sign-in/actions";
 
@@ -9,6 +10,7 @@ export const dynamic = "force-dynamic";
 
 export default async function PortalLayout({ children }: { children: ReactNode }) {
   const viewer = await getViewer();
+  const waiting = viewer ? await countWaitingRequests({ issuer: viewer.issuer, subject: viewer.subject }) : 0;
   return (
     <div className="min-h-screen">
       <header className="border-b border-slate-200 bg-white">
@@ -17,6 +19,16 @@ export default async function PortalLayout({ children }: { children: ReactNode }
             <Link href="/" className="font-semibold">
               Frontdesk
             </Link>
+            {viewer ? (
+              <Link href="/requests" className="text-sm text-slate-700 hover:underline">
+                Requests
+                {waiting > 0 ? (
+                  <span aria-label={`${waiting} waiting`} data-testid="waiting-count" className="ml-1.5 rounded-full bg-blue-600 px-2 py-0.5 text-xs font-medium text-white">
+                    {waiting}
+                  </span>
+                ) : null}
+              </Link>
+            ) : null}
             {viewer ? (
               <Link href="/connections" className="text-sm text-slate-700 hover:underline">
                 My connections

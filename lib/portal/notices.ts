@@ -13,6 +13,8 @@ export const notices = {
   revoked: { tone: "success", title: "Connection revoked", body: "Frontdesk deleted its copy of the credential. Agents can no longer use it." },
   revoked_upstream: { tone: "success", title: "Connection revoked", body: "Frontdesk deleted its copy of the credential and the service confirmed the revocation." },
   rate_limited: { tone: "warning", title: "Too many actions in a short time", body: "Nothing was changed. Wait a minute and try again." },
+  notices_on: { tone: "success", title: "Notices are on", body: "Frontdesk will tell you when a request starts waiting for you." },
+  notices_off: { tone: "info", title: "Notices are off", body: "Waiting requests still appear on this page and in your agent." },
   revoke_not_found: { tone: "error", title: "Connection not found", body: "It may already have been removed." },
 } as const;
 

@@ -271,6 +271,7 @@ const ADMIN_PAGES = (s: Setup) => [
   `/admin/policy/${s.ruleIds[0]}`,
   "/admin/audit",
   "/admin/audit/1",
+  "/admin/deliveries",
 ];
 
 /** Every server action exported by a module under app/(admin), with fields that would make it act. */

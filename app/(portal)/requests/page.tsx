@@ -1,0 +1,101 @@
+// /requests - "Requests waiting for you": the signed-in user's own pending requests, each opening
+// its consent page, and the switch for e-mail and chat notices.
+import type { Metadata } from "next";
+import Link from "next/link";
+import { Alert } from "@/components/ui/alert";
+import { SubmitButton } from "@/components/ui/button";
+import { requireViewer } from "@/lib/auth/session";
+import { getNoticesEnabled } from "@/lib/notify/preferences";
+import { createFormToken } from "@/lib/portal/form-guard";
+import { listWaitingRequests } from "@/lib/portal/inbox";
+import { readNotice } from "@/lib/portal/notices";
+import { setNoticesAction } from "./actions";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Requests waiting for you" };
+
+function minutesLeft(expiresAt: Date): string {
+  const minutes = Math.max(0, Math.round((expiresAt.getTime() - Date.now()) / 60_000));
+  return minutes < 1 ? "less than a minute" : minutes === 1 ? "1 minute" : `${minutes} minutes`;
+}
+
+export default async function RequestsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const viewer = await requireViewer("/requests");
+  const notice = readNotice((await searchParams).notice);
+  const [requests, noticesEnabled] = await Promise.all([
+    listWaitingRequests({ issuer: viewer.issuer, subject: viewer.subject }),
+    getNoticesEnabled(viewer.userId),
+  ]);
+  return (
+    <div className="space-y-6">
+      <h1 className="text-2xl font-semibold tracking-tight">Requests waiting for you</h1>
+      {notice ? (
+        <Alert tone={notice.tone} title={notice.title}>
+          {notice.body}
+        </Alert>
+      ) : null}
+      {requests.length === 0 ? (
+        <div className="rounded-lg border border-dashed border-slate-300 bg-white p-8 text-center">
+          <p className="font-medium">Nothing is waiting for you</p>
+          <p className="mt-2 text-sm text-slate-600">When an agent needs one of your accounts, its request appears here until you answer it or it expires.</p>
+        </div>
+      ) : (
+        <ul aria-label="Waiting requests" className="space-y-3">
+          {requests.map((r) => (
+            <li key={r.id} className="rounded-lg border border-slate-200 bg-white p-4">
+              <p className="font-medium">
+                {r.gatewayName} asks to use your {r.providerName} account
+              </p>
+              <dl className="mt-2 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm text-slate-700">
+                {r.agentId ? (
+                  <>
+                    <dt className="text-slate-500">Agent</dt>
+                    <dd>{r.agentId}</dd>
+                  </>
+                ) : null}
+                {r.mcpServer ? (
+                  <>
+                    <dt className="text-slate-500">MCP server</dt>
+                    <dd>{r.mcpServer}</dd>
+                  </>
+                ) : null}
+                {r.toolName ? (
+                  <>
+                    <dt className="text-slate-500">Tool</dt>
+                    <dd>{r.toolName}</dd>
+                  </>
+                ) : null}
+                <dt className="text-slate-500">Permissions</dt>
+                <dd>{r.scopes.length > 0 ? r.scopes.join(", ") : "the default ones"}</dd>
+                <dt className="text-slate-500">Expires</dt>
+                <dd>
+                  <time dateTime={r.expiresAt.toISOString()}>in {minutesLeft(r.expiresAt)}</time>
+                </dd>
+              </dl>
+              <Link href={`/connect/${r.id}`} className="mt-3 inline-block text-sm font-medium text-blue-700 hover:underline">
+                Review and answer
+              </Link>
+            </li>
+          ))}
+        </ul>
+      )}
+      <section aria-labelledby="notices-heading" className="rounded-lg border border-slate-200 bg-white p-4">
+        <h2 id="notices-heading" className="font-medium">
+          Notices
+        </h2>
+        <p className="mt-1 text-sm text-slate-600">
+          {noticesEnabled
+            ? "Frontdesk tells you by e-mail (and chat, where your organization set it up) when a request starts waiting for you."
+            : "Notices are off: requests only appear here and in your agent."}
+        </p>
+        <form action={setNoticesAction} className="mt-3">
+          <input type="hidden" name="formToken" value={createFormToken(viewer.sessionHash, "notices")} />
+          <input type="hidden" name="enabled" value={noticesEnabled ? "false" : "true"} />
+          <SubmitButton variant="secondary" pendingLabel="Saving…">
+            {noticesEnabled ? "Turn notices off" : "Turn notices on"}
+          </SubmitButton>
+        </form>
+      </section>
+    </div>
+  );
+}
