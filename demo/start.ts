@@ -150,6 +150,7 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
       frontdeskUrl,
       client: { tokenEndpoint: await discoverTokenEndpoint(frontdeskUrl), clientId: seeded.gatewayId, clientSecret: seeded.gatewaySecret },
       routes: [{ name: DEMO_PROVIDER_SLUG, target: notes.apiUrl, scopes: DEMO_NOTES_SCOPES }],
+      mode: config.FRONTDESK_DEMO_GATEWAY_MODE,
       log: (line) => process.stdout.write(`[gateway] ${line}\n`),
     });
     cleanups.push(() => gateway.close());
@@ -180,6 +181,9 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
         `  Identity provider       ${urls.identityProvider}    users: ${users}`,
         `  Notes (upstream API)    ${urls.notes}    same users and passwords`,
         `  Egress gateway          ${gateway.url}    registered at Frontdesk as "${DEMO_GATEWAY_NAME}"`,
+        gateway.mode === "proxy"
+          ? "                          mode: proxy (requests go through Frontdesk's egress proxy; the gateway never holds the Notes token)"
+          : "                          mode: inject (RFC 8693 token exchange; the gateway adds the Notes token itself)",
         `  MCP server              ${mcp.url}    tool list_my_notes`,
         "",
         "Try it:",

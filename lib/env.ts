@@ -127,6 +127,11 @@ export const envSchema = z.object({
    * shows the demo walkthrough (and the demo users' passwords) only when this is true.
    */
   FRONTDESK_DEMO: flag,
+  /**
+   * Demo mode: how the reference gateway reaches Notes. `proxy` (default): through Frontdesk's
+   * egress proxy, so the gateway never holds the token; `inject`: RFC 8693 exchange, the gateway adds it.
+   */
+  FRONTDESK_DEMO_GATEWAY_MODE: z.enum(["proxy", "inject"]).default("proxy"),
   /** Demo mode: first of four ports for the demo IdP, Notes upstream, egress gateway and MCP server. */
   FRONTDESK_DEMO_BASE_PORT: z.coerce.number().int().min(1024).max(65_532).default(3100),
 });

@@ -49,6 +49,22 @@ export async function DemoWalkthrough() {
               <td className="font-mono">{urls.gateway}</td>
             </tr>
             <tr>
+              <th className="py-1 pr-4 font-medium">Gateway mode</th>
+              <td data-testid="gateway-mode">
+                {e.FRONTDESK_DEMO_GATEWAY_MODE === "proxy" ? (
+                  <>
+                    <strong>proxy</strong>: the gateway sends each Notes request through Frontdesk&apos;s egress proxy, which adds the
+                    token itself; neither the gateway nor the MCP server ever holds it.
+                  </>
+                ) : (
+                  <>
+                    <strong>inject</strong>: the gateway exchanges the user&apos;s identity token for the Notes token (RFC 8693) and adds
+                    it; the MCP server never holds it.
+                  </>
+                )}
+              </td>
+            </tr>
+            <tr>
               <th className="py-1 pr-4 font-medium">MCP server (tool list_my_notes)</th>
               <td className="font-mono">{urls.mcpServer}</td>
             </tr>

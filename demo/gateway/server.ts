@@ -19,9 +19,10 @@ import { listenOnLoopback } from "../loopback-server";
 import { sendWithFreshCredential } from "./reauthorize";
 import { createSecurityEventReceiver, isSecurityEventRequest, type SecurityEventStats } from "./security-events";
 import { encodeClientSecretBasic, TokenExchanger, type ExchangeClient, type ExchangeRequest, type InputRequired, type UrlElicitation } from "./token-exchange";
+import { forwardThroughFrontdesk, type GatewayMode } from "./proxy-mode";
 
 export interface EgressRoute {
-  /** First path segment the gateway serves this route under: `/<name>/...`. */
+  /** First path segment the gateway serves this route under: `/<name>/...`; in proxy mode also the Frontdesk provider slug. */
   name: string;
   /** Upstream base URL; `/<name>/rest` is forwarded to `<target>/rest`. Also the RFC 8707 `resource`. */
   target: string;
@@ -35,6 +36,12 @@ export interface EgressGatewayOptions {
   /** This gateway's registration at Frontdesk; tokenEndpoint from Frontdesk's RFC 8414 metadata. */
   client: ExchangeClient;
   routes: EgressRoute[];
+  /**
+   * "proxy" (the demo's default): upstream requests go through Frontdesk's egress proxy and the
+   * gateway never holds an upstream token (demo/gateway/proxy-mode.ts). "inject": RFC 8693
+   * exchange and the gateway adds the token itself, as agentgateway and ToolHive do.
+   */
+  mode?: GatewayMode;
   port?: number;
   fetch?: typeof fetch;
   /** Called with one line per request (ids and outcomes only; never tokens). */
@@ -43,6 +50,7 @@ export interface EgressGatewayOptions {
 
 export interface EgressGateway {
   url: string;
+  mode: GatewayMode;
   port: number;
   /** Where Frontdesk should POST its signed elicitation webhooks (`gateway add --webhook`). */
   webhookUrl: string;
@@ -117,6 +125,9 @@ export async function startEgressGateway(opts: EgressGatewayOptions): Promise<Eg
     if (!subjectToken) {
       res.setHeader("www-authenticate", 'Bearer realm="egress-gateway"');
       return sendJson(res, 401, { error: "invalid_request", error_description: "send the user's identity token as a Bearer token" });
+    }
+    if (opts.mode === "proxy") {
+      return forwardThroughFrontdesk(req, res, { frontdeskUrl: frontdesk, clientAuthorization: basic, provider: route.name, scopes: route.scopes, rest, subjectToken, fetch: fetchImpl, log });
     }
     const exchange: ExchangeRequest = { subjectToken, resource: route.target, scopes: route.scopes, ...readRetryHeaders(req) };
     const body = req.method === "GET" || req.method === "HEAD" ? undefined : new Uint8Array(await readBody(req));
@@ -291,6 +302,7 @@ export async function startEgressGateway(opts: EgressGatewayOptions): Promise<Eg
   const { port } = server;
   return {
     url: `http://localhost:${port}`,
+    mode: opts.mode ?? "inject",
     port,
     webhookUrl: `http://localhost:${port}${WEBHOOK_PATH}`,
     stats,

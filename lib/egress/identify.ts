@@ -6,7 +6,11 @@
 //   Frontdesk-Subject: <subject>   (+ Frontdesk-Subject-Issuer; trusted-subject gateways only)
 //   Frontdesk-Scopes: <space-separated scopes>   (none: the provider's default scopes)
 //   Frontdesk-Agent-Id / Frontdesk-Mcp-Server / Frontdesk-Tool-Name: context for the audit log
+//   Frontdesk-Request-State / Frontdesk-Wait / Frontdesk-Request-Digest: an MCP 2026-07-28 retry
+//     (the same parameters REST resolve takes in its body; lib/gateway-api/request-state-retry.ts)
+import { MAX_REQUEST_STATE_LENGTH, REQUEST_DIGEST_PATTERN } from "@/lib/elicitations/request-state";
 import { AppError } from "@/lib/errors";
+import { MAX_RETRY_WAIT_SECONDS } from "@/lib/gateway-api/request-state-retry";
 import type { AuthenticatedGateway } from "@/lib/gateways/authenticate";
 import type { ResolveContext } from "@/lib/gateway-api/resolve-credential";
 import { verifySubjectTokenCached } from "@/lib/gateway-api/subject-cache";
@@ -25,6 +29,10 @@ export interface EgressCaller {
   subject: VerifiedSubject;
   scopes: string[];
   context: ResolveContext;
+  /** The tool-call digest a 2026 requestState is bound to, if the MCP server sends one. */
+  digest: string | undefined;
+  /** A 2026-07-28 retry: the requestState Frontdesk sealed, and how long to wait for the user. */
+  retry: { requestState: string; waitSeconds: number } | null;
 }
 
 function bounded(headers: Headers, name: string, max: number): string | null {
@@ -60,5 +68,14 @@ export async function identifyCaller(headers: Headers, gateway: AuthenticatedGat
     const value = bounded(headers, name, 200);
     if (value !== null) context[key] = value;
   }
-  return { subject, scopes, context };
+  const requestState = bounded(headers, "frontdesk-request-state", MAX_REQUEST_STATE_LENGTH);
+  const digest = bounded(headers, "frontdesk-request-digest", 128) ?? undefined;
+  if (digest !== undefined && !REQUEST_DIGEST_PATTERN.test(digest)) throw new AppError("invalid_request", "Frontdesk-Request-Digest: 1-128 URL-safe characters");
+  const waitText = bounded(headers, "frontdesk-wait", 3);
+  const waitSeconds = waitText === null ? 0 : Number(waitText);
+  if (!Number.isInteger(waitSeconds) || waitSeconds < 0 || waitSeconds > MAX_RETRY_WAIT_SECONDS) {
+    throw new AppError("invalid_request", `Frontdesk-Wait: whole seconds, at most ${MAX_RETRY_WAIT_SECONDS}`);
+  }
+  if (waitText !== null && requestState === null) throw new AppError("invalid_request", "Frontdesk-Wait: only with Frontdesk-Request-State");
+  return { subject, scopes, context, digest, retry: requestState === null ? null : { requestState, waitSeconds } };
 }

@@ -16,7 +16,7 @@ import { PROXY_PATH } from "@/lib/gateways/urls";
 import { gatewayRoute, type GatewayRouteContext } from "@/lib/gateway-api/gateway-route";
 import { findProviderBySlugCached } from "@/lib/gateway-api/providers";
 import { consentRequiredResponse, injectionHeader } from "@/lib/gateway-api/resolve";
-import { requestStateBinding } from "@/lib/gateway-api/request-state-retry";
+import { awaitRetry, requestStateBinding } from "@/lib/gateway-api/request-state-retry";
 import { resolveCredential, type ResolveOutcome } from "@/lib/gateway-api/resolve-credential";
 import type { OpenCredential } from "@/lib/grants/sealed";
 import { log } from "@/lib/log";
@@ -244,10 +244,15 @@ async function proxy(ctx: GatewayRouteContext, rawTarget: string | undefined): P
       forceRefresh,
       auditExtra: { method, host: facts.host, pathTemplate: facts.pathTemplate, ...(forceRefresh ? { retryAfterUpstream401: true } : {}) },
     });
-  // Consent needed: the same two MCP forms as resolve (the 2026 requestState binds this call).
-  const binding = requestStateBinding({ gateway, subject: caller.subject, provider, scopes: caller.scopes, digest: undefined });
+  // Consent needed: the same two MCP forms as resolve (the 2026 requestState binds this call);
+  // a 2026 retry that passes the state back waits, bounded, for the user first.
+  const call = { gateway, subject: caller.subject, provider, scopes: caller.scopes, digest: caller.digest };
+  const binding = requestStateBinding(call);
+  const retry = caller.retry
+    ? await awaitRetry({ ...call, action: "proxy", requestState: caller.retry.requestState, waitSeconds: caller.retry.waitSeconds, requestId, signal: req.signal })
+    : null;
   let outcome = await resolveOnce(false);
-  if (outcome.kind === "elicitation") return consentRequiredResponse(outcome, provider, binding);
+  if (outcome.kind === "elicitation") return consentRequiredResponse(outcome, provider, binding, retry);
 
   let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
   let retryable = true;

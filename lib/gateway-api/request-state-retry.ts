@@ -30,7 +30,7 @@ export const MAX_RETRY_WAIT_SECONDS = 50;
 export const RECOMMENDED_RETRY_WAIT_SECONDS = 45;
 
 export interface RetryRequest {
-  action: "resolve" | "token_exchange";
+  action: "resolve" | "token_exchange" | "proxy";
   requestState: string;
   digest: string | undefined;
   waitSeconds: number;
