@@ -9,7 +9,7 @@ import http, { createServer, type Server } from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFrontdesk, type FrontdeskServer } from "../helpers/frontdesk-server";
-import { basicAuth, gatewayEnv, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
+import { approveGateways, basicAuth, gatewayEnv, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
 import { useTestDatabase } from "../helpers/test-db";
 
 const databaseUrl = await useTestDatabase();
@@ -85,7 +85,8 @@ beforeAll(async () => {
   });
   await createPolicyRule({ providerId: p.id, gatewayId: bed.basic.id }, { type: "admin", id: "test" });
   await createPolicyRule({ providerId: p.id, gatewayId: null }, { type: "admin", id: "test" });
-  await saveGrant({ userId: bed.users.alice, providerId: p.id, scopes: [], credential: { kind: "api_key", apiKey: "bulk-key-0123456789" } });
+  const { grantId } = await saveGrant({ userId: bed.users.alice, providerId: p.id, scopes: [], credential: { kind: "api_key", apiKey: "bulk-key-0123456789" } });
+  await approveGateways(grantId, bed.users.alice, [bed.basic.id]);
   const { FRONTDESK_URL: _own, ...shared } = gatewayEnv(bed.idp, bed.frontdeskUrl);
   frontdesk = await startFrontdesk({
     env: { ...shared, DATABASE_URL: databaseUrl, FRONTDESK_KEYS: process.env.FRONTDESK_KEYS!, AUTH_SECRET: randomBytes(32).toString("base64url"), LOG_LEVEL: "error" },
@@ -133,8 +134,10 @@ describe("streaming through server.ts", () => {
     clearInterval(sampler);
     expect(received).toBe(BIG);
     console.info(`egress streaming: 50 MB through a slow client, Frontdesk RSS peak +${((peak - before) / 1048576).toFixed(1)} MB`);
-    // Buffering the body would add at least its 50 MB; streaming holds a few chunks.
-    expect(peak - before).toBeLessThan(25 * 1024 * 1024);
+    // Buffering the body would add at least its 50 MB; streaming holds a few 64 KB chunks. The
+    // margin is V8's young generation, which fills with spent chunks before a scavenge (about
+    // 20 MB measured on 2 loaded cores).
+    expect(peak - before).toBeLessThan(40 * 1024 * 1024);
   }, 180_000);
 
   it("a client that stops reading does not stall other requests, and holds no growing buffer", async () => {
@@ -157,7 +160,7 @@ describe("streaming through server.ts", () => {
     expect(health.status).toBe(200);
     // Generous: only a hang fails this (the requests above do not queue behind the stalled one).
     expect(elapsed).toBeLessThan(30_000);
-    expect(rssBytes(frontdesk.pid) - before).toBeLessThan(25 * 1024 * 1024);
+    expect(rssBytes(frontdesk.pid) - before).toBeLessThan(40 * 1024 * 1024);
     stalled.destroy();
   }, 120_000);
 
