@@ -42,7 +42,7 @@ const settings = {
 };
 
 // BENCH_ONLY=resolve,exchange,... runs a subset (resolve always runs): a, b, c, single, compare,
-// exchange, elicitation, retry, longpoll, storm, growth. For iterating and profiling; a full run has them all.
+// exchange, egress, elicitation, retry, longpoll, storm, growth. For iterating and profiling; a full run has them all.
 const only = new Set((process.env.BENCH_ONLY ?? "").split(",").map((x) => x.trim()).filter(Boolean));
 const want = (key: string) => only.size === 0 || only.has(key);
 
@@ -329,6 +329,21 @@ async function main() {
     results.load.push(exchange);
     if (nextAssertion >= needed) results.notes.push("Token exchange ran out of pre-signed assertions before the duration ended (the run is shorter).");
   }
+  // Egress proxy: direct vs bare reverse proxy vs Frontdesk, small and 1 MiB responses (bench/egress.ts).
+  if (want("egress")) {
+    const { measureEgress } = await import("./egress");
+    await measureEgress({
+      frontdesk: a!,
+      gatewayAuthorization: basicHeader,
+      gatewayIds: [config.basic.id],
+      users: smallTokens.map((token, i) => ({ token, userId: `usr_bench_${i}` })),
+      load: loadBase,
+      results,
+      log,
+      cleanups,
+    });
+  }
+
 
   // Elicitation creation: resolves for subjects with no grant (a trusted-subject gateway names a
   // new subject each time, so every request creates an elicitation).

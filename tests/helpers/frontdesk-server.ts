@@ -1,7 +1,7 @@
 // A built Frontdesk (server.ts over the `next build` output) in a child process on 127.0.0.1 and a free port, with the
 // given environment. Waits for /api/health; stop() ends the whole process group. The build
 // itself is made once by the test command (`next build`) before the suites run.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { freePort } from "./postgres-cluster";
@@ -20,6 +20,16 @@ const START_TIMEOUT_MS = 60_000;
 
 export function distDir(): string {
   return process.env.FRONTDESK_DIST_DIR || ".next";
+}
+
+/** Makes a production build in `dir` unless one is there (a suite run alone, without `npm test`'s build). */
+export function ensureBuild(dir: string): void {
+  if (existsSync(path.join(dir, "BUILD_ID"))) return;
+  execFileSync(path.join("node_modules", ".bin", "next"), ["build"], {
+    env: { ...process.env, FRONTDESK_DIST_DIR: dir, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
+    stdio: "ignore",
+    timeout: 540_000,
+  });
 }
 
 export async function startFrontdesk(opts: { env: Record<string, string>; distDir?: string; port?: number }): Promise<FrontdeskServer> {

@@ -2,13 +2,11 @@
 // upstream response streams through with bounded memory in the Frontdesk process, a client that
 // stops reading does not stall anyone else, and the raw request target is what the proxy checks.
 // Needs the production build (`npm test` makes it before the suites run).
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http, { createServer, type Server } from "node:http";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFrontdesk, type FrontdeskServer } from "../helpers/frontdesk-server";
+import { ensureBuild, startFrontdesk, type FrontdeskServer } from "../helpers/frontdesk-server";
 import { approveGateways, basicAuth, gatewayEnv, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
 import { useTestDatabase } from "../helpers/test-db";
 
@@ -23,15 +21,6 @@ let upstream: Server;
 let upstreamHits = 0;
 let userToken: string;
 let gatewayAuth: string;
-
-function ensureBuild(): void {
-  if (existsSync(path.join(DIST_DIR, "BUILD_ID"))) return;
-  execFileSync(path.join("node_modules", ".bin", "next"), ["build"], {
-    env: { ...process.env, FRONTDESK_DIST_DIR: DIST_DIR, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
-    stdio: "ignore",
-    timeout: 540_000,
-  });
-}
 
 /** Serves /base/big (50 MB, written only as fast as the socket takes it) and /base/small. */
 function startBulkUpstream(): Promise<number> {
@@ -67,7 +56,7 @@ function proxyGet(pathname: string): Promise<http.IncomingMessage> {
 }
 
 beforeAll(async () => {
-  ensureBuild();
+  ensureBuild(DIST_DIR);
   bed = await startGatewayTestbed();
   const port = await startBulkUpstream();
   const { createProvider } = await import("@/lib/providers/create");

@@ -1,12 +1,9 @@
 // Two Frontdesk server processes (server.ts, as in production) on one PostgreSQL: a refresh storm makes exactly
 // one upstream token call, and a long-poll or an MCP 2026-07-28 retry (requestState + wait) on one
 // instance wakes when the elicitation completes elsewhere. Needs a production build; it is made here (own dist dir) when missing.
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFrontdesk, type FrontdeskServer } from "../helpers/frontdesk-server";
+import { ensureBuild, startFrontdesk, type FrontdeskServer } from "../helpers/frontdesk-server";
 import { approveGateways, basicAuth, connectNotes, gatewayEnv, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
 import { useTestDatabase } from "../helpers/test-db";
 
@@ -16,17 +13,8 @@ const DIST_DIR = process.env.FRONTDESK_DIST_DIR || ".next-gateway";
 let bed: GatewayTestbed;
 const servers: FrontdeskServer[] = [];
 
-function ensureBuild(): void {
-  if (existsSync(path.join(DIST_DIR, "BUILD_ID"))) return;
-  execFileSync(path.join("node_modules", ".bin", "next"), ["build"], {
-    env: { ...process.env, FRONTDESK_DIST_DIR: DIST_DIR, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
-    stdio: "ignore",
-    timeout: 540_000,
-  });
-}
-
 beforeAll(async () => {
-  ensureBuild();
+  ensureBuild(DIST_DIR);
   bed = await startGatewayTestbed();
   const { FRONTDESK_URL: _ownUrl, ...shared } = gatewayEnv(bed.idp, bed.frontdeskUrl);
   const env = {
