@@ -2,6 +2,7 @@
 // variable named. Secrets are validated here for shape; their use lives in lib/crypto.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { actorIssuerListSchema } from "@/lib/agents/issuer-config";
 import { KeySpecError, parseKeySpecs } from "@/lib/crypto/key-spec";
 
 const csv = z
@@ -60,6 +61,32 @@ export const envSchema = z.object({
   SUBJECT_TOKEN_ISSUERS: csv,
   /** Accepted `aud` values of subject tokens (default: OIDC_CLIENT_ID and FRONTDESK_URL). */
   SUBJECT_TOKEN_AUDIENCES: csv,
+  /**
+   * Trusted workload issuers of actor tokens (RFC 8693 actor_token), a JSON array of
+   * { issuer? | trustDomain?, jwksUri? | jwks?, audiences? } (lib/agents/issuer-config.ts).
+   */
+  ACTOR_TOKEN_ISSUERS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return [];
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(v);
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a JSON array" });
+        return z.NEVER;
+      }
+      const list = actorIssuerListSchema.safeParse(parsed);
+      if (!list.success) {
+        const issue = list.error.issues[0];
+        ctx.addIssue({ code: "custom", message: `${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}` });
+        return z.NEVER;
+      }
+      return list.data;
+    }),
+  /** Accepted `aud` values of actor tokens (default: FRONTDESK_URL and its token endpoint). */
+  ACTOR_TOKEN_AUDIENCES: csv,
   /** Development only: issuers that may be reached over plain http (logged at start). */
   FRONTDESK_INSECURE_HTTP_ISSUERS: csv,
   ELICITATION_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),

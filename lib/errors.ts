@@ -17,6 +17,8 @@ export type ErrorCode =
   | "unauthenticated"
   | "invalid_client"
   | "invalid_subject"
+  /** A presented actor token (RFC 8693 actor_token) failed verification. */
+  | "invalid_actor"
   | "forbidden"
   | "policy_denied"
   /** A delegation-mode call that no active delegation covers (lib/delegations). */
@@ -46,6 +48,7 @@ export function httpStatus(code: ErrorCode): number {
     case "invalid_query":
     case "invalid_params":
     case "invalid_subject":
+    case "invalid_actor":
     case "interaction_required":
     case "invalid_request_state":
       return 400;

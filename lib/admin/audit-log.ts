@@ -12,6 +12,8 @@ import type { AdminActor } from "./access";
 export const auditQuerySchema = z.object({
   user: z.string().trim().max(320).optional(),
   gateway: z.string().trim().max(128).optional(),
+  /** Agent id, display name or subject (e.g. a SPIFFE ID). */
+  agent: z.string().trim().max(1024).optional(),
   provider: z.string().trim().max(128).optional(),
   action: z.string().trim().max(128).optional(),
   decision: z.enum(["allow", "deny", "info"]).optional(),
@@ -79,6 +81,10 @@ export async function resolveAuditFilter(q: AuditQuery): Promise<ResolvedAuditFi
     const g = await db.gateway.findFirst({ where: { OR: [{ id: q.gateway }, { name: q.gateway }] }, select: { id: true } });
     filter.gatewayId = g?.id ?? q.gateway;
   }
+  if (q.agent) {
+    const a = await db.agent.findFirst({ where: { OR: [{ id: q.agent }, { subject: q.agent }, { displayName: q.agent }] }, select: { id: true } });
+    filter.agentId = a?.id ?? q.agent;
+  }
   if (q.provider) {
     const p = await db.provider.findFirst({ where: { OR: [{ id: q.provider }, { slug: q.provider }] }, select: { id: true } });
     filter.providerId = p?.id ?? q.provider;
@@ -95,31 +101,36 @@ export async function resolveAuditFilter(q: AuditQuery): Promise<ResolvedAuditFi
 export interface AuditNames {
   users: Map<string, string>;
   gateways: Map<string, string>;
+  agents: Map<string, string>;
   providers: Map<string, string>;
 }
 
 /** Display names for the ids on a page (users by email, gateways by name, providers by slug). */
 export async function loadAuditNames(
-  events: { actorId?: string | null; userId?: string | null; gatewayId?: string | null; providerId?: string | null }[],
+  events: { actorId?: string | null; userId?: string | null; gatewayId?: string | null; agentId?: string | null; providerId?: string | null }[],
 ): Promise<AuditNames> {
   const db = await getDb();
   const userIds = new Set<string>();
   const gatewayIds = new Set<string>();
   const providerIds = new Set<string>();
+  const agentIds = new Set<string>();
   for (const e of events) {
+    if (e.agentId) agentIds.add(e.agentId);
     for (const id of [e.actorId, e.userId]) if (id?.startsWith("usr_")) userIds.add(id);
     if (e.actorId?.startsWith("gw_")) gatewayIds.add(e.actorId);
     if (e.gatewayId) gatewayIds.add(e.gatewayId);
     if (e.providerId) providerIds.add(e.providerId);
   }
-  const [users, gateways, providers] = await Promise.all([
+  const [users, gateways, providers, agents] = await Promise.all([
     userIds.size ? db.user.findMany({ where: { id: { in: [...userIds] } }, select: { id: true, email: true, name: true } }) : [],
     gatewayIds.size ? db.gateway.findMany({ where: { id: { in: [...gatewayIds] } }, select: { id: true, name: true } }) : [],
     providerIds.size ? db.provider.findMany({ where: { id: { in: [...providerIds] } }, select: { id: true, slug: true } }) : [],
+    agentIds.size ? db.agent.findMany({ where: { id: { in: [...agentIds] } }, select: { id: true, displayName: true } }) : [],
   ]);
   return {
     users: new Map(users.map((u) => [u.id, u.email ?? u.name ?? u.id])),
     gateways: new Map(gateways.map((g) => [g.id, g.name])),
+    agents: new Map(agents.map((a) => [a.id, a.displayName])),
     providers: new Map(providers.map((p) => [p.id, p.slug])),
   };
 }
@@ -185,6 +196,7 @@ export const EXPORT_COLUMNS = [
   "actorId",
   "userId",
   "gatewayId",
+  "agentId",
   "providerId",
   "action",
   "decision",
@@ -204,6 +216,7 @@ function plain(e: AuditEvent): Record<(typeof EXPORT_COLUMNS)[number], string | 
     actorId: e.actorId,
     userId: e.userId,
     gatewayId: e.gatewayId,
+    agentId: e.agentId,
     providerId: e.providerId,
     action: e.action,
     decision: e.decision,

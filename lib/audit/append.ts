@@ -37,6 +37,8 @@ export interface AuditEventInput {
   /** Frontdesk user id, or "<issuer>|<subject>" (auditSubjectRef) when no user row exists yet. */
   userId?: string | null;
   gatewayId?: string | null;
+  /** The verified agent (Agent id) acting, when an actor token named one. */
+  agentId?: string | null;
   providerId?: string | null;
   /** Dotted verb, e.g. "resolve", "elicitation.created", "grant.revoked", "admin.gateway.disabled". */
   action: string;
@@ -82,6 +84,7 @@ export function prepareAuditEvent(event: AuditEventInput): PreparedEvent {
     actorId: optionalText(event.actorId, LIMITS.idLength),
     userId: optionalText(event.userId, LIMITS.idLength),
     gatewayId: optionalText(event.gatewayId, LIMITS.idLength),
+    agentId: optionalText(event.agentId, LIMITS.idLength),
     providerId: optionalText(event.providerId, LIMITS.idLength),
     action: event.action,
     decision: event.decision,

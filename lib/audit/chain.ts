@@ -27,6 +27,7 @@ export interface PreparedEvent {
   actorId: string | null;
   userId: string | null;
   gatewayId: string | null;
+  agentId: string | null;
   providerId: string | null;
   action: string;
   decision: "allow" | "deny" | "info";
@@ -49,12 +50,12 @@ const INSERT_CHUNK = 1000;
 // is how Prisma stores DateTime.
 /** Inserts chained events given as one jsonb array parameter (also used by bulk seeding in tests). */
 export const AUDIT_INSERT_SQL = `
-  INSERT INTO "AuditEvent" (seq, id, at, "actorType", "actorId", "userId", "gatewayId", "providerId",
+  INSERT INTO "AuditEvent" (seq, id, at, "actorType", "actorId", "userId", "gatewayId", "agentId", "providerId",
                             action, decision, reason, context, "requestId", "prevHash", hash)
-  SELECT seq, id, at, "actorType", "actorId", "userId", "gatewayId", "providerId",
+  SELECT seq, id, at, "actorType", "actorId", "userId", "gatewayId", "agentId", "providerId",
          action, decision::"Decision", reason, context, "requestId", "prevHash", hash
   FROM jsonb_to_recordset($1::jsonb) AS r(seq bigint, id text, at timestamp(3), "actorType" text, "actorId" text,
-       "userId" text, "gatewayId" text, "providerId" text, action text, decision text, reason text,
+       "userId" text, "gatewayId" text, "agentId" text, "providerId" text, action text, decision text, reason text,
        context jsonb, "requestId" text, "prevHash" text, hash text)`;
 
 interface TailRow {

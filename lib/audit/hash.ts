@@ -19,6 +19,8 @@ export interface HashableEvent {
   actorId: string | null;
   userId: string | null;
   gatewayId: string | null;
+  /** Added with agents (issue 11); optional so callers hashing pre-agent rows need not name it. */
+  agentId?: string | null;
   providerId: string | null;
   action: string;
   decision: string;
@@ -43,9 +45,14 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
-/** hash = sha256(prevHash || canonical serialization of every stored field), hex. */
+/**
+ * hash = sha256(prevHash || canonical serialization of every stored field), hex. `agentId` joins
+ * the serialization only when set: every row written before the column existed (agentId null)
+ * hashes exactly as it did, so old chains still verify, while setting or clearing the agent of
+ * any row changes its hash.
+ */
 export function computeAuditHash(e: HashableEvent): string {
-  const body = canonicalJson([
+  const fields: unknown[] = [
     FORMAT,
     e.seq.toString(),
     e.id,
@@ -60,6 +67,8 @@ export function computeAuditHash(e: HashableEvent): string {
     e.reason,
     e.context ?? {},
     e.requestId,
-  ]);
+  ];
+  if (e.agentId !== null && e.agentId !== undefined) fields.push(["agentId", e.agentId]);
+  const body = canonicalJson(fields);
   return createHash("sha256").update(e.prevHash).update("\n").update(body).digest("hex");
 }

@@ -8,6 +8,7 @@ import type { AuditDecision } from "./append";
 export interface AuditEventFilter {
   userId?: string;
   gatewayId?: string;
+  agentId?: string;
   providerId?: string;
   /** Exact action, e.g. "resolve" or "grant.revoked". */
   action?: string;
@@ -49,6 +50,7 @@ function whereOf(filter: AuditEventFilter): Prisma.AuditEventWhereInput {
   const where: Prisma.AuditEventWhereInput = {};
   if (filter.userId !== undefined) where.userId = filter.userId;
   if (filter.gatewayId !== undefined) where.gatewayId = filter.gatewayId;
+  if (filter.agentId !== undefined) where.agentId = filter.agentId;
   if (filter.providerId !== undefined) where.providerId = filter.providerId;
   if (filter.action !== undefined) where.action = filter.action;
   if (filter.decision !== undefined) where.decision = filter.decision;

@@ -15,7 +15,7 @@ export interface CreateElicitationInput {
   userIssuer: string;
   userSubject: string;
   gatewayId: string;
-  /** The verified agent the request came from (lib/agents), if any. */
+  /** The verified agent asking (actor token); the context's agentId is only what the gateway claims. */
   agentId?: string | null;
   providerId: string;
   scopes: string[];
@@ -63,6 +63,7 @@ export async function createElicitation(input: CreateElicitationInput): Promise<
         actorId: input.gatewayId,
         userId: user?.id ?? auditSubjectRef(input.userIssuer, input.userSubject),
         gatewayId: input.gatewayId,
+        agentId: input.agentId ?? null,
         providerId: input.providerId,
         action: "elicitation.created",
         decision: "info",

@@ -40,10 +40,11 @@ export function oauthErrorResponse(error: unknown): Response {
     case "invalid_query":
     case "invalid_params":
     case "unsupported_media_type":
-    // RFC 8693 2.2.2: an invalid or unacceptable subject_token is invalid_request.
+    // RFC 8693 2.2.2: an invalid or unacceptable subject_token or actor_token is invalid_request.
     case "invalid_subject":
     // The same for a subject named by an agent that no delegation covers ("unacceptable based on policy").
     case "delegation_denied":
+    case "invalid_actor":
       return json({ error: "invalid_request", error_description: description }, 400);
     // RFC 6749 has no rate-limit code; temporarily_unavailable with 429 + Retry-After says "wait".
     case "rate_limited":

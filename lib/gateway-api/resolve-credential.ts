@@ -62,6 +62,8 @@ type ElicitationReason = "no_grant" | "insufficient_scope" | "needs_reauth" | "r
 
 interface UserAndGrantRow {
   gatewayStatus: string | null;
+  /** The acting agent's status (null when the call has no agent, or its row is gone). */
+  agentStatus: string | null;
   gatewaySecretHash: string | null;
   userId: string | null;
   email: string | null;
@@ -85,11 +87,12 @@ interface UserAndGrantRow {
 // The gateway's current state, the user, their grant for the provider and this requester's
 // approval for that grant (lib/consent) in one round trip (hot path). The gateway row used to authenticate may come from a short cache (lib/gateways), so its
 // status and secret hash are read again here: a gateway disabled or re-keyed on another instance
-// gets no credential on its next call. On PostgreSQL through the hot-path pool
+// gets no credential on its next call. The acting agent's status is read the same way (a disable
+// on any instance refuses its next call everywhere; lib/agents/registry.ts caches only its id). On PostgreSQL through the hot-path pool
 // (lib/db/hot-pool.ts says why); timestamps are converted to timestamptz in SQL so that pg reads
 // the stored UTC wall time as UTC whatever the process's time zone.
 const USER_AND_GRANT_SQL = `
-  SELECT gw."status"::text AS "gatewayStatus", gw."secretHash" AS "gatewaySecretHash",
+  SELECT gw."status"::text AS "gatewayStatus", gw."secretHash" AS "gatewaySecretHash", ag."status"::text AS "agentStatus",
          u."id" AS "userId", u."email", u."groups",
          g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
          g."apiKeyCipher", g."wrappedKey", g."keyVersion",
@@ -97,6 +100,7 @@ const USER_AND_GRANT_SQL = `
          ra."id" AS "approvalId", ra."approvedBy"::text AS "approvalBy", ra."withdrawnAt" IS NOT NULL AS "approvalWithdrawn"
   FROM (SELECT 1) AS one
   LEFT JOIN "Gateway" gw ON gw."id" = $4
+  LEFT JOIN "Agent" ag ON ag."id" = $5
   LEFT JOIN "User" u ON u."issuer" = $2 AND u."subject" = $3
   LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = $1
   LEFT JOIN "RequesterApproval" ra ON ra."grantId" = g."id" AND ra."gatewayId" = $4 AND ra."agentId" IS NOT DISTINCT FROM $5::text`;
@@ -114,13 +118,14 @@ async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, r
   }
   const db = await getDb();
   return db.$queryRaw<UserAndGrantRow[]>`
-    SELECT gw."status"::text AS "gatewayStatus", gw."secretHash" AS "gatewaySecretHash",
+    SELECT gw."status"::text AS "gatewayStatus", gw."secretHash" AS "gatewaySecretHash", ag."status"::text AS "agentStatus",
            u."id" AS "userId", u."email", u."groups",
            g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
            g."apiKeyCipher", g."wrappedKey", g."keyVersion", g."expiresAt", g."lastRefreshedAt",
            ra."id" AS "approvalId", ra."approvedBy"::text AS "approvalBy", ra."withdrawnAt" IS NOT NULL AS "approvalWithdrawn"
     FROM (SELECT 1) AS one
     LEFT JOIN "Gateway" gw ON gw."id" = ${gatewayId}
+    LEFT JOIN "Agent" ag ON ag."id" = ${agentId}
     LEFT JOIN "User" u ON u."issuer" = ${subject.issuer} AND u."subject" = ${subject.subject}
     LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = ${providerId}
     LEFT JOIN "RequesterApproval" ra ON ra."grantId" = g."id" AND ra."gatewayId" = ${gatewayId} AND ra."agentId" IS NOT DISTINCT FROM ${agentId}::text`;
@@ -128,14 +133,16 @@ async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, r
 
 async function findUserAndGrant(subject: VerifiedSubject, providerId: string, gateway: AuthenticatedGateway, requester: Requester) {
   const rows = await withSpan("db.user_and_grant", { "db.system.name": "postgresql" }, () => queryUserAndGrant(subject, providerId, requester));
+  const { agentId } = requester;
   const row = rows[0];
+  const agentProblem = agentId === null ? null : row?.agentStatus === "active" ? null : row?.agentStatus ? ("agent_disabled" as const) : ("agent_unknown" as const);
   const gatewayProblem =
     row?.gatewayStatus !== "active"
       ? ("gateway_disabled" as const)
       : gateway.checkedSecretHash !== null && row.gatewaySecretHash !== gateway.checkedSecretHash
         ? ("secret_rotated" as const)
         : null;
-  if (!row || row.userId === null) return { gatewayProblem, approval: null, user: null };
+  if (!row || row.userId === null) return { gatewayProblem, agentProblem, approval: null, user: null };
   const grant: SealedGrant | undefined =
     row.id === null
       ? undefined
@@ -156,7 +163,7 @@ async function findUserAndGrant(subject: VerifiedSubject, providerId: string, ga
         };
   const approval: StoredApproval | null =
     row.approvalId === null ? null : { id: row.approvalId, approvedBy: row.approvalBy!, withdrawn: row.approvalWithdrawn === true };
-  return { gatewayProblem, approval, user: { id: row.userId, email: row.email, groups: row.groups ?? [], grants: grant ? [grant] : [] } };
+  return { gatewayProblem, agentProblem, approval, user: { id: row.userId, email: row.email, groups: row.groups ?? [], grants: grant ? [grant] : [] } };
 }
 
 // A gateway retrying the same call should hand the user the same link, not a new one each time.
@@ -183,9 +190,12 @@ async function findReusableElicitation(req: ResolveRequest, requester: Requester
 export async function resolveCredential(req: ResolveRequest): Promise<ResolveOutcome> {
   const { gateway, subject, provider } = req;
   const scopes = [...new Set(req.scopes.length > 0 ? req.scopes : provider.defaultScopes)];
+  const { actor } = req;
   // Consent is per requester: the gateway and the verified agent (never an unverified label).
   const requester: Requester = { gatewayId: gateway.id, agentId: req.actor?.agentId ?? null };
   const [lookup, rules] = await Promise.all([findUserAndGrant(subject, provider.id, gateway, requester), loadPolicyRules(provider.id, gateway.id)]);
+  const claimed = req.context;
+  const hasClaimedContext = Object.values(claimed).some((v) => v !== undefined);
   const found = lookup.user;
   const grant: SealedGrant | undefined = found?.grants[0];
 
@@ -195,6 +205,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
       actorId: gateway.id,
       userId: found?.id ?? null,
       gatewayId: gateway.id,
+      agentId: actor?.agentId ?? null,
       providerId: provider.id,
       action: req.action,
       decision,
@@ -204,10 +215,16 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
         scopes,
         subjectSource: subject.source,
         subject: found ? undefined : { issuer: subject.issuer, subject: subject.subject },
-        agentId: req.context.agentId,
-        mcpServer: req.context.mcpServer,
-        toolName: req.context.toolName,
-        labels: req.context.labels,
+        // The delegation chain: the verified agent, and the actors before it (RFC 8693 act).
+        actor: actor ? { issuer: actor.issuer, subject: actor.subject, name: actor.displayName, act: actor.actChain } : undefined,
+        // A subject token minted for a delegation (e.g. by ToolHive) names its own actors.
+        subjectAct: subject.act,
+        // What the gateway says the call is for; nobody vouches for it.
+        agentId: claimed.agentId,
+        mcpServer: claimed.mcpServer,
+        toolName: claimed.toolName,
+        labels: claimed.labels,
+        contextUnverified: hasClaimedContext ? true : undefined,
         authMethod: gateway.usedMethod,
         ...req.auditExtra,
         ...extra,
@@ -219,6 +236,13 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
     forgetGateway(gateway.id);
     await audit("deny", `gateway:${lookup.gatewayProblem}`);
     throw staleGatewayError(gateway, lookup.gatewayProblem);
+  }
+  if (lookup.agentProblem) {
+    // Read in the same query as the grant: a disable on any instance counts on the next call.
+    await audit("deny", `agent:${lookup.agentProblem}`);
+    throw new AppError("forbidden", lookup.agentProblem === "agent_disabled" ? "This agent is disabled" : "This agent is not registered", {
+      oauthError: "invalid_grant",
+    });
   }
 
   // Delegation mode: an agent named the user instead of presenting their subject token. Checked
@@ -243,7 +267,15 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
     email: subject.email ?? found?.email ?? null,
     groups: subject.groups ?? found?.groups ?? [],
   };
-  const decision = evaluatePolicy({ rules, gatewayId: gateway.id, providerId: provider.id, subject: policySubject, scopes });
+  const decision = evaluatePolicy({
+    rules,
+    gatewayId: gateway.id,
+    providerId: provider.id,
+    subject: policySubject,
+    scopes,
+    agent: actor ? { agentId: actor.agentId, issuer: actor.issuer, subject: actor.subject } : null,
+    agentsExplicit: provider.agentsExplicit,
+  });
   if (!decision.allowed) {
     await audit("deny", `policy:${decision.reason}`, { deniedScopes: decision.deniedScopes });
     const scopeProblem = decision.reason.startsWith("scope_");

@@ -3,6 +3,7 @@
 // -32042 error (2025-11-25) and `inputRequired` (2026-07-28). A retry passing the requestState
 // back (`request_state`, optional `wait`) waits, bounded, for the user (request-state-retry.ts).
 import { z } from "zod";
+import { establishActor } from "@/lib/agents/establish";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { MAX_REQUEST_STATE_LENGTH, REQUEST_DIGEST_PATTERN } from "@/lib/elicitations/request-state";
@@ -27,6 +28,9 @@ const short = (max: number) => z.string().min(1).max(max);
 export const resolveBodySchema = z
   .object({
     subject_token: short(16 * 1024).optional(),
+    /** RFC 8693-style actor token of the agent acting for the user, and its type URN. */
+    actor_token: short(16 * 1024).optional(),
+    actor_token_type: short(256).optional(),
     /** Trusted-subject gateways only: the user's subject (and issuer, default OIDC_ISSUER). */
     subject: z.union([short(512), z.object({ subject: short(512), issuer: short(2048).optional() }).strict()]).optional(),
     /**
@@ -66,6 +70,9 @@ function parseBody(body: unknown) {
   const b = parsed.data;
   if ([b.subject_token, b.subject, b.on_behalf_of].filter((v) => v !== undefined).length !== 1) {
     throw new AppError("invalid_body", "Send exactly one of subject_token, subject or on_behalf_of");
+  }
+  if ((b.actor_token === undefined) !== (b.actor_token_type === undefined)) {
+    throw new AppError("invalid_body", "actor_token and actor_token_type go together");
   }
   if (b.context?.labels && Object.keys(b.context.labels).length > 20) throw new AppError("invalid_body", "context.labels: at most 20");
   if (b.wait !== undefined && b.request_state === undefined) throw new AppError("invalid_body", "wait: only with request_state");
@@ -121,6 +128,17 @@ export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style
       : b.on_behalf_of !== undefined
         ? namedByAgent(b.on_behalf_of)
         : acceptTrustedSubject(gateway, typeof b.subject === "string" ? { subject: b.subject } : b.subject!);
+  const actor =
+    b.actor_token !== undefined
+      ? await establishActor({
+          presented: { token: b.actor_token, tokenType: b.actor_token_type! },
+          gateway,
+          subject,
+          providerId: provider.id,
+          action: "resolve",
+          requestId,
+        })
+      : undefined;
   const call = { gateway, subject, provider, scopes, digest: b.request_digest };
   const retry =
     b.request_state === undefined
@@ -130,6 +148,7 @@ export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style
     action: "resolve",
     gateway,
     subject,
+    actor,
     provider,
     scopes,
     context: b.context ?? {},

@@ -4,6 +4,7 @@
 // is HTTP 400 interaction_required with the MCP URL-mode elicitation (2025-11-25) and, next to it,
 // `input_required` (2026-07-28). Extension parameters (in the discovery metadata): `request_state`
 // (a retry's requestState), `wait` (seconds to wait for the user), `request_digest`.
+import { establishActor } from "@/lib/agents/establish";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { MAX_REQUEST_STATE_LENGTH, REQUEST_DIGEST_PATTERN } from "@/lib/elicitations/request-state";
@@ -77,7 +78,7 @@ function parseExchangeForm(form: URLSearchParams) {
     resources: form.getAll("resource").filter(Boolean),
     audiences: form.getAll("audience").filter(Boolean),
     scopes: parseScopes(scope ? scope.split(" ").filter(Boolean) : []),
-    actorPresented: actorToken !== undefined,
+    actor: actorToken !== undefined ? { token: actorToken, tokenType: actorTokenType! } : undefined,
   };
 }
 
@@ -96,6 +97,9 @@ export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", st
     throw new AppError("invalid_request", "This provider's credential is not a bearer token; use the resolve API", { oauthError: "invalid_target" });
   }
   const subject = await verifySubjectTokenCached(params.subjectToken);
+  const actor = params.actor
+    ? await establishActor({ presented: params.actor, gateway, subject, providerId: provider.id, action: "token_exchange", requestId })
+    : undefined;
   const call = { gateway, subject, provider, scopes: params.scopes, digest: params.requestDigest };
   const retry =
     params.requestState === undefined
@@ -105,11 +109,11 @@ export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", st
     action: "token_exchange",
     gateway,
     subject,
+    actor,
     provider,
     scopes: params.scopes,
     context: {},
     requestId,
-    auditExtra: params.actorPresented ? { actorTokenPresented: true } : undefined,
   });
   if (outcome.kind === "elicitation") {
     const forms = await consentNeededForms(outcome, provider, requestStateBinding(call), retry);

@@ -2,6 +2,12 @@
 // exhaustively without a database. Deny by default: a gateway needs a rule naming it for the
 // provider, and the user needs a rule letting them connect the provider; both must cover every
 // requested scope.
+//
+// Agent dimension: when a verified agent acts (actor token), the agent rules that select it
+// must cover every scope too, so the effective permission is the intersection of the user's,
+// the gateway's and the agent's. An agent no agent rule selects is denied when the provider is
+// marked "agents must be allowed explicitly" (agentsExplicit), and otherwise inherits what its
+// user and gateway may do. Naming an agent in a rule therefore narrows that agent.
 import { withSpanSync } from "@/lib/observability/tracing";
 
 export interface PolicyRuleInput {
@@ -17,6 +23,18 @@ export interface PolicyRuleInput {
   enabled: boolean;
   /** Gateway rules: the selected users need not approve this requester per connection (lib/consent/pre-approval.ts). */
   preApproved?: boolean;
+  /** Agent rule selectors (a rule with any of them is an agent rule). All given ones must match. */
+  agents?: string[];
+  agentIssuer?: string | null;
+  /** A subject prefix on path boundaries: "spiffe://td/ns/prod" matches ".../ns/prod" and ".../ns/prod/x". */
+  agentSubjectPrefix?: string | null;
+}
+
+/** The verified agent of a call. */
+export interface PolicyAgent {
+  agentId: string;
+  issuer: string;
+  subject: string;
 }
 
 export interface PolicySubject {
@@ -30,7 +48,9 @@ export type PolicyDenyReason =
   | "no_gateway_rule"
   | "scope_not_allowed_for_gateway"
   | "no_user_rule"
-  | "scope_not_allowed_for_user";
+  | "scope_not_allowed_for_user"
+  | "no_agent_rule"
+  | "scope_not_allowed_for_agent";
 
 export type PolicyDecision =
   | { allowed: true; ruleIds: string[] }
@@ -42,6 +62,27 @@ export interface PolicyRequest {
   providerId: string;
   subject: PolicySubject;
   scopes: readonly string[];
+  /** The verified agent acting, if any (unverified context never counts). */
+  agent?: PolicyAgent | null;
+  /** The provider's agentsExplicit flag: unlisted agents are denied instead of inheriting. */
+  agentsExplicit?: boolean;
+}
+
+export function isAgentRule(rule: Pick<PolicyRuleInput, "agents" | "agentIssuer" | "agentSubjectPrefix">): boolean {
+  return (rule.agents?.length ?? 0) > 0 || !!rule.agentIssuer || !!rule.agentSubjectPrefix;
+}
+
+export function matchesSubjectPrefix(prefix: string, subject: string): boolean {
+  if (prefix.endsWith("/")) return subject.startsWith(prefix);
+  return subject === prefix || subject.startsWith(`${prefix}/`);
+}
+
+export function selectsAgent(rule: Pick<PolicyRuleInput, "agents" | "agentIssuer" | "agentSubjectPrefix">, agent: PolicyAgent): boolean {
+  if (!isAgentRule(rule)) return false;
+  if ((rule.agents?.length ?? 0) > 0 && !rule.agents!.includes(agent.agentId)) return false;
+  if (rule.agentIssuer && rule.agentIssuer !== agent.issuer) return false;
+  if (rule.agentSubjectPrefix && !matchesSubjectPrefix(rule.agentSubjectPrefix, agent.subject)) return false;
+  return true;
 }
 
 export function selectsSubject(rule: Pick<PolicyRuleInput, "users" | "groups">, subject: PolicySubject): boolean {
@@ -65,7 +106,8 @@ export function evaluatePolicy(req: PolicyRequest): PolicyDecision {
 }
 
 function decide(req: PolicyRequest): PolicyDecision {
-  const forProvider = req.rules.filter((r) => r.enabled && r.providerId === req.providerId);
+  const enabled = req.rules.filter((r) => r.enabled && r.providerId === req.providerId);
+  const forProvider = enabled.filter((r) => !isAgentRule(r));
 
   const gatewayRules = forProvider.filter((r) => r.gatewayId === req.gatewayId && selectsSubject(r, req.subject));
   if (gatewayRules.length === 0) return { allowed: false, reason: "no_gateway_rule", deniedScopes: [...req.scopes] };
@@ -79,5 +121,16 @@ function decide(req: PolicyRequest): PolicyDecision {
   const userDenied = uncoveredScopes(userRules, req.scopes);
   if (userDenied.length > 0) return { allowed: false, reason: "scope_not_allowed_for_user", deniedScopes: userDenied };
 
-  return { allowed: true, ruleIds: [...gatewayRules, ...userRules].map((r) => r.id) };
+  const ruleIds = [...gatewayRules, ...userRules].map((r) => r.id);
+  if (!req.agent) return { allowed: true, ruleIds };
+  const agent = req.agent;
+  const agentRules = enabled.filter(
+    (r) => isAgentRule(r) && (r.gatewayId === null || r.gatewayId === req.gatewayId) && selectsSubject(r, req.subject) && selectsAgent(r, agent),
+  );
+  if (agentRules.length === 0) {
+    return req.agentsExplicit ? { allowed: false, reason: "no_agent_rule", deniedScopes: [...req.scopes] } : { allowed: true, ruleIds };
+  }
+  const agentDenied = uncoveredScopes(agentRules, req.scopes);
+  if (agentDenied.length > 0) return { allowed: false, reason: "scope_not_allowed_for_agent", deniedScopes: agentDenied };
+  return { allowed: true, ruleIds: [...ruleIds, ...agentRules.map((r) => r.id)] };
 }

@@ -11,7 +11,19 @@ async function queryPolicyRules(providerId: string, gatewayId: string): Promise<
   const db = await getDb();
   return db.policyRule.findMany({
     where: { providerId, enabled: true, OR: [{ gatewayId }, { gatewayId: null }] },
-    select: { id: true, providerId: true, gatewayId: true, scopes: true, users: true, groups: true, enabled: true, preApproved: true },
+    select: {
+      id: true,
+      providerId: true,
+      gatewayId: true,
+      scopes: true,
+      users: true,
+      groups: true,
+      enabled: true,
+      agents: true,
+      agentIssuer: true,
+      agentSubjectPrefix: true,
+      preApproved: true,
+    },
   });
 }
 

@@ -45,7 +45,20 @@ export function getIssuerKeySet(issuer: string): Promise<JWTVerifyGetKey> {
   });
 }
 
+const uriKeySets = new Map<string, JWTVerifyGetKey>();
+
+/** A key set at a known JWKS URI (no discovery), e.g. a SPIFFE bundle endpoint; same cache rules. */
+export function getJwksUriKeySet(uri: string): JWTVerifyGetKey {
+  let set = uriKeySets.get(uri);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(uri), { timeoutDuration: DISCOVERY_TIMEOUT_MS, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    uriKeySets.set(uri, set);
+  }
+  return set;
+}
+
 /** Test and rotation helper: forget every cached key set. */
 export function clearIssuerKeySets(): void {
   keySets.clear();
+  uriKeySets.clear();
 }

@@ -22,6 +22,13 @@ export interface VerifiedSubject {
    * active delegation from that user to that verified agent covers the call (lib/delegations).
    */
   source: "subject_token" | "trusted_gateway" | "delegation";
+  /**
+   * RFC 8693 4.4 `may_act` of the token: the claims an actor must have to act for this user
+   * (lib/agents/may-act.ts). Absent when the token has none.
+   */
+  mayAct?: Record<string, unknown>;
+  /** RFC 8693 4.1 `act` of the token (it is itself a delegated token, e.g. minted by ToolHive). */
+  act?: unknown;
 }
 
 function reject(message: string): AppError {
@@ -71,6 +78,8 @@ export async function verifySubjectToken(token: string): Promise<VerifiedSubject
     email: typeof payload.email === "string" ? payload.email : null,
     groups: readGroups(payload),
     source: "subject_token",
+    ...(payload.may_act !== undefined ? { mayAct: payload.may_act as Record<string, unknown> } : {}),
+    ...(payload.act !== undefined ? { act: payload.act } : {}),
   };
 }
 

@@ -208,7 +208,7 @@ test("the audit export (CSV and JSON Lines) of a run with successful resolves co
   // Everything up to the export (the CSV export itself was audited in between).
   expect(lines.length).toBeGreaterThanOrEqual(all.events.length);
   expect(lines.some((l) => l.action === "resolve" && l.decision === "allow")).toBe(true);
-  expect(csvText.split("\r\n")[0]).toBe("seq,id,at,actorType,actorId,userId,gatewayId,providerId,action,decision,reason,requestId,context,prevHash,hash");
+  expect(csvText.split("\r\n")[0]).toBe("seq,id,at,actorType,actorId,userId,gatewayId,agentId,providerId,action,decision,reason,requestId,context,prevHash,hash");
   expect(secrets.length).toBeGreaterThanOrEqual(10);
   for (const s of secrets) {
     expect(csvText).not.toContain(s);
