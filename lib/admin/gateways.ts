@@ -1,6 +1,7 @@
 // Gateway settings an admin changes after registration (lib/gateways/register.ts registers,
 // rotates secrets and disables): webhook URL, trusted-subject flag, registered keys. Validated
 // with the registration's own validators; audited; the cached key set is dropped at once.
+import { forgetGatewayActorIssuers, validateActorIssuers } from "@/lib/agents/issuers";
 import { appendAudit } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
@@ -18,6 +19,8 @@ export interface GatewaySettingsEdit {
   /** private_key_jwt gateways: replace the keys with a pasted JWKS or a JWKS URI (exactly one). */
   jwks?: unknown;
   jwksUri?: string;
+  /** Workload issuers whose actor tokens this gateway may present (lib/agents/issuer-config.ts). */
+  actorIssuers?: unknown;
 }
 
 export async function updateGatewaySettings(gatewayId: string, edit: GatewaySettingsEdit, actor: AdminActor): Promise<GatewayView> {
@@ -48,6 +51,10 @@ export async function updateGatewaySettings(gatewayId: string, edit: GatewaySett
     }
     changed.push("keys");
   }
+  if (edit.actorIssuers !== undefined) {
+    data.actorIssuers = validateActorIssuers(edit.actorIssuers) as unknown as Prisma.InputJsonValue;
+    changed.push("actorIssuers");
+  }
   if (changed.length === 0) return gateway;
   const db = await getDb();
   const updated = await db.$transaction(async (tx) => {
@@ -71,5 +78,6 @@ export async function updateGatewaySettings(gatewayId: string, edit: GatewaySett
   });
   forgetGatewayKeySet(gateway.id);
   forgetGateway(gateway.id);
+  forgetGatewayActorIssuers();
   return updated;
 }

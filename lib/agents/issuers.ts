@@ -2,7 +2,7 @@
 // plus the gateway's own list (Gateway.actorIssuers, set by an admin). The entry is chosen from
 // the token's `iss` or, for a JWT-SVID without one, from its SPIFFE trust domain, before any key
 // is fetched: an attacker cannot make Frontdesk fetch keys from a URL of their choosing.
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import { getDb } from "@/lib/db/client";
 import { env, publicUrl } from "@/lib/env";
 import { AppError } from "@/lib/errors";
@@ -77,20 +77,54 @@ export function actorAudiences(entry: ActorIssuerConfig): string[] {
   return configured.length > 0 ? configured : [publicUrl(), tokenEndpointUrl()];
 }
 
+/**
+ * A SPIFFE bundle (SPIFFE Trust Domain and Bundle spec 4) marks JWT-SVID keys `"use": "jwt-svid"`
+ * and may hold X.509-SVID keys too; jose takes only keys without `use` or with "sig". Keep the
+ * JWT-SVID keys, as signing keys, and nothing else.
+ */
+export function jwtSvidKeys(set: { keys?: unknown }): JSONWebKeySet {
+  const keys = Array.isArray(set.keys) ? (set.keys as Record<string, unknown>[]) : [];
+  return {
+    keys: keys
+      .filter((k) => typeof k === "object" && k !== null && (k.use === undefined || k.use === "jwt-svid" || k.use === "sig"))
+      .map(({ use: _use, ...k }) => k) as unknown as JSONWebKeySet["keys"],
+  };
+}
+
 const localSets = new WeakMap<ActorIssuerConfig, JWTVerifyGetKey>();
+const bundleSets = new Map<string, JWTVerifyGetKey>();
+
+function spiffeBundleKeySet(uri: string): JWTVerifyGetKey {
+  let set = bundleSets.get(uri);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(uri), {
+      timeoutDuration: 5_000,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 10 * 60_000,
+      [customFetch]: async (url, options) => {
+        const res = await fetch(url, { ...options, redirect: "error" });
+        if (!res.ok) return res;
+        return Response.json(jwtSvidKeys((await res.json()) as { keys?: unknown }));
+      },
+    });
+    bundleSets.set(uri, set);
+  }
+  return set;
+}
 
 export async function actorKeySet(entry: ActorIssuerConfig): Promise<JWTVerifyGetKey> {
+  const isBundle = entry.issuer === undefined;
   if (entry.jwks) {
     let set = localSets.get(entry);
     if (!set) {
-      set = createLocalJWKSet(entry.jwks as unknown as JSONWebKeySet);
+      set = createLocalJWKSet(isBundle ? jwtSvidKeys(entry.jwks) : (entry.jwks as unknown as JSONWebKeySet));
       localSets.set(entry, set);
     }
     return set;
   }
   if (entry.jwksUri) {
     if (!isJwksTransportAllowed(entry)) throw new AppError("invalid_actor", "actor_token issuer's keys are not served over https");
-    return getJwksUriKeySet(entry.jwksUri);
+    return isBundle ? spiffeBundleKeySet(entry.jwksUri) : getJwksUriKeySet(entry.jwksUri);
   }
   if (!isIssuerTransportAllowed(entry.issuer!)) throw new AppError("invalid_actor", "actor_token issuer is not served over https");
   return getIssuerKeySet(entry.issuer!);

@@ -2,6 +2,7 @@
 // Each command module registers itself; add a module with one import line below.
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import "./commands/agent";
 import "./commands/audit";
 import "./commands/db";
 import "./commands/gateway";

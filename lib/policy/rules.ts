@@ -14,6 +14,10 @@ export interface PolicyRuleDraft {
   description?: string;
   /** Gateway rules only: users it selects need not approve the gateway per connection (lib/consent). */
   preApproved?: boolean;
+  /** Agent rule selectors (lib/policy/evaluate.ts): Agent ids, an issuer, a subject prefix. */
+  agents?: string[];
+  agentIssuer?: string | null;
+  agentSubjectPrefix?: string | null;
 }
 
 export async function createPolicyRule(draft: PolicyRuleDraft, actor: { type: "admin"; id: string }) {
@@ -31,6 +35,9 @@ export async function createPolicyRule(draft: PolicyRuleDraft, actor: { type: "a
         groups: draft.groups ?? [],
         description: draft.description ?? "",
         preApproved: draft.preApproved ?? false,
+        agents: draft.agents ?? [],
+        agentIssuer: draft.agentIssuer || null,
+        agentSubjectPrefix: draft.agentSubjectPrefix || null,
       },
     });
     await appendAudit(
@@ -41,7 +48,16 @@ export async function createPolicyRule(draft: PolicyRuleDraft, actor: { type: "a
         providerId: rule.providerId,
         action: "admin.policy_rule_created",
         decision: "info",
-        context: { ruleId: rule.id, scopes: rule.scopes, users: rule.users, groups: rule.groups, preApproved: rule.preApproved },
+        context: {
+          ruleId: rule.id,
+          scopes: rule.scopes,
+          users: rule.users,
+          groups: rule.groups,
+          preApproved: rule.preApproved,
+          agents: rule.agents.length > 0 ? rule.agents : undefined,
+          agentIssuer: rule.agentIssuer ?? undefined,
+          agentSubjectPrefix: rule.agentSubjectPrefix ?? undefined,
+        },
       },
       tx,
     );

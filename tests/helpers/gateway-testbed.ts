@@ -50,11 +50,16 @@ export function gatewayEnv(idp: TestIdp, frontdeskUrl: string): Record<string, s
   };
 }
 
-export async function startGatewayTestbed(opts: { frontdeskUrl?: string; accessTokenTtl?: number } = {}): Promise<GatewayTestbed> {
+export async function startGatewayTestbed(
+  opts: { frontdeskUrl?: string; accessTokenTtl?: number; extraEnv?: Record<string, string>; insecureIssuers?: string[] } = {},
+): Promise<GatewayTestbed> {
   const frontdeskUrl = opts.frontdeskUrl ?? "http://frontdesk.test";
   const idp = await startIdp({ redirectUris: [`${frontdeskUrl}/api/auth/callback/oidc`] });
   const upstream = await startUpstream({ redirectUris: [`${frontdeskUrl}/api/oauth/callback/notes`], accessTokenTtl: opts.accessTokenTtl });
-  Object.assign(process.env, gatewayEnv(idp, frontdeskUrl));
+  const base = gatewayEnv(idp, frontdeskUrl);
+  Object.assign(process.env, base, opts.extraEnv, {
+    FRONTDESK_INSECURE_HTTP_ISSUERS: [base.FRONTDESK_INSECURE_HTTP_ISSUERS, ...(opts.insecureIssuers ?? [])].join(","),
+  });
 
   const { getDb } = await import("@/lib/db/client");
   const { createProvider } = await import("@/lib/providers/create");
