@@ -40,7 +40,7 @@ describe("audit export rows", () => {
   it("writes one CSV line with every column in order, and one JSON line that parses back", () => {
     const line = toCsvLine(event);
     expect(line.endsWith("\r\n")).toBe(true);
-    expect(line.startsWith("42,evt_1,2026-11-21T10:00:00.123Z,admin,usr_admin,usr_alice,,prv_notes,grant.revoked,info,")).toBe(true);
+    expect(line.startsWith("42,evt_1,2026-11-21T10:00:00.123Z,admin,usr_admin,usr_alice,,,prv_notes,grant.revoked,info,")).toBe(true);
     expect(line).toContain('"said ""no"", then, left"');
     const parsed = JSON.parse(toJsonLine(event)) as Record<string, unknown>;
     expect(Object.keys(parsed)).toEqual([...EXPORT_COLUMNS]);
