@@ -60,7 +60,7 @@ function rulesFor(c: { user: Grant; gateway: Grant; agent: Grant }): PolicyRuleI
 }
 
 describe("policy: user x gateway x agent", () => {
-  const cases = [];
+  const cases: { user: Grant; gateway: Grant; agent: Grant; hasAgent: boolean; explicit: boolean; requested: string[] }[] = [];
   for (const user of GRANTS)
     for (const gateway of GRANTS)
       for (const agent of GRANTS)
