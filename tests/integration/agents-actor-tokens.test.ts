@@ -36,7 +36,7 @@ let spiffe: SpiffeTrustDomain;
 let handlers: { token: (req: Request) => Promise<Response>; resolve: (req: Request) => Promise<Response> };
 
 beforeAll(async () => {
-  cc = await startClientCredentialsIssuer({ audience: FRONTDESK, clientIds: ["scheduler-agent", "report-agent"] });
+  cc = await startClientCredentialsIssuer({ audience: FRONTDESK, clientIds: ["scheduler-agent", "report-agent", "new-agent"] });
   spiffe = await startSpiffeTrustDomain({ trustDomain: TRUST_DOMAIN, audience: FRONTDESK });
   bed = await startGatewayTestbed({
     frontdeskUrl: FRONTDESK,
@@ -47,7 +47,23 @@ beforeAll(async () => {
   // The SPIFFE trust domain only for the private_key_jwt gateway (a per-gateway setting).
   const { updateGatewaySettings } = await import("@/lib/admin/gateways");
   await updateGatewaySettings(bed.jwt.id, { actorIssuers: [{ trustDomain: TRUST_DOMAIN, jwksUri: spiffe.bundleUrl }] }, { type: "admin", id: "test" });
-  await connectNotes(bed, { user: "alice", scope: "notes:read notes:write" });
+  const { grantId } = await connectNotes(bed, { user: "alice", scope: "notes:read notes:write" });
+  // Consent is per requester (gateway + agent, lib/consent): pre-register the agents (an admin
+  // action; their first verified call then finds the row) and record alice's approval of each.
+  const { registerAgent } = await import("@/lib/agents/admin");
+  const { recordApproval } = await import("@/lib/consent/approvals");
+  const db = await (await import("@/lib/db/client")).getDb();
+  const admin = { type: "admin" as const, id: "test" };
+  const agents = [
+    await registerAgent({ issuer: cc.issuer, subject: "scheduler-agent" }, admin),
+    await registerAgent({ issuer: cc.issuer, subject: "report-agent" }, admin),
+    await registerAgent({ issuer: `spiffe://${TRUST_DOMAIN}`, subject: `spiffe://${TRUST_DOMAIN}${SCHEDULER}`, displayName: "Scheduler" }, admin),
+  ];
+  await db.$transaction(async (tx) => {
+    for (const agent of agents)
+      for (const gatewayId of [bed.basic.id, bed.jwt.id])
+        await recordApproval(tx, { grantId, requester: { gatewayId, agentId: agent.id }, approvedBy: "user", approvedById: bed.users.alice });
+  });
   const [te, rs] = await Promise.all([import("@/lib/gateway-api/token-exchange"), import("@/lib/gateway-api/resolve")]);
   handlers = { token: te.handleTokenRequest, resolve: rs.handleResolve };
 }, 120_000);
@@ -100,11 +116,17 @@ describe("verified actor tokens", () => {
     expect(status).toBe(200);
     expect(json.token_type).toBe("Bearer");
     const row = await lastAudit();
+    // Pre-registered, never seen until now: the first verified call records the sighting.
+    await (await import("@/lib/agents/touch")).flushAgentSightings();
     const agent = await agentRow("scheduler-agent");
     expect(agent).toMatchObject({ issuer: cc.issuer, subject: "scheduler-agent", status: "active" });
     expect(agent!.firstSeenAt).not.toBeNull();
+    expect(agent!.lastSeenAt).not.toBeNull();
     expect(row).toMatchObject({ action: "token_exchange", decision: "allow", userId: bed.users.alice, gatewayId: bed.basic.id, agentId: agent!.id });
     expect(row.context).toMatchObject({ actor: { issuer: cc.issuer, subject: "scheduler-agent", name: "scheduler-agent", act: [] } });
+    // An agent never seen before is created on its first verified call (and then needs the user's approval).
+    await exchange(await cc.issueToken("new-agent"));
+    expect(await agentRow("new-agent")).toMatchObject({ issuer: cc.issuer, displayName: "new-agent", status: "active" });
     // The audit row never holds the actor token itself.
     expect(JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(actor);
   });
