@@ -14,8 +14,9 @@ export default async function PortalLayout({ children }: { children: ReactNode }
   return (
     <div className="min-h-screen">
       <header className="border-b border-slate-200 bg-white">
-        <div className="mx-auto flex max-w-3xl items-center justify-between gap-4 px-6 py-3">
-          <nav aria-label="Portal" className="flex items-center gap-6">
+        {/* Wraps instead of overflowing: at 360 px the user menu moves under the navigation. */}
+        <div className="mx-auto flex max-w-3xl flex-wrap items-center justify-between gap-x-4 gap-y-2 px-4 py-3 sm:px-6">
+          <nav aria-label="Portal" className="flex min-w-0 flex-wrap items-center gap-x-5 gap-y-1">
             <Link href="/" className="font-semibold">
               Frontdesk
             </Link>
@@ -30,18 +31,23 @@ export default async function PortalLayout({ children }: { children: ReactNode }
               </Link>
             ) : null}
             {viewer ? (
-              <Link href="/connections" className="text-sm text-slate-700 hover:underline">
+              <Link href="/connections" className="text-sm text-slate-700 underline-offset-4 hover:underline">
                 My connections
+              </Link>
+            ) : null}
+            {viewer?.role === "admin" ? (
+              <Link href="/admin" className="text-sm text-slate-700 underline-offset-4 hover:underline">
+                Dashboard
               </Link>
             ) : null}
           </nav>
           {viewer ? (
-            <div className="flex items-center gap-3 text-sm">
-              <span className="text-slate-600">
+            <div className="flex min-w-0 items-center gap-3 text-sm">
+              <span className="min-w-0 truncate text-slate-600" title={viewer.email ?? viewer.name ?? viewer.subject}>
                 Signed in as <span className="font-medium text-slate-900">{viewer.email ?? viewer.name ?? viewer.subject}</span>
               </span>
-              <form action={signOutAction}>
-                <SubmitButton variant="secondary" pendingLabel="Signing out…">
+              <form action={signOutAction} className="shrink-0">
+                <SubmitButton variant="secondary" pendingLabel="Signing out…" className="!px-3 !py-1.5">
                   Sign out
                 </SubmitButton>
               </form>
@@ -49,7 +55,7 @@ export default async function PortalLayout({ children }: { children: ReactNode }
           ) : null}
         </div>
       </header>
-      <main className="mx-auto max-w-3xl px-6 py-10">{children}</main>
+      <main className="mx-auto max-w-3xl px-4 py-8 sm:px-6 sm:py-10">{children}</main>
     </div>
   );
 }

@@ -7,11 +7,11 @@ import { ScopeList } from "./scope-list";
 function Row({ label, value, note }: { label: string; value: string | undefined; note?: string }) {
   if (!value) return null;
   return (
-    <div className="grid grid-cols-3 gap-4 py-2">
+    <div className="grid grid-cols-1 gap-x-4 gap-y-1 py-2 sm:grid-cols-3">
       <dt className="text-sm font-medium text-slate-600">{label}</dt>
-      <dd className="col-span-2 text-slate-900">
+      <dd className="min-w-0 break-words text-slate-900 sm:col-span-2">
         {value}
-        {note ? <span className="ml-2 text-sm text-slate-600">({note})</span> : null}
+        {note ? <span className="block text-sm text-slate-600 sm:ml-2 sm:inline">({note})</span> : null}
       </dd>
     </div>
   );
