@@ -39,17 +39,34 @@ function functionBodies(source: string): Map<string, string> {
 describe("gateway API routes", () => {
   const gatewayRoutes = appFiles.filter((f) => /app\/(api\/v1|oauth)\//.test(f) && f.endsWith("route.ts"));
 
-  it("exist, and each only re-exports a lib/gateway-api handler", () => {
-    expect(gatewayRoutes.map(rel).sort()).toEqual(["app/api/v1/elicitations/[id]/route.ts", "app/api/v1/resolve/route.ts", "app/oauth/token/route.ts"]);
+  it("exist, and each only re-exports a gateway-authenticated handler from lib/gateway-api or lib/egress", () => {
+    expect(gatewayRoutes.map(rel).sort()).toEqual([
+      "app/api/v1/elicitations/[id]/route.ts",
+      "app/api/v1/ext-authz/[provider]/[[...path]]/route.ts",
+      "app/api/v1/proxy/[provider]/[[...path]]/route.ts",
+      "app/api/v1/resolve/route.ts",
+      "app/oauth/token/route.ts",
+    ]);
+    const METHOD = "GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS";
     for (const f of gatewayRoutes) {
       const code = read(f).replace(/^\/\/.*$/gm, "");
-      const exported = [...code.matchAll(/export \{ (\w+) as (GET|POST|PUT|PATCH|DELETE) \} from "@\/lib\/gateway-api\/([\w-]+)"/g)];
-      expect({ file: rel(f), handlers: exported.length }).toEqual({ file: rel(f), handlers: 1 });
-      // Nothing else is exported as a method handler from the route file itself.
-      expect({ file: rel(f), other: /export (async )?(function|const) (GET|POST|PUT|PATCH|DELETE)\b/.test(code) }).toEqual({ file: rel(f), other: false });
-      const [, name, , module] = exported[0]!;
-      const lib = read(path.join(root, "lib/gateway-api", `${module}.ts`));
-      expect({ handler: name, wrapped: new RegExp(`export const ${name} = gatewayRoute\\(`).test(lib) }).toEqual({ handler: name, wrapped: true });
+      // Either `export { handleX as POST } from "@/lib/<dir>/<module>"`, or one imported handler
+      // (`import { handleX } from "@/lib/<dir>/<module>"`) exported under several methods.
+      const reexported = [...code.matchAll(new RegExp(`export \\{ (\\w+) as (?:${METHOD}) \\} from "@/lib/(gateway-api|egress)/([\\w-]+)"`, "g"))].map((m) => ({ name: m[1]!, dir: m[2]!, module: m[3]! }));
+      const imported = [...code.matchAll(/import \{ (\w+) \} from "@\/lib\/(gateway-api|egress)\/([\w-]+)"/g)].map((m) => ({ name: m[1]!, dir: m[2]!, module: m[3]! }));
+      const assigned = [...code.matchAll(new RegExp(`export const (?:${METHOD}) = (\\w+);`, "g"))].map((m) => m[1]!);
+      const handlers = [...reexported, ...imported.filter((i) => assigned.includes(i.name))];
+      expect({ file: rel(f), handlers: new Set(handlers.map((h) => h.name)).size }).toEqual({ file: rel(f), handlers: 1 });
+      // Every method export is that one handler; nothing else handles a method.
+      expect({ file: rel(f), others: assigned.filter((a) => a !== handlers[0]!.name) }).toEqual({ file: rel(f), others: [] });
+      expect({ file: rel(f), other: new RegExp(`export (async )?function (?:${METHOD})\\b`).test(code) }).toEqual({ file: rel(f), other: false });
+      const { name, dir, module } = handlers[0]!;
+      const lib = read(path.join(root, "lib", dir, `${module}.ts`));
+      // The handler is gatewayRoute(...) itself, or made by a local factory whose body returns gatewayRoute(...).
+      const direct = new RegExp(`export const ${name} = gatewayRoute\\(`).test(lib);
+      const factory = new RegExp(`export const ${name} = (\\w+)\\(`).exec(lib)?.[1];
+      const viaFactory = factory !== undefined && new RegExp(`function ${factory}\\([^)]*\\)[^{]*\\{\\s*return gatewayRoute\\(`).test(lib);
+      expect({ handler: name, wrapped: direct || viaFactory }).toEqual({ handler: name, wrapped: true });
     }
   });
 
