@@ -12,7 +12,7 @@ export default async function NotFound() {
     <main className="mx-auto max-w-xl px-6 py-16">
       <p className="text-sm font-semibold text-slate-600">Frontdesk</p>
       <section className="mt-4 rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
-        <h1 className="text-2xl font-semibold tracking-tight">Page not found</h1>
+        <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Page not found</h1>
         <p className="mt-3 text-slate-700">
           There is nothing here, or you do not have access to it. If you followed a link from your agent, open it again from
           there; links to requests expire after a few minutes.

@@ -1,5 +1,7 @@
-// Every portal page, in Chromium at a phone width (360 px): no horizontal scrolling, and
-// axe-core finds no serious or critical accessibility violation.
+// Every portal and admin page, in Chromium at a phone width (360 px): no horizontal scrolling,
+// and axe-core finds no serious or critical accessibility violation. Admin pages are found by
+// following the dashboard's own navigation (and the first detail link of each list), so a page
+// added later is checked without being listed here.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { adminFixture, signedIn } from "../helpers/admin-fixtures";
@@ -79,5 +81,27 @@ test("alice's portal pages (home, connections, a consent request, not found) fit
   await page.goto(`${env.frontdesk.url}/connections`);
   const signOut = page.getByRole("button", { name: "Sign out" });
   await expect(signOut).toBeInViewport();
+  await context.close();
+});
+
+test("every admin page fits a phone and passes axe", async ({ browser }) => {
+  const { context, page } = await signedIn(browser, env, "admin", "/admin");
+  await page.setViewportSize(PHONE);
+  await page.goto(`${env.frontdesk.url}/admin`);
+  const sections = await page
+    .getByRole("navigation", { name: "Admin" })
+    .getByRole("link")
+    .evaluateAll((links) => [...new Set(links.map((a) => new URL((a as HTMLAnchorElement).href).pathname))]);
+  expect(sections.length).toBeGreaterThanOrEqual(7);
+  const pages = new Set(sections);
+  for (const section of sections) {
+    await page.goto(`${env.frontdesk.url}${section}`);
+    // The first link into a detail page of this section (/admin/<section>/<id>), if any.
+    const details = page.locator(`main a[href^="${section}/"]`);
+    const detail = (await details.count()) > 0 ? await details.first().getAttribute("href") : null;
+    if (detail && section !== "/admin") pages.add(new URL(detail, env.frontdesk.url).pathname);
+  }
+  expect(pages.size).toBeGreaterThan(sections.length);
+  for (const path of pages) await check(page, path);
   await context.close();
 });

@@ -18,7 +18,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
   const names = await loadAuditNames([...problems.denied, ...problems.refreshFailures]);
   return (
     <>
-      <h1 className="text-2xl font-semibold tracking-tight">Overview</h1>
+      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Overview</h1>
       <dl className="grid grid-cols-2 gap-4 md:grid-cols-3 lg:grid-cols-6">
         <Stat label="Users" value={counts.users} />
         <Stat label="Active connections" value={counts.activeGrants} href="/admin/connections?status=active" />

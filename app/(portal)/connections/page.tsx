@@ -17,7 +17,7 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
   const grants = await listUserGrants(viewer.userId);
   return (
     <div className="space-y-6">
-      <h1 className="text-2xl font-semibold tracking-tight">My connections</h1>
+      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">My connections</h1>
       {notice ? (
         <Alert tone={notice.tone} title={notice.title}>
           {notice.body}

@@ -28,7 +28,7 @@ export default async function RequestsPage({ searchParams }: { searchParams: Pro
   ]);
   return (
     <div className="space-y-6">
-      <h1 className="text-2xl font-semibold tracking-tight">Requests waiting for you</h1>
+      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Requests waiting for you</h1>
       {notice ? (
         <Alert tone={notice.tone} title={notice.title}>
           {notice.body}

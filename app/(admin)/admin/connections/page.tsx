@@ -50,7 +50,7 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
 
   return (
     <>
-      <h1 className="text-2xl font-semibold tracking-tight">Connections</h1>
+      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Connections</h1>
       <FilterBar path="/admin/connections">
         <FilterInput name="q" label="Search (user, provider)" defaultValue={query.q} placeholder="alice@example.com" />
         <FilterSelect name="status" label="Status" defaultValue={query.status} options={STATUSES.map((s) => ({ value: s, label: s.replace("_", " ") }))} />

@@ -13,7 +13,7 @@ export default async function DeliveriesPage() {
   const rows = await listDeliveryFailures();
   return (
     <>
-      <h1 className="text-2xl font-semibold tracking-tight">Delivery failures</h1>
+      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Delivery failures</h1>
       <p className="text-sm text-slate-600">
         Events Frontdesk could not deliver yet. Each is retried with growing delays until its receiver accepts it or its attempts run out.
       </p>

@@ -17,7 +17,7 @@ export default async function GatewaysPage() {
   const gateways = await listGateways();
   return (
     <>
-      <h1 className="text-2xl font-semibold tracking-tight">Gateways</h1>
+      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Gateways</h1>
       <DataTable caption="Gateways" head={["Name", "Client id", "Authentication", "Secret", "Webhook", "Trusted subject", "Status", "Registered"]} empty={gateways.length === 0} emptyText="No gateways registered yet.">
         {gateways.map((g) => (
           <tr key={g.id}>

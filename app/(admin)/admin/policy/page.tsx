@@ -24,7 +24,7 @@ export default async function PolicyPage() {
   ]);
   return (
     <>
-      <h1 className="text-2xl font-semibold tracking-tight">Policy</h1>
+      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Policy</h1>
       <p className="max-w-3xl text-sm text-slate-700">
         Everything not allowed here is denied. A request needs a <strong>gateway rule</strong> (this gateway may request these scopes of the provider) and a{" "}
         <strong>user rule</strong> (this user may connect the provider with these scopes), both covering every requested scope.

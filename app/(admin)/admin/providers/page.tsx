@@ -24,7 +24,7 @@ export default async function ProvidersPage() {
   const counts = new Map(grantCounts.map((g) => [g.providerId, g._count._all]));
   return (
     <>
-      <h1 className="text-2xl font-semibold tracking-tight">Providers</h1>
+      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Providers</h1>
       <DataTable caption="Providers" head={["Name", "Slug", "Kind", "Issuer / endpoint", "Revocation", "Active connections", "Status", "Created"]} empty={providers.length === 0} emptyText="No providers registered yet.">
         {providers.map((p) => (
           <tr key={p.id}>

@@ -24,7 +24,7 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
   const filteredUser = query.user ? page.rows[0]?.user : undefined;
   return (
     <>
-      <h1 className="text-2xl font-semibold tracking-tight">Sessions</h1>
+      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Sessions</h1>
       <FilterBar path="/admin/sessions">
         <FilterInput name="q" label="Search (user, browser)" defaultValue={query.q} />
         <FilterSelect name="expired" label="Expired sessions" defaultValue={query.expired} options={[{ value: "1", label: "Include" }]} />

@@ -40,14 +40,14 @@ export default async function AuditEventPage({ params }: { params: Promise<{ id:
           ← Audit log
         </Link>
       </p>
-      <h1 className="text-2xl font-semibold tracking-tight">
+      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">
         Event #{event.seq.toString()}: {event.action}
       </h1>
       <dl className="grid grid-cols-1 gap-x-6 gap-y-2 rounded-lg border border-slate-200 bg-white p-5 text-sm shadow-sm md:grid-cols-[12rem_1fr]">
         {rows.map(([k, v]) => (
           <div key={k} className="contents">
             <dt className="font-medium text-slate-600">{k}</dt>
-            <dd className="break-all font-mono text-xs">{v}</dd>
+            <dd className="min-w-0 break-all font-mono text-xs">{v}</dd>
           </div>
         ))}
       </dl>
@@ -55,7 +55,7 @@ export default async function AuditEventPage({ params }: { params: Promise<{ id:
         <h2 id="context" className="font-semibold">
           Context
         </h2>
-        <pre className="mt-3 overflow-x-auto rounded bg-slate-50 p-3 text-xs">{JSON.stringify(event.context, null, 2)}</pre>
+        <pre tabIndex={0} aria-label="Event context (JSON)" className="mt-3 overflow-x-auto rounded bg-slate-50 p-3 text-xs">{JSON.stringify(event.context, null, 2)}</pre>
       </section>
     </>
   );

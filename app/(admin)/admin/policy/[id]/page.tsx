@@ -32,7 +32,7 @@ export default async function PolicyRulePage({ params }: { params: Promise<{ id:
           ← Policy
         </Link>
       </p>
-      <h1 className="text-2xl font-semibold tracking-tight">Policy rule {rule.id}</h1>
+      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Policy rule {rule.id}</h1>
       <Panel title="Edit">
         <RuleForm formToken={formToken} rule={rule} providers={providers} gateways={gateways} />
       </Panel>
