@@ -288,7 +288,9 @@ test("decline marks the elicitation declined", async () => {
 });
 
 test("access_denied at the upstream declines the request and stores nothing", async ({ browser }) => {
-  const request = await elicit("alice", { scopes: ["notes:read"] });
+  // A scope alice has not granted yet: the request needs the upstream (notes:read is already
+  // connected for this gateway, which the consent page would settle with one click).
+  const request = await elicit("alice", { scopes: ["notes:write"] });
   // A fresh browser: no upstream session, so the upstream asks again and alice denies.
   const fresh = await newSignedInContext(browser, "alice", request.url);
   const before = env.upstream.stats.tokenRequests;
