@@ -39,6 +39,11 @@ export function wakeElicitationWaiters(id: string): void {
   wake(id);
 }
 
+/** Whether a request in this process is waiting on the elicitation (lets tests wait on that, not on a sleep). */
+export function hasElicitationWaiters(id: string): boolean {
+  return (waiters.get(id)?.size ?? 0) > 0;
+}
+
 function countWaiters(): number {
   let n = 0;
   for (const set of waiters.values()) n += set.size;

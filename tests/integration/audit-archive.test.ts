@@ -19,9 +19,14 @@ async function append(n: number, label: string) {
 /** A cut-off strictly between the events appended before and after it (the database clock stamps `at`). */
 async function cutoff(): Promise<string> {
   const { getDb } = await import("@/lib/db/client");
-  const [row] = await (await getDb()).$queryRawUnsafe<{ now: Date }[]>(`SELECT (clock_timestamp() AT TIME ZONE 'UTC')::timestamp(3) AS now`);
-  await new Promise((r) => setTimeout(r, 20));
-  return new Date(new Date(row!.now).getTime() + 5).toISOString();
+  const db = await getDb();
+  const clock = async () =>
+    new Date((await db.$queryRawUnsafe<{ now: Date }[]>(`SELECT (clock_timestamp() AT TIME ZONE 'UTC')::timestamp(3) AS now`))[0]!.now).getTime();
+  const at = (await clock()) + 5;
+  // Events appended after this returns must be stamped later than the cut-off: wait until the
+  // database clock has passed it (a condition on the clock that stamps `at`, not a sleep).
+  while ((await clock()) <= at) await new Promise((r) => setImmediate(r));
+  return new Date(at).toISOString();
 }
 
 describe("audit archive", () => {
@@ -30,7 +35,6 @@ describe("audit archive", () => {
     const { getDb } = await import("@/lib/db/client");
     const db = await getDb();
     await append(5, "old");
-    await new Promise((r) => setTimeout(r, 20));
     const first = await cutoff();
     await append(3, "new");
 

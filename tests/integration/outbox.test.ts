@@ -5,7 +5,7 @@
 // the same event at the same time. Instances are real child processes on one real PostgreSQL.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createLocalJWKSet, jwtVerify } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startReceiver, type Receiver } from "../helpers/set-receiver";
 import { useTestDatabase } from "../helpers/test-db";
 
@@ -149,7 +149,8 @@ describe("delivery", () => {
       const [id] = await db.$transaction((tx) => enqueueOutboxEvents(tx, [changeEvent(gatewayId, 9)]));
       startOutboxWorker();
       await refusing.waitFor((r) => r.length >= 8);
-      await new Promise((r) => setTimeout(r, 300));
+      // The worker records the give-up after the last response: wait for that row, not a sleep.
+      await vi.waitFor(async () => expect((await db.outboxEvent.findUniqueOrThrow({ where: { id: id! } })).failedAt).not.toBeNull(), { timeout: 30_000, interval: 20 });
       stopOutboxWorker();
       const row = await db.outboxEvent.findUniqueOrThrow({ where: { id: id! } });
       expect({ attempts: row.attempts, failed: row.failedAt !== null, delivered: row.deliveredAt, lastError: row.lastError }).toEqual({
@@ -232,7 +233,7 @@ describe("instances", () => {
       });
       // Let both record their outcomes before they stop (a stop in between would leave a lease behind).
       const allRecorded = async () => (await db.outboxEvent.count({ where: { id: { in: ids }, deliveredAt: { not: null } } })) === ids.length;
-      for (let i = 0; i < 600 && !(await allRecorded()); i++) await new Promise((r) => setTimeout(r, 100));
+      await vi.waitFor(async () => expect(await allRecorded()).toBe(true), { timeout: 60_000, interval: 100 });
       await Promise.all([stopInstance(a), stopInstance(b)]);
 
       expect(receiver.received).toHaveLength(ids.length);

@@ -3,7 +3,8 @@
 // waits for the user and answers with the credential, a clear declined error, or "still
 // waiting"; and a state replayed by another user, another gateway, after expiry, for another
 // tool call or with one byte changed never yields a credential and is audited (invariant 12).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { hasElicitationWaiters } from "@/lib/gateways/elicitation-watch";
 import {
   ACCESS_TOKEN_TYPE,
   basicAuth,
@@ -123,7 +124,8 @@ describe("wait on retry", () => {
     const { elicitationId } = first.json.error.data.elicitations[0];
     const started = Date.now();
     const retry = call("alice", { request_state: first.json.inputRequired.requestState, request_digest: "sha256:list_my_notes", wait: 20 });
-    await new Promise((r) => setTimeout(r, 300));
+    // Complete only once the retry is waiting (so the wake-up is what answers it).
+    await vi.waitFor(() => expect(hasElicitationWaiters(elicitationId)).toBe(true), { timeout: 30_000, interval: 10 });
     const completedAt = Date.now();
     await settle("complete", elicitationId, "alice");
     const answer = await retry;
@@ -153,7 +155,7 @@ describe("wait on retry", () => {
       ["request_state", first.json.input_required.requestState],
       ["wait", "20"],
     ]);
-    await new Promise((r) => setTimeout(r, 300));
+    await vi.waitFor(() => expect(hasElicitationWaiters(first.json.elicitation.elicitationId)).toBe(true), { timeout: 30_000, interval: 10 });
     await settle("decline", first.json.elicitation.elicitationId, "bob");
     const answer = await retry;
     expect(answer.status).toBe(400);
