@@ -112,7 +112,12 @@ describe("server actions", () => {
     }
   });
 
-  it("every other state-changing server action passes verifyPortalPost (directly or through a local guard)", () => {
+  it("every other state-changing server action passes verifyPortalPost (directly, through a local guard, or through requirePortalPost)", () => {
+    // The shared portal guard itself: CSRF check and rate limit, and not a server action.
+    const shared = read(path.join(root, "app/(portal)/portal-post.ts"));
+    expect(shared).not.toMatch(/^["']use server["']/m);
+    const requireBody = functionBodies(shared).get("requirePortalPost") ?? "";
+    expect({ csrf: requireBody.includes("verifyPortalPost("), rateLimit: requireBody.includes("portalActionAllowed(") }).toEqual({ csrf: true, rateLimit: true });
     // Sign-in and sign-out hand over to next-auth (its own CSRF token for sign-in; sign-out with a
     // SameSite=Lax cookie cannot be triggered cross-site with the session).
     const exempt = new Set(["signInAction", "signOutAction"]);
@@ -122,11 +127,12 @@ describe("server actions", () => {
     for (const f of portal) {
       const code = read(f);
       const bodies = functionBodies(code);
-      const guards = new Set([...bodies].filter(([, body]) => body.includes("verifyPortalPost(")).map(([name]) => name));
+      const isGuard = (body: string) => body.includes("verifyPortalPost(") || body.includes("requirePortalPost(");
+      const guards = new Set([...bodies].filter(([, body]) => isGuard(body)).map(([name]) => name));
       for (const [, name] of code.matchAll(/^export (?:async )?function (\w+)/gm)) {
         if (exempt.has(name!)) continue;
         const body = bodies.get(name!) ?? "";
-        const guarded = body.includes("verifyPortalPost(") || [...guards].some((g) => g !== name && body.includes(`${g}(`));
+        const guarded = isGuard(body) || [...guards].some((g) => g !== name && body.includes(`${g}(`));
         if (!guarded) unguarded.push(`${rel(f)}: ${name}`);
       }
       expect({ file: rel(f), otherExports: /^export (const|let|var) /m.test(code) }).toEqual({ file: rel(f), otherExports: false });

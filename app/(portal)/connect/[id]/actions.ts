@@ -2,20 +2,16 @@
 // Consent server actions: approve (start the upstream authorization), approve a new requester of
 // an existing connection (one click), decline, API-key connect.
 // Each one: strict parse, signed-in viewer, CSRF guard (Origin + form token), then lib/portal.
-import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { z } from "zod";
-import { getViewer, signInPath, type Viewer } from "@/lib/auth/session";
 import { isAppError } from "@/lib/errors";
-import { log } from "@/lib/log";
 import { approveRequester } from "@/lib/portal/approve-requester";
 import { connectApiKey } from "@/lib/portal/connect-api-key";
 import { declineConsent } from "@/lib/portal/decline";
 import { submittedFields } from "@/lib/portal/form-fields";
-import { verifyPortalPost } from "@/lib/portal/form-guard";
-import { portalActionAllowed } from "@/lib/rate-limit/limits";
 import type { NoticeCode } from "@/lib/portal/notices";
 import { startUpstreamAuthorization } from "@/lib/portal/start-authorization";
+import { requirePortalPost } from "../../portal-post";
 
 const consentForm = z.object({ elicitationId: z.string().min(1).max(100), formToken: z.string().max(100) }).strict();
 const apiKeyForm = consentForm.extend({ apiKey: z.string().max(4096) }).strict();
@@ -29,26 +25,8 @@ async function guard(formData: unknown, schema: typeof consentForm | typeof apiK
   const parsed = schema.safeParse(submittedFields(formData));
   if (!parsed.success) redirect("/connections");
   const id = parsed.data.elicitationId;
-  const viewer = await getViewer();
-  if (!viewer) redirect(signInPath(pagePath(id)));
-  const h = await headers();
-  try {
-    verifyPortalPost({
-      origin: h.get("origin"),
-      secFetchSite: h.get("sec-fetch-site"),
-      formToken: parsed.data.formToken,
-      sessionHash: viewer.sessionHash,
-      purpose: `consent:${id}`,
-    });
-  } catch (e) {
-    if (isAppError(e) && e.code === "forbidden") {
-      log.warn("portal form refused", { reason: e.message, userId: viewer.userId });
-      redirect(pagePath(id, "forbidden"));
-    }
-    throw e;
-  }
-  if (!(await portalActionAllowed(viewer.userId, viewer.sessionHash))) redirect(pagePath(id, "rate_limited"));
-  return { id, viewer: viewer as Viewer, data: parsed.data };
+  const viewer = await requirePortalPost({ page: pagePath(id), purpose: `consent:${id}`, formToken: parsed.data.formToken });
+  return { id, viewer, data: parsed.data };
 }
 
 export async function approveAction(formData: unknown): Promise<void> {
