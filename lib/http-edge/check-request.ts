@@ -13,8 +13,9 @@
 //    (Next.js's route matcher threw URIError -> 500 on `/connect/%ZZ`);
 //  - a possible server action (Next.js treats a POST with a Next-Action header, or any
 //    multipart/form-data POST to a page, as one): same-origin (Next.js refuses a cross-origin one
-//    correctly but as a 500, and throws on an unparsable Origin), a multipart body (the only
-//    encoding Frontdesk's forms produce; other encodings reach actions as arbitrary arguments),
+//    correctly but as a 500, and throws on an unparsable Origin), a body in one of the two
+//    encodings Next's client sends actions in (multipart for forms; text/plain for an action
+//    called without form data, such as Sign out; the actions check their own arguments),
 //    a declared length (chunked bodies would pass the size check below) within Next's 1 MB
 //    action limit (over it, Next answers 500).
 import { httpStatus, type ErrorCode } from "@/lib/errors";
@@ -81,6 +82,7 @@ function checkServerAction(req: EdgeRequest, path: string, host: string): EdgeVe
   const contentType = (headerValues(req.rawHeaders, "content-type")[0] ?? "").trim().toLowerCase();
   const isMultipart = contentType.startsWith("multipart/form-data");
   const isFetchAction = headerValues(req.rawHeaders, "next-action").length > 0;
+  const isActionEncoding = isMultipart || (isFetchAction && contentType.startsWith("text/plain"));
   if (!isMultipart && !isFetchAction) return null;
 
   const origin = headerValues(req.rawHeaders, "origin");
@@ -94,7 +96,7 @@ function checkServerAction(req: EdgeRequest, path: string, host: string): EdgeVe
     }
     if (originHost !== actionHost(req.rawHeaders, host)) return reject("forbidden", "Cross-origin form submissions are refused");
   }
-  if (!isMultipart) return reject("unsupported_media_type", "Forms must be sent as multipart/form-data");
+  if (!isActionEncoding) return reject("unsupported_media_type", "Forms must be sent as multipart/form-data");
   const length = headerValues(req.rawHeaders, "content-length");
   if (length.length !== 1) return reject("length_required", "A form submission needs a Content-Length");
   if (Number(length[0]) > SERVER_ACTION_MAX_BODY_BYTES) {

@@ -59,8 +59,16 @@ describe("http edge", () => {
     expect(action([["Origin", `http://${HOST}`], ["Origin", "http://evil.example"]])).toMatchObject({ ok: false, rejection: { status: 400 } });
     // Next compares with X-Forwarded-Host when present; so does the edge.
     expect(action([["Origin", `http://${HOST}`], ["X-Forwarded-Host", "proxy.example"]])).toMatchObject({ ok: false, rejection: { status: 403 } });
-    const textPlain = check("POST", "/connections", [["Host", HOST], ["Content-Type", "text/plain;charset=UTF-8"], ["Next-Action", "abc"], ["Content-Length", "5"]]);
-    expect(textPlain).toMatchObject({ ok: false, rejection: { status: 415 } });
+    // text/plain is how Next's client sends an action called without form data (Sign out): allowed,
+    // with the same origin and size checks; any other encoding is refused.
+    const textPlain = check("POST", "/connections", [["Host", HOST], ["Origin", `http://${HOST}`], ["Content-Type", "text/plain;charset=UTF-8"], ["Next-Action", "abc"], ["Content-Length", "5"]]);
+    expect(textPlain).toMatchObject({ ok: true });
+    const crossOriginText = check("POST", "/connections", [["Host", HOST], ["Origin", "http://evil.example"], ["Content-Type", "text/plain;charset=UTF-8"], ["Next-Action", "abc"], ["Content-Length", "5"]]);
+    expect(crossOriginText).toMatchObject({ ok: false, rejection: { status: 403 } });
+    for (const type of ["application/json", "application/x-www-form-urlencoded"]) {
+      const other = check("POST", "/connections", [["Host", HOST], ["Content-Type", type], ["Next-Action", "abc"], ["Content-Length", "5"]]);
+      expect(other, type).toMatchObject({ ok: false, rejection: { status: 415 } });
+    }
     const chunked = check("POST", "/connections", [["Host", HOST], ["Content-Type", "multipart/form-data; boundary=x"], ["Transfer-Encoding", "chunked"]]);
     expect(chunked).toMatchObject({ ok: false, rejection: { status: 411, code: "length_required" } });
     const big = check("POST", "/admin/gateways", [["Host", HOST], ["Content-Type", "multipart/form-data; boundary=x"], ["Content-Length", String(SERVER_ACTION_MAX_BODY_BYTES + 1)]]);
