@@ -288,24 +288,27 @@ test("decline marks the elicitation declined", async () => {
 });
 
 test("access_denied at the upstream declines the request and stores nothing", async ({ browser }) => {
-  // A scope alice has not granted yet: the request needs the upstream (notes:read is already
-  // connected for this gateway, which the consent page would settle with one click).
-  const request = await elicit("alice", { scopes: ["notes:write"] });
-  // A fresh browser: no upstream session, so the upstream asks again and alice denies.
-  const fresh = await newSignedInContext(browser, "alice", request.url);
+  // bob, who has no Notes connection: alice's already covers every Notes scope by now, and a
+  // covered request is settled on the consent page without the upstream (consent per requester).
+  const request = await elicit("bob", { scopes: ["notes:read"] });
+  // A fresh browser: no upstream session, so the upstream asks and bob denies.
+  const fresh = await newSignedInContext(browser, "bob", request.url);
   const before = env.upstream.stats.tokenRequests;
   await fresh.page.getByRole("button", { name: /Approve and continue/ }).click();
-  await upstreamLogin(fresh.page, "alice");
+  await upstreamLogin(fresh.page, "bob");
   await fresh.page.getByRole("button", { name: "Deny" }).click();
   await expect(fresh.page.getByText("Access was not granted")).toBeVisible();
   expect(await status(request.id)).toBe("declined");
   expect(env.upstream.stats.tokenRequests).toBe(before);
+  expect(await fixture(env.env, "credential", { subject: "bob", provider: UPSTREAM_PROVIDER_SLUG })).toBeNull();
   await fresh.context.close();
 });
 
-test("an upstream token endpoint that is down leaves the request pending, and Approve again succeeds", async () => {
-  const request = await elicit("alice", { scopes: ["notes:read"] });
-  const { page } = alice;
+test("an upstream token endpoint that is down leaves the request pending, and Approve again succeeds", async ({ browser }) => {
+  // bob (no Notes connection yet): a request alice's connection already covers never reaches the upstream.
+  const request = await elicit("bob", { scopes: ["notes:read"] });
+  const bob = await newSignedInContext(browser, "bob", request.url);
+  const { page } = bob;
   const frontdeskOrigin = new URL(env.frontdesk.url).origin;
   const approve = async () => {
     await page.goto(request.url);
@@ -320,7 +323,7 @@ test("an upstream token endpoint that is down leaves the request pending, and Ap
     const username = page.getByLabel("Username");
     while (!calledBack) {
       if (await username.isVisible()) {
-        await upstreamLogin(page, "alice");
+        await upstreamLogin(page, "bob");
         await username.waitFor({ state: "detached" });
       } else if (await authorize.isVisible()) {
         await authorize.click();
@@ -331,20 +334,21 @@ test("an upstream token endpoint that is down leaves the request pending, and Ap
     }
     await page.waitForURL((url) => url.origin === frontdeskOrigin && url.pathname.startsWith("/connect/"));
   };
-  const grantBefore = await fixture<{ credential: { accessToken: string } }>(env.env, "credential", { subject: "alice", provider: UPSTREAM_PROVIDER_SLUG });
+  expect(await fixture(env.env, "credential", { subject: "bob", provider: UPSTREAM_PROVIDER_SLUG })).toBeNull();
   env.upstream.failTokenEndpoint("5xx");
   try {
     await approve();
     await expect(page.getByText("The service could not be reached")).toBeVisible();
     expect(await status(request.id)).toBe("pending");
-    const unchanged = await fixture<{ credential: { accessToken: string } }>(env.env, "credential", { subject: "alice", provider: UPSTREAM_PROVIDER_SLUG });
-    expect(unchanged.credential.accessToken).toBe(grantBefore.credential.accessToken);
+    // Nothing was stored while the upstream was down.
+    expect(await fixture(env.env, "credential", { subject: "bob", provider: UPSTREAM_PROVIDER_SLUG })).toBeNull();
   } finally {
     env.upstream.failTokenEndpoint("none");
   }
   await approve();
   await expect(page.getByText("You can return to your agent")).toBeVisible();
   expect(await status(request.id)).toBe("completed");
+  await bob.context.close();
 });
 
 test("a consent POST without the form token or from another origin is refused", async () => {
