@@ -1,5 +1,6 @@
 // The user's connections. Revoke is a POST behind an explicit confirmation (a disclosure), so it
 // works without JavaScript and cannot happen by a stray click.
+import type { ReactNode } from "react";
 import type { GrantSummary } from "@/lib/grants/list";
 import { SubmitButton } from "@/components/ui/button";
 import { ScopeList } from "./scope-list";
@@ -18,10 +19,13 @@ export function ConnectionList({
   grants,
   formToken,
   action,
+  access,
 }: {
   grants: GrantSummary[];
   formToken: string;
   action: (formData: FormData) => Promise<void>;
+  /** Who may use the connection and its delegations (components/portal/connection-access.tsx). */
+  access?: (grant: GrantSummary) => ReactNode;
 }) {
   return (
     <ul className="space-y-4">
@@ -51,6 +55,7 @@ export function ConnectionList({
                 <ScopeList scopes={g.scopes} />
               </div>
             </div>
+            {g.status !== "revoked" && access ? access(g) : null}
             {g.status !== "revoked" ? (
               <details className="mt-4">
                 <summary className="cursor-pointer text-sm font-medium text-red-700">Revoke…</summary>

@@ -19,9 +19,9 @@ function Row({ label, value, note }: { label: string; value: string | undefined;
 
 const UNVERIFIED = "reported by the gateway, not verified";
 
-/** "agent X via gateway Y", or "an unidentified agent via gateway Y". */
-export function requesterLabel(r: { gatewayName: string; agentId: string | null }): string {
-  return `${r.agentId ? `agent ${r.agentId}` : "an unidentified agent"} via ${r.gatewayName}`;
+/** "agent X via gateway Y" (X: the verified agent's registered name), or "an unidentified agent via gateway Y". */
+export function requesterLabel(r: { gatewayName: string; agentName: string | null }): string {
+  return `${r.agentName ? `agent ${r.agentName}` : "an unidentified agent"} via ${r.gatewayName}`;
 }
 
 export function ConsentSummary({ details }: { details: ConsentDetails }) {
@@ -31,8 +31,8 @@ export function ConsentSummary({ details }: { details: ConsentDetails }) {
       <dl className="divide-y divide-slate-100">
         <Row label="Service" value={details.provider.displayName} />
         <Row label="Gateway" value={details.gatewayName} note="authenticated by Frontdesk" />
-        {details.verifiedAgentId ? (
-          <Row label="Agent" value={details.verifiedAgentId} note="verified by its actor token" />
+        {details.verifiedAgent ? (
+          <Row label="Agent" value={details.verifiedAgent.displayName} note="verified by its actor token" />
         ) : (
           <Row label="Agent" value="An unidentified agent" note={context.agentId ? `it calls itself “${context.agentId}”, not verified` : undefined} />
         )}
@@ -58,7 +58,7 @@ export function ConsentSummary({ details }: { details: ConsentDetails }) {
             <h3 className="text-sm text-slate-600">Who may use this connection now</h3>
             <ul className="mt-1 list-disc pl-5 text-sm text-slate-900">
               {details.approvedRequesters.map((r) => (
-                <li key={`${r.gatewayName}|${r.agentId ?? ""}`}>{requesterLabel(r)}</li>
+                <li key={`${r.gatewayName}|${r.agentName ?? ""}`}>{requesterLabel(r)}</li>
               ))}
             </ul>
           </div>

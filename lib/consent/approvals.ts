@@ -134,6 +134,8 @@ export interface RequesterSummary {
   gatewayId: string;
   gatewayName: string;
   agentId: string | null;
+  /** The agent's registered display name (null with agentId). */
+  agentName: string | null;
   approvedBy: ApprovalSource;
   createdAt: Date;
   lastUsedAt: Date | null;
@@ -156,6 +158,7 @@ export async function listRequestersByGrant(userId: string): Promise<Map<string,
       lastUsedAt: true,
       withdrawnAt: true,
       gateway: { select: { name: true } },
+      agent: { select: { displayName: true } },
     },
   });
   const byGrant = new Map<string, RequesterSummary[]>();
@@ -166,6 +169,7 @@ export async function listRequestersByGrant(userId: string): Promise<Map<string,
       gatewayId: r.gatewayId,
       gatewayName: r.gateway.name,
       agentId: r.agentId,
+      agentName: r.agent?.displayName ?? null,
       approvedBy: r.approvedBy,
       createdAt: r.createdAt,
       lastUsedAt: r.lastUsedAt,

@@ -1,6 +1,7 @@
 // What the consent page shows for one elicitation the viewer may act on.
 import type { Viewer } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
+import { maxDelegationDays } from "@/lib/delegations/create";
 import { readElicitationContext, type ElicitationContext } from "@/lib/elicitations/context";
 import { checkElicitationAccess } from "./access";
 import type { RefusalReason } from "./refusal";
@@ -14,12 +15,20 @@ export interface ConsentDetails {
    */
   mode: "connect" | "approve_requester";
   gatewayName: string;
-  /** The agent as Frontdesk verified it (an actor token), or null: an unidentified agent. */
-  verifiedAgentId: string | null;
+  /**
+   * The agent as Frontdesk verified it (an actor token), named by its registered display name;
+   * null: an unidentified agent (whatever the gateway called it is in `context`, unverified).
+   */
+  verifiedAgent: { id: string; displayName: string } | null;
   /** Gateway-reported context (agent label, MCP server, tool): shown, but marked unverified. */
   context: ElicitationContext;
   /** Who already may use this connection (approved requesters). */
-  approvedRequesters: { gatewayName: string; agentId: string | null }[];
+  approvedRequesters: { gatewayName: string; agentName: string | null }[];
+  /**
+   * The longest standing delegation the user may give this agent at consent (DELEGATION_MAX_DAYS),
+   * or null: no verified agent, so there is nobody to delegate to.
+   */
+  delegationMaxDays: number | null;
   provider: { slug: string; displayName: string; kind: "oidc" | "oauth2" | "api_key" };
   requestedScopes: string[];
   grantedScopes: string[];
@@ -42,10 +51,15 @@ export async function loadConsentView(id: string, viewer: Viewer): Promise<Conse
       requesterApprovals: {
         where: { withdrawnAt: null },
         orderBy: { createdAt: "asc" },
-        select: { agentId: true, gateway: { select: { name: true } } },
+        select: { gateway: { select: { name: true } }, agent: { select: { displayName: true } } },
       },
     },
   });
+  const agent = elicitation.agentId
+    ? await db.agent.findUnique({ where: { id: elicitation.agentId }, select: { id: true, displayName: true, status: true } })
+    : null;
+  // Only a verified, active agent can be delegated to (createDelegation refuses the others too).
+  const verifiedAgent = agent ? { id: agent.id, displayName: agent.displayName } : null;
   const active = grant?.status === "active";
   const grantedScopes = active ? grant.scopes : [];
   const newScopes = elicitation.scopes.filter((s) => !grantedScopes.includes(s));
@@ -56,9 +70,12 @@ export async function loadConsentView(id: string, viewer: Viewer): Promise<Conse
       expiresAt: elicitation.expiresAt,
       mode: active && newScopes.length === 0 ? "approve_requester" : "connect",
       gatewayName: gateway.name,
-      verifiedAgentId: elicitation.agentId,
+      verifiedAgent,
       context: readElicitationContext(elicitation.context),
-      approvedRequesters: active ? grant.requesterApprovals.map((a) => ({ gatewayName: a.gateway.name, agentId: a.agentId })) : [],
+      approvedRequesters: active
+        ? grant.requesterApprovals.map((a) => ({ gatewayName: a.gateway.name, agentName: a.agent?.displayName ?? null }))
+        : [],
+      delegationMaxDays: agent?.status === "active" ? maxDelegationDays() : null,
       provider: { slug: provider.slug, displayName: provider.displayName, kind: provider.kind },
       requestedScopes: elicitation.scopes,
       grantedScopes,

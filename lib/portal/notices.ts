@@ -16,6 +16,11 @@ export const notices = {
   notices_on: { tone: "success", title: "Notices are on", body: "Frontdesk will tell you when a request starts waiting for you." },
   notices_off: { tone: "info", title: "Notices are off", body: "Waiting requests still appear on this page and in your agent." },
   revoke_not_found: { tone: "error", title: "Connection not found", body: "It may already have been removed." },
+  requester_withdrawn: { tone: "success", title: "Access withdrawn", body: "That agent and gateway can no longer use the connection. If they need it again, they will ask you." },
+  withdraw_not_found: { tone: "error", title: "Nothing to withdraw", body: "That access may already have been withdrawn." },
+  delegation_revoked: { tone: "success", title: "Delegation revoked", body: "The agent can no longer act for you with this connection while you are away." },
+  delegation_not_found: { tone: "error", title: "Delegation not found", body: "It may already have been revoked." },
+  delegation_invalid: { tone: "error", title: "The delegation could not be set up", body: "Choose a number of days within the allowed range. Nothing was changed." },
 } as const;
 
 export type NoticeCode = keyof typeof notices;

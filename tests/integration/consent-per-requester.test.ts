@@ -130,8 +130,9 @@ describe("consent per requester", () => {
     expect(view.details).toMatchObject({
       mode: "approve_requester",
       gatewayName: gatewayB.name,
-      verifiedAgentId: null,
-      approvedRequesters: [{ gatewayName: bed.basic.name, agentId: null }],
+      verifiedAgent: null,
+      approvedRequesters: [{ gatewayName: bed.basic.name, agentName: null }],
+      delegationMaxDays: null,
       newScopes: [],
     });
   });

@@ -1,12 +1,16 @@
-// /connections - the signed-in user's own connections, with revoke.
+// /connections - the signed-in user's own connections: who may use each (withdraw one), the
+// standing delegations of each (revoke one), and revoke the whole connection.
 import type { Metadata } from "next";
+import { ConnectionAccess } from "@/components/portal/connection-access";
 import { ConnectionList } from "@/components/portal/connection-list";
 import { Alert } from "@/components/ui/alert";
 import { requireViewer } from "@/lib/auth/session";
+import { listRequestersByGrant } from "@/lib/consent/approvals";
+import { listUserDelegations } from "@/lib/delegations/list";
 import { listUserGrants } from "@/lib/grants/list";
 import { createFormToken } from "@/lib/portal/form-guard";
 import { readNotice } from "@/lib/portal/notices";
-import { revokeAction } from "./actions";
+import { revokeAction, revokeDelegationAction, withdrawRequesterAction } from "./actions";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "My connections" };
@@ -14,7 +18,13 @@ export const metadata: Metadata = { title: "My connections" };
 export default async function ConnectionsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const viewer = await requireViewer("/connections");
   const notice = readNotice((await searchParams).notice);
-  const grants = await listUserGrants(viewer.userId);
+  const [grants, requesters, delegations] = await Promise.all([
+    listUserGrants(viewer.userId),
+    listRequestersByGrant(viewer.userId),
+    listUserDelegations(viewer.userId),
+  ]);
+  const withdrawToken = createFormToken(viewer.sessionHash, "withdraw_requester");
+  const revokeDelegationToken = createFormToken(viewer.sessionHash, "revoke_delegation");
   return (
     <div className="space-y-6">
       <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">My connections</h1>
@@ -31,7 +41,22 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
           </p>
         </div>
       ) : (
-        <ConnectionList grants={grants} formToken={createFormToken(viewer.sessionHash, "revoke")} action={revokeAction} />
+        <ConnectionList
+          grants={grants}
+          formToken={createFormToken(viewer.sessionHash, "revoke")}
+          action={revokeAction}
+          access={(g) => (
+            <ConnectionAccess
+              providerName={g.providerName}
+              requesters={requesters.get(g.id) ?? []}
+              delegations={delegations.filter((d) => d.grantId === g.id)}
+              withdrawToken={withdrawToken}
+              withdrawAction={withdrawRequesterAction}
+              revokeDelegationToken={revokeDelegationToken}
+              revokeDelegationAction={revokeDelegationAction}
+            />
+          )}
+        />
       )}
     </div>
   );

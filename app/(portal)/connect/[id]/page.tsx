@@ -71,7 +71,7 @@ export default async function ConnectPage({
   );
   if (details.mode === "approve_requester") {
     // The connection exists and covers the request: one click approves this requester, no upstream round trip.
-    const who = requesterLabel({ gatewayName: details.gatewayName, agentId: details.verifiedAgentId });
+    const who = requesterLabel({ gatewayName: details.gatewayName, agentName: details.verifiedAgent?.displayName ?? null });
     return (
       <Card title={`Allow ${who} to use ${details.provider.displayName}?`}>
         {noticeBox}
