@@ -7,8 +7,10 @@
 // authentication. The protected header, including `kid` (the key version), is part of the AAD.
 //
 // What it binds, all checked on the way back in: the gateway, the user (issuer + subject), the
-// elicitation, the provider and the requested scopes, an expiry no later than the
-// elicitation's, and an optional digest of the tool call that the MCP server supplies. A state
+// agent when the call carried a verified actor token (so a retry by another agent, or one that
+// drops the actor token, is refused), the elicitation, the provider and the requested scopes, an
+// expiry no later than the elicitation's, and an optional digest of the tool call that the MCP
+// server supplies. A state
 // never yields a credential by itself: it only names the elicitation a retry may wait for; the
 // credential still comes from the verified user's own grant.
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
@@ -39,6 +41,8 @@ export interface RequestStateBinding {
   gatewayId: string;
   issuer: string;
   subject: string;
+  /** The verified agent (Agent id) acting for the user; absent when no actor token was presented. */
+  agentId?: string;
   providerId: string;
   /** The scopes the call asked for (as sent; order and repeats do not matter). */
   scopes: readonly string[];
@@ -58,6 +62,7 @@ export type RequestStateFailure =
   | "does_not_authenticate"
   | "other_gateway"
   | "other_user"
+  | "other_agent"
   | "other_target"
   | "digest_mismatch"
   | "expired";
@@ -72,6 +77,7 @@ const claimsSchema = z
     gw: z.string().min(1),
     iss: z.string().min(1),
     sub: z.string().min(1),
+    agt: z.string().min(1).optional(),
     eli: z.string().min(1),
     prv: z.string().min(1),
     scp: z.array(z.string()),
@@ -92,6 +98,7 @@ export async function sealRequestState(keys: RequestStateKeySet, input: SealedRe
     gw: input.gatewayId,
     iss: input.issuer,
     sub: input.subject,
+    ...(input.agentId !== undefined ? { agt: input.agentId } : {}),
     eli: input.elicitationId,
     prv: input.providerId,
     scp: normalScopes(input.scopes),
@@ -156,6 +163,8 @@ export async function openRequestState(
   const fail = (reason: RequestStateFailure): OpenedRequestState => ({ ok: false, reason, elicitationId: claims.eli });
   if (claims.gw !== expected.gatewayId) return fail("other_gateway");
   if (claims.iss !== expected.issuer || claims.sub !== expected.subject) return fail("other_user");
+  // Both ways: another agent, an agent where none was, or none where one was.
+  if (claims.agt !== expected.agentId) return fail("other_agent");
   if (claims.prv !== expected.providerId || JSON.stringify(claims.scp) !== JSON.stringify(normalScopes(expected.scopes))) return fail("other_target");
   if (claims.dig !== expected.digest) return fail("digest_mismatch");
   if (claims.exp * 1000 <= now) return fail("expired");

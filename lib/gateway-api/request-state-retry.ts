@@ -5,11 +5,12 @@
 // waiting belongs here.
 //
 // The state is attacker-controlled input (invariant 12). It is opened and checked against the
-// authenticated gateway, the verified user, the provider and scopes asked now, the tool-call
+// authenticated gateway, the verified user, the verified agent (if any), the provider and scopes asked now, the tool-call
 // digest and its expiry before it influences anything; a failure is audited and refused with
 // `invalid_request_state` (the MCP server ends the tool call; the next call without the state
 // gets a fresh link). It never yields a credential by itself: after the wait, the normal resolve
 // runs for the verified user and answers from their own grant.
+import type { VerifiedActor } from "@/lib/agents/actor";
 import { appendAudit, auditSubjectRef } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { awaitElicitationSettled } from "@/lib/elicitations/await-settled";
@@ -36,6 +37,8 @@ export interface RetryRequest {
   waitSeconds: number;
   gateway: AuthenticatedGateway;
   subject: VerifiedSubject;
+  /** The agent of this call, from a verified actor token (absent: none was presented). */
+  actor?: VerifiedActor;
   provider: Provider;
   /** The scopes of this call as sent (empty: the provider's defaults). */
   scopes: string[];
@@ -57,16 +60,18 @@ const REFUSALS: Record<RequestStateFailure, string> = {
   does_not_authenticate: "request_state does not verify",
   other_gateway: "request_state was issued to another gateway",
   other_user: "request_state was issued for another user",
+  other_agent: "request_state was issued for another agent (actor_token differs)",
   other_target: "request_state was issued for another provider or other scopes",
   digest_mismatch: "request_state was issued for another tool call (request_digest differs)",
   expired: "request_state has expired with its link; call again without it for a new link",
 };
 
-export function requestStateBinding(req: Pick<RetryRequest, "gateway" | "subject" | "provider" | "scopes" | "digest">): RequestStateBinding {
+export function requestStateBinding(req: Pick<RetryRequest, "gateway" | "subject" | "actor" | "provider" | "scopes" | "digest">): RequestStateBinding {
   return {
     gatewayId: req.gateway.id,
     issuer: req.subject.issuer,
     subject: req.subject.subject,
+    ...(req.actor ? { agentId: req.actor.agentId } : {}),
     providerId: req.provider.id,
     scopes: req.scopes,
     ...(req.digest !== undefined ? { digest: req.digest } : {}),
@@ -84,6 +89,7 @@ async function auditRetry(req: RetryRequest, decision: "deny" | "info", reason: 
     actorId: req.gateway.id,
     userId: user?.id ?? auditSubjectRef(req.subject.issuer, req.subject.subject),
     gatewayId: req.gateway.id,
+    agentId: req.actor?.agentId ?? null,
     providerId: req.provider.id,
     action: "request_state.retry",
     decision,
@@ -108,7 +114,12 @@ export async function awaitRetry(req: RetryRequest): Promise<RetryOutcome> {
 
   const row = await getElicitation(opened.elicitationId);
   // Sealed by us for this gateway and user; checked against the row as well, in depth.
-  const mine = row && row.gatewayId === req.gateway.id && row.userIssuer === req.subject.issuer && row.userSubject === req.subject.subject;
+  const mine =
+    row &&
+    row.gatewayId === req.gateway.id &&
+    row.userIssuer === req.subject.issuer &&
+    row.userSubject === req.subject.subject &&
+    row.agentId === (req.actor?.agentId ?? null);
   if (!mine) {
     await auditRetry(req, "info", "request_state:elicitation_gone", { elicitationId: opened.elicitationId });
     return { elicitationId: opened.elicitationId, status: "expired" };

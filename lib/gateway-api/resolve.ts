@@ -139,7 +139,7 @@ export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style
           requestId,
         })
       : undefined;
-  const call = { gateway, subject, provider, scopes, digest: b.request_digest };
+  const call = { gateway, subject, actor, provider, scopes, digest: b.request_digest };
   const retry =
     b.request_state === undefined
       ? null

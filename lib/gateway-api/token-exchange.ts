@@ -100,7 +100,7 @@ export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", st
   const actor = params.actor
     ? await establishActor({ presented: params.actor, gateway, subject, providerId: provider.id, action: "token_exchange", requestId })
     : undefined;
-  const call = { gateway, subject, provider, scopes: params.scopes, digest: params.requestDigest };
+  const call = { gateway, subject, actor, provider, scopes: params.scopes, digest: params.requestDigest };
   const retry =
     params.requestState === undefined
       ? null

@@ -18,16 +18,25 @@ import {
   type GatewayTestbed,
 } from "../helpers/gateway-testbed";
 import { useTestDatabase } from "../helpers/test-db";
+import { startClientCredentialsIssuer, type ClientCredentialsIssuer } from "../helpers/workload-issuers";
 
 await useTestDatabase();
+const FRONTDESK = "http://frontdesk.test";
 
 let bed: GatewayTestbed;
 let base: string;
 let resolve: (req: Request) => Promise<Response>;
 let token: (req: Request) => Promise<Response>;
+/** A real client-credentials issuer of actor tokens (the agents' workload IdP). */
+let agents: ClientCredentialsIssuer;
 
 beforeAll(async () => {
-  bed = await startGatewayTestbed();
+  agents = await startClientCredentialsIssuer({ audience: FRONTDESK, clientIds: ["scheduler-agent", "report-agent"] });
+  bed = await startGatewayTestbed({
+    frontdeskUrl: FRONTDESK,
+    extraEnv: { ACTOR_TOKEN_ISSUERS: JSON.stringify([{ issuer: agents.issuer }]) },
+    insecureIssuers: [agents.issuer],
+  });
   base = bed.frontdeskUrl;
   resolve = (await import("@/lib/gateway-api/resolve")).handleResolve;
   token = (await import("@/lib/gateway-api/token-exchange")).handleTokenRequest;
@@ -35,6 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bed?.close();
+  await agents?.close();
 });
 
 const subjectToken = (user: "alice" | "bob") => bed.idp.signSubjectToken({ sub: bed.idp.users[user].sub, aud: SUBJECT_AUDIENCE });
@@ -43,6 +53,12 @@ const auth = (gw: GatewayFixture = bed.basic) => ({ authorization: basicAuth(gw.
 async function call(user: "alice" | "bob", extra: Record<string, unknown> = {}, gw: GatewayFixture = bed.basic, scopes = ["notes:read"]) {
   const res = await resolve(resolveRequest(base, { subject_token: await subjectToken(user), provider: "notes", scopes, ...extra }, auth(gw)));
   return { status: res.status, json: JSON.parse(await res.text()) };
+}
+
+/** The same call by an agent: its actor token, freshly issued by the workload issuer. */
+async function callAs(agent: "scheduler-agent" | "report-agent" | null, user: "alice" | "bob", extra: Record<string, unknown> = {}) {
+  const actor = agent === null ? {} : { actor_token: await agents.issueToken(agent), actor_token_type: ACCESS_TOKEN_TYPE };
+  return call(user, { ...actor, ...extra });
 }
 
 async function exchange(user: "alice" | "bob", extra: [string, string][] = []) {
@@ -257,5 +273,56 @@ describe("a requestState never yields a credential to anyone else (invariant 12)
       expect(res.status).toBe(400);
       expect(res.json.error).toBe("invalid_request");
     }
+  });
+});
+
+describe("a requestState is bound to the verified agent", () => {
+  it("a retry by another agent, or without the actor token, is refused and audited; the same agent's retry answers", async () => {
+    const { registerAgent } = await import("@/lib/agents/admin");
+    const { recordApproval } = await import("@/lib/consent/approvals");
+    const { getDb } = await import("@/lib/db/client");
+    const admin = { type: "admin" as const, id: "test" };
+    const scheduler = await registerAgent({ issuer: agents.issuer, subject: "scheduler-agent" }, admin);
+    const report = await registerAgent({ issuer: agents.issuer, subject: "report-agent" }, admin);
+    // Alice's connection is approved for the gateway alone (no agent): the scheduler agent's
+    // first call needs her approval, so it gets a link and a state bound to that agent.
+    const { grantId } = await connectNotes(bed, { user: "alice", scope: "notes:read" });
+    const first = await callAs("scheduler-agent", "alice");
+    expect(first.status).toBe(403);
+    const state = first.json.inputRequired.requestState as string;
+    // Now every requester could get alice's token: the gateway alone, the report agent, and
+    // (once approved) the scheduler. Only the binding keeps another requester from using the state.
+    await (await getDb()).$transaction(async (tx) => {
+      for (const agentId of [scheduler.id, report.id]) {
+        await recordApproval(tx, { grantId, requester: { gatewayId: bed.basic.id, agentId }, approvedBy: "user", approvedById: bed.users.alice });
+      }
+    });
+    const attempts: [string, () => ReturnType<typeof call>, string | null][] = [
+      ["another agent", () => callAs("report-agent", "alice", { request_state: state }), report.id],
+      ["the actor token dropped", () => callAs(null, "alice", { request_state: state }), null],
+    ];
+    for (const [what, attempt, agentId] of attempts) {
+      const before = (await retryAudit()).length;
+      const { status, json } = await attempt();
+      expect(status, what).toBe(400);
+      expect(json.error, what).toMatchObject({ code: "invalid_request_state", message: "request_state was issued for another agent (actor_token differs)" });
+      expect(JSON.stringify(json), what).not.toMatch(/Bearer|access_token/);
+      const rows = await retryAudit();
+      expect(rows.length, what).toBe(before + 1);
+      expect(rows.at(-1), what).toMatchObject({ decision: "deny", reason: "request_state:other_agent", agentId });
+    }
+    // The token endpoint refuses the same way.
+    const viaToken = await exchange("alice", [["request_state", state]]);
+    expect(viaToken).toEqual({ status: 400, json: { error: "invalid_request_state", error_description: "request_state was issued for another agent (actor_token differs)" } });
+    // The agent the state was sealed for gets the credential.
+    const own = await callAs("scheduler-agent", "alice", { request_state: state });
+    expect(own.status).toBe(200);
+    expect((await retryAudit()).at(-1)).toMatchObject({ decision: "info", agentId: scheduler.id });
+
+    // And the other way round: a state sealed for a call without an agent opens for no agent.
+    const plain = await call("bob");
+    const byAgent = await callAs("scheduler-agent", "bob", { request_state: plain.json.inputRequired.requestState });
+    expect(byAgent.status).toBe(400);
+    expect((await retryAudit()).at(-1)).toMatchObject({ decision: "deny", reason: "request_state:other_agent", agentId: scheduler.id });
   });
 });

@@ -1,5 +1,5 @@
 // The sealed requestState (invariant 12): a state opens only unchanged, under a key Frontdesk
-// holds, for the same gateway, user, provider, scopes and tool-call digest, before it expires.
+// holds, for the same gateway, user, agent, provider, scopes and tool-call digest, before it expires.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
@@ -45,6 +45,8 @@ describe("sealed requestState", () => {
       .map((part) => Buffer.from(part, "base64url").toString("latin1"))
       .join(" ");
     for (const secret of ["alice", "eli_1", "gw_a", "prv_notes", "notes:read", "sha256:abc"]) expect(decoded).not.toContain(secret);
+    const agentState = await sealRequestState(keySet(k1), { ...input, agentId: "agt_scheduler" }, now);
+    expect(agentState.split(".").map((part) => Buffer.from(part, "base64url").toString("latin1")).join(" ")).not.toContain("agt_scheduler");
     expect(state.length).toBeLessThan(1000);
   });
 
@@ -109,6 +111,24 @@ describe("sealed requestState", () => {
     for (const [change, reason] of cases) {
       expect(await openRequestState(keySet(k1), state, { ...expected, ...change }, now), reason).toEqual({ ok: false, reason, elicitationId: "eli_1" });
     }
+  });
+
+  it("is bound to the verified agent: another agent, a dropped actor, or an actor where none was", async () => {
+    const withAgent = await sealRequestState(keySet(k1), { ...input, agentId: "agt_scheduler" }, now);
+    expect((await openRequestState(keySet(k1), withAgent, { ...expected, agentId: "agt_scheduler" }, now)).ok).toBe(true);
+    for (const agentId of ["agt_report", undefined]) {
+      expect(await openRequestState(keySet(k1), withAgent, { ...expected, agentId }, now), String(agentId)).toEqual({
+        ok: false,
+        reason: "other_agent",
+        elicitationId: "eli_1",
+      });
+    }
+    const withoutAgent = await sealRequestState(keySet(k1), input, now);
+    expect(await openRequestState(keySet(k1), withoutAgent, { ...expected, agentId: "agt_scheduler" }, now)).toEqual({
+      ok: false,
+      reason: "other_agent",
+      elicitationId: "eli_1",
+    });
   });
 
   it("expires with its elicitation", async () => {
