@@ -46,10 +46,21 @@ async function upstreamLogin(page: Page, user: "alice" | "bob") {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
-async function newSignedInContext(browser: Browser, user: "alice" | "bob", firstUrl: string): Promise<{ context: BrowserContext; page: Page }> {
+async function newSignedInContext(
+  browser: Browser,
+  user: "alice" | "bob",
+  firstUrl: string,
+  opts: { waitingFrom?: string } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(firstUrl);
+  if (opts.waitingFrom) {
+    // Reached from a consent link, the sign-in page says that a request waits and from whom.
+    await expect(page.getByRole("status").filter({ hasText: "A request is waiting for you" })).toContainText(
+      `${opts.waitingFrom} asks to use your Notes account`,
+    );
+  }
   await signInAt(page, user);
   return { context, page };
 }
@@ -113,7 +124,7 @@ let aliceFirst: Elicited;
 
 test("alice signs in from her elicitation URL, approves, connects, and the token is stored only encrypted", async ({ browser }) => {
   aliceFirst = await elicit("alice");
-  alice = await newSignedInContext(browser, "alice", aliceFirst.url);
+  alice = await newSignedInContext(browser, "alice", aliceFirst.url, { waitingFrom: GATEWAY_NAME });
   const { page } = alice;
   await expect(page).toHaveURL(aliceFirst.url);
   // The consent page cannot be framed and leaks no referrer.

@@ -11,6 +11,7 @@ const { createElicitation } = await import("@/lib/elicitations/create");
 const { getElicitation } = await import("@/lib/elicitations/read");
 const { completeElicitation, declineElicitation, failElicitation } = await import("@/lib/elicitations/settle");
 const { newId } = await import("@/lib/ids");
+const { waitingRequestHint } = await import("@/lib/portal/sign-in-context");
 
 const ISSUER = "https://idp.example.test";
 const alice = { issuer: ISSUER, subject: "alice" };
@@ -102,5 +103,22 @@ describe("transitions", () => {
   it("reads unknown and malformed ids as null without a query error", async () => {
     expect(await getElicitation(newId("eli", 32))).toBeNull();
     expect(await getElicitation("eli_'; DROP TABLE \"Elicitation\"; --")).toBeNull();
+  });
+});
+
+describe("waitingRequestHint (the sign-in page reached from a consent link)", () => {
+  it("names the gateway and the service of a pending request, and nothing about the user", async () => {
+    const { id } = await create();
+    expect(await waitingRequestHint(`/connect/${id}`)).toEqual({ gatewayName: "gw-elicitations", providerName: "Service" });
+  });
+
+  it("says nothing for an expired, settled or unknown request, or any other target", async () => {
+    const expired = await create();
+    await db.elicitation.update({ where: { id: expired.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const declined = await create();
+    await declineElicitation(declined.id, alice);
+    for (const target of [`/connect/${expired.id}`, `/connect/${declined.id}`, `/connect/${newId("eli", 32)}`, "/connections", `/connect/${declined.id}/x`, "/connect/", "/"]) {
+      expect(await waitingRequestHint(target), target).toBeNull();
+    }
   });
 });

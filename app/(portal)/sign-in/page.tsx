@@ -7,6 +7,7 @@ import { SubmitButton } from "@/components/ui/button";
 import { getViewer } from "@/lib/auth/session";
 import { toSameOriginPath } from "@/lib/auth/safe-redirect";
 import { env } from "@/lib/env";
+import { waitingRequestHint } from "@/lib/portal/sign-in-context";
 import { signInAction } from "./actions";
 
 export const metadata: Metadata = { title: "Sign in" };
@@ -25,8 +26,14 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
       </Card>
     );
   }
+  const waiting = await waitingRequestHint(callbackUrl);
   return (
     <Card title="Sign in to Frontdesk">
+      {waiting ? (
+        <Alert tone="info" title="A request is waiting for you">
+          {waiting.gatewayName} asks to use your {waiting.providerName} account. Sign in to see the details and decide.
+        </Alert>
+      ) : null}
       <p>Frontdesk keeps the credentials your AI agents use on your behalf. Sign in with your organization account to continue.</p>
       <form action={signInAction}>
         <input type="hidden" name="callbackUrl" value={callbackUrl} />
