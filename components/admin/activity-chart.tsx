@@ -13,6 +13,7 @@ export function ActivityChart({ points, bucket }: { points: ActivityPoint[]; buc
   const width = 720;
   const height = 160;
   const barWidth = width / points.length;
+  const labelEvery = Math.ceil(points.length / 8);
   const label = (iso: string) => (bucket === "hour" ? iso.slice(11, 16) : iso.slice(5, 10));
   const totals = points.reduce(
     (t, p) => ({
@@ -26,7 +27,14 @@ export function ActivityChart({ points, bucket }: { points: ActivityPoint[]; buc
   );
   return (
     <figure className="space-y-3">
-      <svg viewBox={`0 0 ${width} ${height + 16}`} className="h-48 w-full" role="img" aria-label={`Resolves per ${bucket}: ${totals.allowed} allowed, ${totals.elicited} needed consent, ${totals.denied} denied`}>
+      {/* The bars stretch to the card's width (preserveAspectRatio none); the labels are HTML, so they keep their shape. */}
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        preserveAspectRatio="none"
+        className="h-48 w-full"
+        role="img"
+        aria-label={`Resolves per ${bucket}: ${totals.allowed} allowed, ${totals.elicited} needed consent, ${totals.denied} denied`}
+      >
         {points.map((p, i) => {
           let y = height;
           return (
@@ -37,15 +45,19 @@ export function ActivityChart({ points, bucket }: { points: ActivityPoint[]; buc
                 y -= h;
                 return h > 0 ? <rect key={s.key} x={i * barWidth + 1} y={y} width={Math.max(1, barWidth - 2)} height={h} fill={s.color} /> : null;
               })}
-              {i % Math.ceil(points.length / 8) === 0 ? (
-                <text x={i * barWidth} y={height + 13} fontSize="10" fill="#475569">
-                  {label(p.start)}
-                </text>
-              ) : null}
             </g>
           );
         })}
       </svg>
+      <div className="relative h-4 text-[10px] text-slate-600" aria-hidden>
+        {points.map((p, i) =>
+          i % labelEvery === 0 ? (
+            <span key={p.start} className="absolute" style={{ left: `${(i / points.length) * 100}%` }}>
+              {label(p.start)}
+            </span>
+          ) : null,
+        )}
+      </div>
       <figcaption className="flex flex-wrap gap-4 text-xs text-slate-700">
         {series.map((s) => (
           <span key={s.key} className="inline-flex items-center gap-1">

@@ -58,7 +58,7 @@ export function When({ value }: { value: Date | null | undefined }) {
   const iso = value.toISOString();
   return (
     <time dateTime={iso} title={iso} className="whitespace-nowrap">
-      {iso.slice(0, 16).replace("T", " ")}
+      {`${iso.slice(0, 19).replace("T", " ")} UTC`}
     </time>
   );
 }

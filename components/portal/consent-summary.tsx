@@ -2,6 +2,7 @@
 // requester is named truthfully: the gateway Frontdesk authenticated, the agent only when an
 // actor token proved it, and whatever the gateway merely reported marked as unverified.
 import type { ConsentDetails } from "@/lib/portal/consent-view";
+import { timeLeft } from "@/lib/portal/time-left";
 import { ScopeList } from "./scope-list";
 
 function Row({ label, value, note }: { label: string; value: string | undefined; note?: string }) {
@@ -65,7 +66,11 @@ export function ConsentSummary({ details }: { details: ConsentDetails }) {
         ) : null}
       </div>
       <p className="text-sm text-slate-600">
-        This request expires at <time dateTime={details.expiresAt.toISOString()}>{details.expiresAt.toUTCString()}</time>.
+        This request expires{" "}
+        <time dateTime={details.expiresAt.toISOString()} title={details.expiresAt.toUTCString()}>
+          {timeLeft(details.expiresAt)}
+        </time>
+        .
       </p>
     </div>
   );

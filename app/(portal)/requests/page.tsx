@@ -9,15 +9,11 @@ import { getNoticesEnabled } from "@/lib/notify/preferences";
 import { createFormToken } from "@/lib/portal/form-guard";
 import { listWaitingRequests } from "@/lib/portal/inbox";
 import { readNotice } from "@/lib/portal/notices";
+import { timeLeft } from "@/lib/portal/time-left";
 import { setNoticesAction } from "./actions";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Requests waiting for you" };
-
-function minutesLeft(expiresAt: Date): string {
-  const minutes = Math.max(0, Math.round((expiresAt.getTime() - Date.now()) / 60_000));
-  return minutes < 1 ? "less than a minute" : minutes === 1 ? "1 minute" : `${minutes} minutes`;
-}
 
 export default async function RequestsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const viewer = await requireViewer("/requests");
@@ -69,7 +65,9 @@ export default async function RequestsPage({ searchParams }: { searchParams: Pro
                 <dd>{r.scopes.length > 0 ? r.scopes.join(", ") : "the default ones"}</dd>
                 <dt className="text-slate-500">Expires</dt>
                 <dd>
-                  <time dateTime={r.expiresAt.toISOString()}>in {minutesLeft(r.expiresAt)}</time>
+                  <time dateTime={r.expiresAt.toISOString()} title={r.expiresAt.toUTCString()}>
+                    {timeLeft(r.expiresAt)}
+                  </time>
                 </dd>
               </dl>
               <Link href={`/connect/${r.id}`} className="mt-3 inline-block text-sm font-medium text-blue-700 hover:underline">
