@@ -1,6 +1,7 @@
 // /connect/<elicitation id> - the consent page (design.md section 4, steps 3-6). Only the user
 // the request was made for sees its details; everyone else gets a refusal and an audit record.
 import type { Metadata } from "next";
+import type { ReactNode } from "react";
 import { ConsentSummary, requesterLabel } from "@/components/portal/consent-summary";
 import { Alert } from "@/components/ui/alert";
 import { SubmitButton } from "@/components/ui/button";
@@ -15,6 +16,11 @@ import { apiKeyAction, approveAction, approveRequesterAction, declineAction } fr
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Connect", referrer: "no-referrer" };
+
+/** Approve (primary) and Decline side by side, wrapping on a phone; Approve comes first in tab order. */
+function Decision({ children }: { children: ReactNode }) {
+  return <div className="flex flex-wrap items-end gap-3">{children}</div>;
+}
 
 export default async function ConnectPage({
   params,
@@ -80,11 +86,13 @@ export default async function ConnectPage({
           credential; the agent never sees it.
         </p>
         <ConsentSummary details={details} />
-        <form action={approveRequesterAction}>
-          {hidden}
-          <SubmitButton pendingLabel="Allowing…">Allow</SubmitButton>
-        </form>
-        {decline}
+        <Decision>
+          <form action={approveRequesterAction}>
+            {hidden}
+            <SubmitButton pendingLabel="Allowing…">Allow</SubmitButton>
+          </form>
+          {decline}
+        </Decision>
       </Card>
     );
   }
@@ -97,30 +105,32 @@ export default async function ConnectPage({
         credential; the agent never sees it.
       </p>
       <ConsentSummary details={details} />
-      {isApiKey ? (
-        <form action={apiKeyAction} className="space-y-4" aria-label={`Connect ${details.provider.displayName} with an API key`}>
-          {hidden}
-          <Field
-            id="apiKey"
-            name="apiKey"
-            type="password"
-            label={`${details.provider.displayName} API key`}
-            hint="Stored encrypted. It is never shown again, here or anywhere else."
-            autoComplete="off"
-            spellCheck={false}
-            required
-            minLength={8}
-            maxLength={4096}
-          />
-          <SubmitButton pendingLabel="Connecting…">Connect</SubmitButton>
-        </form>
-      ) : (
-        <form action={approveAction}>
-          {hidden}
-          <SubmitButton pendingLabel={`Opening ${details.provider.displayName}…`}>Approve and continue to {details.provider.displayName}</SubmitButton>
-        </form>
-      )}
-      {decline}
+      <Decision>
+        {isApiKey ? (
+          <form action={apiKeyAction} className="space-y-4" aria-label={`Connect ${details.provider.displayName} with an API key`}>
+            {hidden}
+            <Field
+              id="apiKey"
+              name="apiKey"
+              type="password"
+              label={`${details.provider.displayName} API key`}
+              hint="Stored encrypted. It is never shown again, here or anywhere else."
+              autoComplete="off"
+              spellCheck={false}
+              required
+              minLength={8}
+              maxLength={4096}
+            />
+            <SubmitButton pendingLabel="Connecting…">Connect</SubmitButton>
+          </form>
+        ) : (
+          <form action={approveAction}>
+            {hidden}
+            <SubmitButton pendingLabel={`Opening ${details.provider.displayName}…`}>Approve and continue to {details.provider.displayName}</SubmitButton>
+          </form>
+        )}
+        {decline}
+      </Decision>
     </Card>
   );
 }
