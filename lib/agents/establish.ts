@@ -19,7 +19,7 @@ export async function establishActor(input: {
   gateway: AuthenticatedGateway;
   subject: VerifiedSubject;
   providerId: string;
-  action: "resolve" | "token_exchange";
+  action: "resolve" | "token_exchange" | "proxy" | "ext_authz";
   requestId: string;
 }): Promise<VerifiedActor> {
   try {

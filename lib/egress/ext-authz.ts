@@ -21,7 +21,7 @@ import { consentRequiredResponse, injectionHeader } from "@/lib/gateway-api/reso
 import { requestStateBinding } from "@/lib/gateway-api/request-state-retry";
 import { resolveCredential } from "@/lib/gateway-api/resolve-credential";
 import { identifyCaller } from "./identify";
-import { enforceRequestRules, findActiveProvider, splitEgressTarget } from "./proxy";
+import { enforceRequestRules, findActiveProvider, splitEgressTarget, verifiedActor, type CallFacts } from "./proxy";
 import { HTTP_METHODS } from "./request-rules";
 import { checkProxyPath } from "./target";
 
@@ -37,7 +37,7 @@ export function extAuthzHandler(rawTarget?: string): (req: Request) => Promise<R
     if (!(HTTP_METHODS as readonly string[]).includes(method)) throw new AppError("invalid_request", `Method ${method} is not authorized here`);
     const checkedPath = checkProxyPath(path);
     // The proxy, not Frontdesk, picks the upstream host here; the audit names the registered one.
-    const facts = { gateway, provider, requestId, method, host: provider.resourceUrls[0] ? new URL(provider.resourceUrls[0]).host : "", pathTemplate: "" };
+    const facts: CallFacts = { gateway, provider, requestId, method, host: provider.resourceUrls[0] ? new URL(provider.resourceUrls[0]).host : "", pathTemplate: "" };
     let caller;
     try {
       caller = await identifyCaller(req.headers, gateway, { bearerFallback: true });
@@ -46,12 +46,15 @@ export function extAuthzHandler(rawTarget?: string): (req: Request) => Promise<R
       if (e instanceof AppError && e.code === "invalid_subject") throw new AppError("unauthenticated", e.message);
       throw e;
     }
+    facts.caller = caller;
+    facts.actor = await verifiedActor(caller, facts, "ext_authz");
     const scopes = caller.scopes.length > 0 ? caller.scopes : provider.defaultScopes;
-    const pathTemplate = await enforceRequestRules({ ...facts, caller }, scopes, checkedPath);
+    const pathTemplate = await enforceRequestRules(facts, scopes, checkedPath);
     const outcome = await resolveCredential({
       action: "ext_authz",
       gateway,
       subject: caller.subject,
+      actor: facts.actor,
       provider,
       scopes: caller.scopes,
       context: caller.context,

@@ -7,6 +7,8 @@
 // resolve. Every call is audited twice: the decision (before anything is sent upstream) and the
 // outcome (status, bytes, duration) when the response has been streamed.
 import type { IncomingMessage } from "node:http";
+import type { VerifiedActor } from "@/lib/agents/actor";
+import { establishActor } from "@/lib/agents/establish";
 import { appendAudit } from "@/lib/audit/append";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
@@ -59,7 +61,7 @@ export async function findActiveProvider(slug: string): Promise<Provider> {
   return provider;
 }
 
-interface CallFacts {
+export interface CallFacts {
   gateway: AuthenticatedGateway;
   provider: Provider;
   requestId: string;
@@ -67,6 +69,8 @@ interface CallFacts {
   host: string;
   pathTemplate: string;
   caller?: EgressCaller;
+  /** The agent acting for the user, once its actor token is verified. */
+  actor?: VerifiedActor;
 }
 
 /** The audit record of an egress decision or outcome: ids, method, host, path template; never bodies, tokens or query values. */
@@ -78,10 +82,12 @@ export function auditEgress(
   extra: Record<string, unknown> = {},
 ) {
   const subject = facts.caller?.subject;
+  const actor = facts.actor;
   return appendAudit({
     actorType: "gateway",
     actorId: facts.gateway.id,
     gatewayId: facts.gateway.id,
+    agentId: actor?.agentId ?? null,
     providerId: facts.provider.id,
     action,
     decision,
@@ -93,12 +99,21 @@ export function auditEgress(
       pathTemplate: facts.pathTemplate,
       scopes: facts.caller?.scopes,
       subject: subject ? { issuer: subject.issuer, subject: subject.subject } : undefined,
+      subjectSource: subject?.source,
+      // The requester chain as resolveCredential records it: the verified agent and the actors before it.
+      actor: actor ? { issuer: actor.issuer, subject: actor.subject, name: actor.displayName, act: actor.actChain } : undefined,
       agentId: facts.caller?.context.agentId,
       mcpServer: facts.caller?.context.mcpServer,
       toolName: facts.caller?.context.toolName,
       ...extra,
     },
   });
+}
+
+/** The caller's agent, verified (a bad actor token is refused and audited by establishActor, never dropped). */
+export async function verifiedActor(caller: EgressCaller, facts: CallFacts, action: "proxy" | "ext_authz"): Promise<VerifiedActor | undefined> {
+  if (!caller.actor) return undefined;
+  return establishActor({ presented: caller.actor, gateway: facts.gateway, subject: caller.subject, providerId: facts.provider.id, action, requestId: facts.requestId });
 }
 
 /** Refuses (audited) when the requested scopes do not allow this method and path. */
@@ -213,6 +228,7 @@ async function proxy(ctx: GatewayRouteContext, rawTarget: string | undefined): P
   }
   const caller = await identifyCaller(req.headers, gateway);
   facts.caller = caller;
+  facts.actor = await verifiedActor(caller, facts, "proxy");
   const scopes = caller.scopes.length > 0 ? caller.scopes : provider.defaultScopes;
   await enforceRequestRules(facts, scopes, target.path);
 
@@ -237,6 +253,7 @@ async function proxy(ctx: GatewayRouteContext, rawTarget: string | undefined): P
       action: "proxy",
       gateway,
       subject: caller.subject,
+      actor: facts.actor,
       provider,
       scopes: caller.scopes,
       context: caller.context,
