@@ -61,7 +61,7 @@ export function extAuthzHandler(rawTarget?: string): (req: Request) => Promise<R
       requestId,
       auditExtra: { method, pathTemplate },
     });
-    if (outcome.kind === "elicitation") return consentRequiredResponse(outcome, provider, requestStateBinding({ gateway, subject: caller.subject, provider, scopes: caller.scopes, digest: undefined }));
+    if (outcome.kind === "elicitation") return consentRequiredResponse(outcome, provider, requestStateBinding({ gateway, subject: caller.subject, actor: facts.actor, provider, scopes: caller.scopes, digest: undefined }));
     const header = injectionHeader(provider, outcome.credential);
     return new Response(null, { status: 200, headers: { [header.name]: header.value, "Cache-Control": "no-store" } });
   });

@@ -263,7 +263,7 @@ async function proxy(ctx: GatewayRouteContext, rawTarget: string | undefined): P
     });
   // Consent needed: the same two MCP forms as resolve (the 2026 requestState binds this call);
   // a 2026 retry that passes the state back waits, bounded, for the user first.
-  const call = { gateway, subject: caller.subject, provider, scopes: caller.scopes, digest: caller.digest };
+  const call = { gateway, subject: caller.subject, actor: facts.actor, provider, scopes: caller.scopes, digest: caller.digest };
   const binding = requestStateBinding(call);
   const retry = caller.retry
     ? await awaitRetry({ ...call, action: "proxy", requestState: caller.retry.requestState, waitSeconds: caller.retry.waitSeconds, requestId, signal: req.signal })

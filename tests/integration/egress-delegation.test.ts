@@ -119,6 +119,20 @@ describe("egress proxy: actor tokens", () => {
   });
 });
 
+describe("egress proxy: the 2026 requestState binds the agent", () => {
+  it("consent needed for the scheduler in subject-token mode; the state replayed by another agent is a 400, never a credential", async () => {
+    const first = await viaProxy({ subjectToken: true }, await cc.issueToken("scheduler-agent"));
+    expect(first.status).toBe(403);
+    const state = JSON.parse(first.text).inputRequired.requestState as string;
+    expect(state.length).toBeGreaterThan(40);
+    const replayed = await viaProxy({ subjectToken: true }, await cc.issueToken("report-agent"), { extra: { "frontdesk-request-state": state, "frontdesk-wait": "0" } });
+    expect(replayed.status).toBe(400);
+    expect(JSON.parse(replayed.text).error.code).toBe("invalid_request_state");
+    expect(replayed.text).not.toContain(notesToken);
+    expect((await rows("request_state.retry")).at(-1)).toMatchObject({ decision: "deny", reason: "request_state:other_agent" });
+  });
+});
+
 describe("egress proxy: delegation mode (no subject token, nobody present)", () => {
   it("the scheduler, with its actor token, reads alice's notes; the row says which delegation", async () => {
     const before = (await rows("proxy")).length;
