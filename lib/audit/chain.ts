@@ -58,21 +58,17 @@ export const AUDIT_INSERT_SQL = `
        "userId" text, "gatewayId" text, "agentId" text, "providerId" text, action text, decision text, reason text,
        context jsonb, "requestId" text, "prevHash" text, hash text)`;
 
-interface TailRow {
-  nowMs: string;
-  seq: string | null;
-  hash: string | null;
-  atMs: string | null;
-}
-
 // The time comes from the database clock (one clock for every instance) and never goes
 // backwards along the chain, so `at` is non-decreasing in seq order. Numbers come back as
 // text so that both drivers (Prisma raw: BigInt, pg: string) read the same.
-const TAIL_SQL = `
+export const TAIL_SQL = `
   SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint::text AS "nowMs",
          t.seq::text AS seq, t.hash, floor(extract(epoch FROM t.at) * 1000)::bigint::text AS "atMs"
   FROM (SELECT 1) AS one
   LEFT JOIN LATERAL (SELECT seq, hash, at FROM "AuditEvent" ORDER BY seq DESC LIMIT 1) AS t ON true`;
+
+/** Takes the chain lock (held until the transaction ends). */
+export const CHAIN_LOCK_SQL = `SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`;
 
 /** What the chain needs from a connection that is inside a transaction. */
 export interface ChainSql {
@@ -93,12 +89,16 @@ export function extendChain(tx: AuditTx, events: readonly PreparedEvent[]): Prom
   return extendChainWith(prismaChainSql(tx), events);
 }
 
-/** Appends `events` in order at the end of the chain; `sql` must be inside a transaction. */
-export async function extendChainWith(sql: ChainSql, events: readonly PreparedEvent[]): Promise<AppendedEvent[]> {
-  if (events.length === 0) return [];
-  await sql.execute(`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
-  const [tail] = await sql.query<TailRow>(TAIL_SQL);
-  if (!tail) throw new Error("audit chain tail query returned no row");
+/** The chain's tail as the database sees it under the lock (TAIL_SQL's row). */
+export interface ChainTail {
+  nowMs: string;
+  seq: string | null;
+  hash: string | null;
+  atMs: string | null;
+}
+
+/** Events hashed onto `tail`: the rows for AUDIT_INSERT_SQL (as one JSON array) and what callers get back. */
+export function chainOnto(tail: ChainTail, events: readonly PreparedEvent[]): { rows: Record<string, unknown>[]; appended: AppendedEvent[] } {
   let seq = tail.seq === null ? 0n : BigInt(tail.seq);
   let prevHash = tail.hash ?? GENESIS_HASH;
   const nowMs = Number(tail.nowMs);
@@ -113,6 +113,16 @@ export async function extendChainWith(sql: ChainSql, events: readonly PreparedEv
     prevHash = hash;
     return row;
   });
+  return { rows, appended };
+}
+
+/** Appends `events` in order at the end of the chain; `sql` must be inside a transaction. */
+export async function extendChainWith(sql: ChainSql, events: readonly PreparedEvent[]): Promise<AppendedEvent[]> {
+  if (events.length === 0) return [];
+  await sql.execute(CHAIN_LOCK_SQL);
+  const [tail] = await sql.query<ChainTail>(TAIL_SQL);
+  if (!tail) throw new Error("audit chain tail query returned no row");
+  const { rows, appended } = chainOnto(tail, events);
   // Chunked so that a single statement's JSON stays small even for a huge appendAuditMany.
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     await sql.execute(AUDIT_INSERT_SQL, JSON.stringify(rows.slice(i, i + INSERT_CHUNK)));

@@ -14,8 +14,8 @@ import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { log } from "@/lib/log";
 import { recordAuditBatch, registerAuditQueue } from "@/lib/observability/metrics";
-import { type AppendedEvent, extendChain, extendChainWith, type PreparedEvent } from "./chain";
-import { getAuditPool, inAuditTransaction } from "./writer-pool";
+import { type AppendedEvent, extendChain, type PreparedEvent } from "./chain";
+import { commitAuditBatch, getAuditPool } from "./writer-pool";
 
 export const MAX_BATCH_EVENTS = 256;
 export const MAX_QUEUED_EVENTS = 10_000;
@@ -104,9 +104,7 @@ async function writeBatch(batch: Waiter[]): Promise<void> {
   const started = performance.now();
   try {
     const pool = getAuditPool();
-    appended = pool
-      ? await inAuditTransaction(pool, (sql) => extendChainWith(sql, events))
-      : await commitThroughPrisma(events);
+    appended = pool ? await commitAuditBatch(pool, events) : await commitThroughPrisma(events);
   } catch (error) {
     recordAuditBatch(events.length, (performance.now() - started) / 1000, false);
     state.stats.failedBatches++;

@@ -1,14 +1,14 @@
 // The group commit's own PostgreSQL connection. Audit is on the hot path of every decision,
 // and through Prisma one batch (BEGIN, lock, tail, insert, COMMIT) costs ~2 ms, almost all of
-// it client-side per-statement overhead; the same five statements on a plain pg connection
-// cost ~0.4 ms. So group commit on PostgreSQL uses one dedicated pg connection (one batch is
+// it client-side per-statement overhead; on a plain pg connection the same statements go in two
+// round trips (commitAuditBatch). So group commit on PostgreSQL uses one dedicated pg connection (one batch is
 // in flight per process, so one connection is enough), same driver and URL as Prisma's
 // adapter. Caller transactions and the embedded database keep going through Prisma.
 import pg from "pg";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
 import { registerPool } from "@/lib/observability/metrics";
-import type { ChainSql } from "./chain";
+import { AUDIT_INSERT_SQL, type AppendedEvent, CHAIN_LOCK_SQL, type ChainTail, chainOnto, type PreparedEvent, TAIL_SQL } from "./chain";
 
 const holder = { pool: null as pg.Pool | null, url: "" };
 
@@ -47,36 +47,54 @@ function onCheckedOutError(error: Error) {
   log.warn("audit connection error (checked out)", { error: error.message });
 }
 
-/** A pooled client on which BEGIN succeeded, retrying once on a fresh connection. */
-async function beginTransaction(pool: pg.Pool): Promise<pg.PoolClient> {
+// A batch in two round trips, each one simple-protocol message of several statements:
+//   1. BEGIN; take the chain lock; read the tail (a statement of its own, so READ COMMITTED gives
+//      it a snapshot taken after the lock was granted: it sees the previous holder's rows);
+//   2. INSERT the hashed events; COMMIT (the reply comes after the WAL flush: durable).
+// If the INSERT fails, PostgreSQL skips the rest of the message, so COMMIT never runs and the
+// ROLLBACK below discards the whole batch (fail closed). The simple protocol takes no
+// parameters, so the events travel as one escaped string literal (pg's escapeLiteral).
+const OPEN_BATCH_SQL = `BEGIN ISOLATION LEVEL READ COMMITTED; ${CHAIN_LOCK_SQL}; ${TAIL_SQL}`;
+
+/** A connection-level failure (nothing reached the database), as opposed to an SQL error. */
+function isConnectionFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code !== "string" || /^(08|57P)/.test(code);
+}
+
+/** Opens a batch's transaction (lock and tail included), retrying once on a fresh connection. */
+async function openBatch(pool: pg.Pool): Promise<{ client: pg.PoolClient; tail: ChainTail }> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     client.on("error", onCheckedOutError);
     try {
-      await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
-      return client;
+      const results = (await client.query(OPEN_BATCH_SQL)) as unknown as pg.QueryResult<ChainTail>[];
+      const tail = results[results.length - 1]?.rows[0];
+      if (!tail) throw new Error("audit chain tail query returned no row");
+      return { client, tail };
     } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
       client.off("error", onCheckedOutError);
       client.release(true);
-      // Nothing was sent yet, so retrying is safe: typically the server closed the idle
-      // connection (restart, failover, idle timeout) and the pool has not noticed yet.
-      if (attempt >= 2) throw error;
+      // Nothing is committed in this step, so retrying is safe; it helps when the server closed
+      // the idle connection (restart, failover, idle timeout) and the pool has not noticed yet.
+      if (attempt >= 2 || !isConnectionFailure(error)) throw error;
     }
   }
 }
 
-/** Runs `fn` in a READ COMMITTED transaction on the audit connection. */
-export async function inAuditTransaction<T>(pool: pg.Pool, fn: (sql: ChainSql) => Promise<T>): Promise<T> {
-  const client = await beginTransaction(pool);
+/** Appends `events` to the chain in one transaction on the audit connection (two round trips). */
+export async function commitAuditBatch(pool: pg.Pool, events: readonly PreparedEvent[]): Promise<AppendedEvent[]> {
+  if (events.length === 0) return [];
+  const { client, tail } = await openBatch(pool);
   let healthy = false;
   try {
-    const result = await fn({
-      execute: (text, param) => client.query(text, param === undefined ? [] : [param]),
-      query: async <R>(text: string) => (await client.query(text)).rows as R[],
-    });
-    await client.query("COMMIT");
+    const { rows, appended } = chainOnto(tail, events);
+    // A function replacement: the literal may contain `$&` or `$'`, which a string would expand.
+    const insert = AUDIT_INSERT_SQL.replace("$1", () => client.escapeLiteral(JSON.stringify(rows)));
+    await client.query(`${insert}; COMMIT`);
     healthy = true;
-    return result;
+    return appended;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
