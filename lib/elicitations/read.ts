@@ -4,6 +4,7 @@ import { appendAudit, auditSubjectRef } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { recordElicitation } from "@/lib/observability/metrics";
 import type { Elicitation } from "@/lib/generated/prisma/client";
+import { announceElicitationChange } from "@/lib/gateways/elicitation-watch";
 import { enqueueElicitationSettled, notifyElicitationSettled } from "@/lib/gateways/webhook";
 import { isElicitationId } from "./context";
 
@@ -36,6 +37,7 @@ export async function getElicitation(id: string): Promise<Elicitation | null> {
         tx,
       );
       await enqueueElicitationSettled(tx, id);
+      await announceElicitationChange(tx, id);
     }
     return count === 1;
   });

@@ -6,6 +6,7 @@
 import { getDb, type Db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { recordElicitation } from "@/lib/observability/metrics";
+import { announceElicitationChange } from "@/lib/gateways/elicitation-watch";
 import { enqueueElicitationSettled } from "@/lib/gateways/webhook";
 
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
@@ -35,6 +36,7 @@ async function transition(
   });
   if (count !== 1) throw new AppError("conflict", "the request is no longer pending");
   await enqueueElicitationSettled(db, id);
+  await announceElicitationChange(db, id);
   recordElicitation(data.status);
 }
 

@@ -1,17 +1,23 @@
-// Long-poll support for elicitation status (interface E). Completion may happen on any instance,
-// so waiters are woken by the database: one shared poller per process checks every waiting id
-// in a single query at a short interval (cost independent of the number of waiters), and an
-// in-process settle (notifyElicitationSettled) wakes local waiters at once.
-//
-// Why polling and not LISTEN/NOTIFY: NOTIFY needs either every writer to send it or a trigger in
-// the migration, and a dedicated connection per instance outside Prisma's pool; one indexed
-// primary-key query every 200 ms per instance (only while someone waits) is cheaper to keep right
-// and wakes well within the one-second target.
+// Long-poll support for elicitation status (interface E). Completion may happen on any instance:
+//   - an in-process settle (notifyElicitationSettled) wakes local waiters at once;
+//   - every transaction that moves an elicitation out of `pending` also sends a PostgreSQL
+//     NOTIFY on ELICITATION_CHANNEL (announceElicitationChange; delivered at commit, so never
+//     before the change is visible), and each instance keeps one LISTEN connection while anyone
+//     waits (reconnecting with backoff), which wakes waiters on every instance within a round trip;
+//   - a shared poller per process checks every waiting id in one query as the fallback (a
+//     notification lost while the listener reconnects, the embedded database): every 200 ms
+//     while the listener is down, every second while it is up.
+import pg from "pg";
+import { type AuditTx } from "@/lib/audit/chain";
 import { getDb } from "@/lib/db/client";
+import { env } from "@/lib/env";
 import { onShutdown } from "@/lib/health/lifecycle";
 import { log } from "@/lib/log";
 
 export const POLL_INTERVAL_MS = 200;
+/** The fallback poll's interval while the LISTEN connection is up. */
+export const LISTENING_POLL_INTERVAL_MS = 1_000;
+export const ELICITATION_CHANNEL = "frontdesk_elicitation";
 export const MAX_WAITERS = 5_000;
 
 // Process-wide, on globalThis: the portal (inside Next's bundle) settles elicitations and wakes
@@ -22,9 +28,17 @@ interface WatchState {
   waiters: Map<string, Set<() => void>>;
   timer: NodeJS.Timeout | undefined;
   polling: boolean;
+  lastPollAt: number;
+  listener: { client: pg.Client | null; listening: boolean; connecting: boolean; retryMs: number; url: string };
 }
 const shared = globalThis as typeof globalThis & { __frontdeskElicitationWatch?: WatchState };
-const state: WatchState = (shared.__frontdeskElicitationWatch ??= { waiters: new Map(), timer: undefined, polling: false });
+const state: WatchState = (shared.__frontdeskElicitationWatch ??= {
+  waiters: new Map(),
+  timer: undefined,
+  polling: false,
+  lastPollAt: 0,
+  listener: { client: null, listening: false, connecting: false, retryMs: 250, url: "" },
+});
 const waiters = state.waiters;
 
 function wake(id: string): void {
@@ -50,9 +64,84 @@ function countWaiters(): number {
   return n;
 }
 
+/**
+ * Inside the transaction that moves elicitation `id` out of `pending`: tells every instance's
+ * listener, at commit. (pg_notify with the same payload twice in one transaction sends it once.)
+ */
+export async function announceElicitationChange(tx: AuditTx, id: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_notify(${ELICITATION_CHANNEL}, ${id})`;
+}
+
+const MAX_LISTEN_RETRY_MS = 5_000;
+
+/** Opens this process's LISTEN connection if it is not open (or opening); PostgreSQL only. */
+function ensureListener(): void {
+  const url = env().DATABASE_URL;
+  const l = state.listener;
+  if (!url || l.client || l.connecting) return;
+  l.connecting = true;
+  l.url = url;
+  const client = new pg.Client({ connectionString: url, application_name: "frontdesk-listen", connectionTimeoutMillis: 5_000, keepAlive: true });
+  let lost = false;
+  const onLost = (reason: string) => {
+    if (lost) return;
+    lost = true;
+    if (l.client === client) l.client = null;
+    l.listening = false;
+    l.connecting = false;
+    client.end().catch(() => undefined);
+    log.warn("elicitation listener lost; polling meanwhile", { reason });
+    // Reconnect while anyone waits (the poll covers the gap); otherwise the next waiter reopens it.
+    const retry = setTimeout(() => {
+      if (waiters.size > 0) ensureListener();
+    }, l.retryMs);
+    retry.unref();
+    l.retryMs = Math.min(l.retryMs * 2, MAX_LISTEN_RETRY_MS);
+  };
+  client.on("error", (e) => onLost(e.message));
+  client.on("end", () => onLost("connection ended"));
+  client.on("notification", (msg) => {
+    if (msg.channel === ELICITATION_CHANNEL && msg.payload) wake(msg.payload);
+  });
+  client
+    .connect()
+    .then(() => client.query(`LISTEN ${ELICITATION_CHANNEL}`))
+    .then(() => {
+      if (lost) return;
+      // The listener must not keep a CLI command or a test process alive on its own.
+      (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
+      l.client = client;
+      l.listening = true;
+      l.connecting = false;
+      l.retryMs = 250;
+      // Changes committed before LISTEN took effect sent their notifications to nobody.
+      void pollOnce();
+    })
+    .catch((e: unknown) => onLost(e instanceof Error ? e.message : "connect failed"));
+}
+
+/** Whether this process's LISTEN connection is up (tests, health). */
+export function isElicitationListenerUp(): boolean {
+  return state.listener.listening;
+}
+
+/** Closes the LISTEN connection (tests, shutdown); the next waiter opens it again. */
+export async function closeElicitationListener(): Promise<void> {
+  const client = state.listener.client;
+  state.listener.client = null;
+  state.listener.listening = false;
+  if (client) {
+    client.removeAllListeners("end");
+    client.removeAllListeners("error");
+    client.on("error", () => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
+
 async function pollOnce(): Promise<void> {
   if (state.polling || waiters.size === 0) return;
   state.polling = true;
+  state.lastPollAt = Date.now();
   try {
     const ids = [...waiters.keys()];
     const db = await getDb();
@@ -76,6 +165,8 @@ function ensureTimer(): void {
       state.timer = undefined;
       return;
     }
+    if (!state.listener.listening) ensureListener();
+    else if (Date.now() - state.lastPollAt < LISTENING_POLL_INTERVAL_MS - POLL_INTERVAL_MS / 2) return;
     void pollOnce();
   }, POLL_INTERVAL_MS);
   state.timer.unref();
@@ -111,6 +202,7 @@ export function waitForElicitationChange(id: string, timeoutMs: number, signal?:
     // A draining instance ends its long-polls at once (the caller answers with the current
     // status, a valid long-poll answer), so the gateway's next poll goes to another instance.
     unsubscribe = onShutdown(done);
+    ensureListener();
     ensureTimer();
   });
 }
