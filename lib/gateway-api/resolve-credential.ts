@@ -343,7 +343,8 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   const stillMissing = missingScopes(fresh.grant.scopes, scopes);
   if (stillMissing.length > 0) return elicit("insufficient_scope", stillMissing);
 
-  const credential = await openGrantCredential(fresh.grant);
+  // A refresh flight hands its waiters the credential it opened once.
+  const credential = fresh.credential ?? (await openGrantCredential(fresh.grant));
   await audit("allow", null, {
     grantId: fresh.grant.id,
     refreshed: fresh.refreshed,

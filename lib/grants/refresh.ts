@@ -16,7 +16,7 @@ import { enqueueCredentialChange } from "@/lib/outbox/credential-change";
 import { wakeOutbox } from "@/lib/outbox/wake";
 import { getOAuthConfig } from "@/lib/providers/oauth-config";
 import { lockGrant, type Tx } from "./lock";
-import { grantBinding, openRefreshToken, SEALED_GRANT_SELECT, type SealedGrant } from "./sealed";
+import { grantBinding, openGrantCredential, openRefreshToken, type OpenCredential, SEALED_GRANT_SELECT, type SealedGrant } from "./sealed";
 
 /** Refresh when the token expires within this many seconds. */
 export const REFRESH_SKEW_SECONDS = 60;
@@ -24,7 +24,12 @@ export const REFRESH_SKEW_SECONDS = 60;
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
 
 export type FreshGrant =
-  | { kind: "fresh"; grant: SealedGrant; refreshed: boolean }
+  /**
+   * `credential`: the grant's credential, already opened, when this came out of a refresh flight
+   * (the tokens the upstream just issued, or opened once for every request that waited on the
+   * flight); each waiter would otherwise decrypt the same ciphertext.
+   */
+  | { kind: "fresh"; grant: SealedGrant; refreshed: boolean; credential?: OpenCredential }
   | { kind: "needs_reauth"; grant: SealedGrant }
   | { kind: "gone" };
 
@@ -74,9 +79,9 @@ export async function ensureFreshGrant(
   const flightKey = force ? `${grant.id}:force` : grant.id;
   let flight = inFlight.get(flightKey);
   if (!flight) {
-    flight = observeRefresh(provider.slug, refreshUnderLock(grant.id, provider, ctx, force ? grant.accessTokenCipher : undefined), refreshOutcome).finally(() =>
-      inFlight.delete(flightKey),
-    );
+    flight = observeRefresh(provider.slug, refreshUnderLock(grant, provider, ctx, force ? grant.accessTokenCipher : undefined), refreshOutcome)
+      .then(withOpenedCredential)
+      .finally(() => inFlight.delete(flightKey));
     inFlight.set(flightKey, flight);
   }
   const outcome = await flight;
@@ -104,6 +109,12 @@ const MAX_CONCURRENT_REFRESHES = 4;
 let running = 0;
 const queue: (() => void)[] = [];
 
+/** Opens a fresh outcome's credential once, for all the requests that share the flight. */
+async function withOpenedCredential(outcome: LockedOutcome): Promise<LockedOutcome> {
+  if (outcome.kind !== "fresh" || outcome.credential) return outcome;
+  return { ...outcome, credential: await openGrantCredential(outcome.grant) };
+}
+
 function refreshOutcome(outcome: LockedOutcome): string {
   return outcome.kind === "fresh" ? (outcome.refreshed ? "refreshed" : "not_needed") : outcome.kind;
 }
@@ -121,16 +132,37 @@ async function withRefreshSlot<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function refreshUnderLock(grantId: string, provider: Provider, ctx: RefreshContext, rejectedAccessToken?: string | null): Promise<LockedOutcome> {
+/** What the refresh needs ready the moment it holds the lock (prepared while it waits for it). */
+interface Prepared {
+  /** The refresh token of the row as read before the lock (valid if the row is unchanged). */
+  refreshCipher: string | null;
+  refreshToken: Promise<string | null>;
+  config: ReturnType<typeof getOAuthConfig>;
+}
+
+async function refreshUnderLock(seen: SealedGrant, provider: Provider, ctx: RefreshContext, rejectedAccessToken?: string | null): Promise<LockedOutcome> {
+  // Opened and configured while the transaction and the lock are being acquired, so the upstream
+  // call starts as soon as the lock is held (in a storm each await here also waits its turn
+  // behind every other arriving request). Rejections are handled where they are awaited.
+  const prepared: Prepared = { refreshCipher: seen.refreshTokenCipher, refreshToken: openRefreshToken(seen), config: getOAuthConfig(provider) };
+  prepared.refreshToken.catch(() => undefined);
+  prepared.config.catch(() => undefined);
   const db = await getDb();
   // The transaction outlives the upstream call (bounded by the provider config's timeout), so
   // the lock is held exactly while this instance talks to the token endpoint.
   return withRefreshSlot(() =>
-    db.$transaction((tx) => refreshLocked(tx, grantId, provider, ctx, rejectedAccessToken), { timeout: 60_000, maxWait: 30_000 }),
+    db.$transaction((tx) => refreshLocked(tx, seen.id, provider, ctx, prepared, rejectedAccessToken), { timeout: 60_000, maxWait: 30_000 }),
   );
 }
 
-async function refreshLocked(tx: Tx, grantId: string, provider: Provider, ctx: RefreshContext, rejectedAccessToken?: string | null): Promise<LockedOutcome> {
+async function refreshLocked(
+  tx: Tx,
+  grantId: string,
+  provider: Provider,
+  ctx: RefreshContext,
+  prepared: Prepared,
+  rejectedAccessToken?: string | null,
+): Promise<LockedOutcome> {
   await lockGrant(tx, grantId);
   const current = await tx.grant.findUnique({ where: { id: grantId }, select: SEALED_GRANT_SELECT });
   if (!current || current.status === "revoked") return { kind: "gone" };
@@ -140,7 +172,8 @@ async function refreshLocked(tx: Tx, grantId: string, provider: Provider, ctx: R
   const forced = rejectedAccessToken !== undefined && current.accessTokenCipher === rejectedAccessToken;
   if (!forced && !needsRefresh(current)) return { kind: "fresh", grant: current, refreshed: false };
 
-  const refreshToken = await openRefreshToken(current);
+  // The row re-read under the lock decides; the token opened beforehand is used only if it is the same.
+  const refreshToken = current.refreshTokenCipher === prepared.refreshCipher ? await prepared.refreshToken : await openRefreshToken(current);
   if (!refreshToken) {
     if (!isExpired(current) && !forced) return { kind: "fresh", grant: current, refreshed: false };
     return markNeedsReauth(tx, current, "no_refresh_token", ctx);
@@ -148,7 +181,7 @@ async function refreshLocked(tx: Tx, grantId: string, provider: Provider, ctx: R
 
   let response: client.TokenEndpointResponse;
   try {
-    const config = await getOAuthConfig(provider);
+    const config = await prepared.config;
     response = await timeUpstream(provider.slug, "refresh", () => client.refreshTokenGrant(config, refreshToken));
   } catch (e) {
     if (e instanceof client.ResponseBodyError && e.error === "invalid_grant") {
@@ -222,7 +255,8 @@ async function refreshLocked(tx: Tx, grantId: string, provider: Provider, ctx: R
     log.error("refreshed tokens stored without their audit record; no credential served", { grantId, providerId: current.providerId });
     return { kind: "refreshed_unaudited", grant: updated };
   }
-  return { kind: "fresh", grant: updated, refreshed: true };
+  const credential: OpenCredential = { kind: "oauth", accessToken, tokenType: updated.tokenType, expiresAt: updated.expiresAt };
+  return { kind: "fresh", grant: updated, refreshed: true, credential };
 }
 
 async function markNeedsReauth(tx: Tx, grant: SealedGrant, reason: string, ctx: RefreshContext): Promise<LockedOutcome> {
