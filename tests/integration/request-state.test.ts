@@ -17,6 +17,7 @@ import {
   type GatewayFixture,
   type GatewayTestbed,
 } from "../helpers/gateway-testbed";
+import { runFixture } from "../helpers/fixture-process";
 import { useTestDatabase } from "../helpers/test-db";
 import { startClientCredentialsIssuer, type ClientCredentialsIssuer } from "../helpers/workload-issuers";
 
@@ -324,5 +325,96 @@ describe("a requestState is bound to the verified agent", () => {
     const byAgent = await callAs("scheduler-agent", "bob", { request_state: plain.json.inputRequired.requestState });
     expect(byAgent.status).toBe(400);
     expect((await retryAudit()).at(-1)).toMatchObject({ decision: "deny", reason: "request_state:other_agent", agentId: scheduler.id });
+  });
+});
+
+describe("request-state keys on two instances and through the operator CLI", () => {
+  it("a state sealed under a key another instance created after this one loaded its keys opens here (reload on the unknown kid)", async () => {
+    const { forgetRequestStateKeys, getRequestStateKeys } = await import("@/lib/elicitations/request-state-keys");
+    const { requestStateKeyId } = await import("@/lib/elicitations/request-state");
+    // This instance (B) loads its keys now, so it would not re-read them for a minute on its own.
+    forgetRequestStateKeys();
+    const loaded = await getRequestStateKeys();
+    // Instance A, another process on the same database, rotates and seals bob's state with the new key.
+    const a = await runFixture<{ keyId: string; status: number; requestState: string | null }>(
+      "tests/helpers/request-state-instance-cli.ts",
+      {},
+      "rotate-and-resolve",
+      { frontdeskUrl: base, authorization: auth().authorization, body: { subject_token: await subjectToken("bob"), provider: "notes", scopes: ["notes:read"] } },
+      { timeoutMs: 120_000 },
+    );
+    expect(a.status).toBe(403);
+    expect(requestStateKeyId(a.requestState!)).toBe(a.keyId);
+    expect(loaded.byId.has(a.keyId)).toBe(false);
+    expect((await getRequestStateKeys()).byId.has(a.keyId), "B still holds only the keys it loaded").toBe(false);
+    // B opens it: still pending, so a state-only input_required, now sealed by B under A's new key.
+    const retry = await call("bob", { request_state: a.requestState, wait: 0 });
+    expect(retry.status).toBe(403);
+    expect(retry.json.inputRequired).toEqual({ resultType: "input_required", requestState: expect.any(String) });
+    expect(requestStateKeyId(retry.json.inputRequired.requestState)).toBe(a.keyId);
+    expect((await retryAudit()).at(-1)).toMatchObject({ decision: "info", reason: "request_state:pending" });
+  }, 150_000);
+
+  it("keys request-state rotate, then retire: old states open until their key is retired, then are refused and audited", async () => {
+    const { runCli } = await import("@/lib/cli/main");
+    const { requestStateKeyId } = await import("@/lib/elicitations/request-state");
+    const { retireGraceMs, retireRequestStateKeys } = await import("@/lib/elicitations/request-state-keys");
+    const { getDb } = await import("@/lib/db/client");
+    const retryWith = (state: string) => call("bob", { request_state: state, wait: 0 });
+    const sealedNow = async () => (await call("bob")).json.inputRequired.requestState as string;
+
+    const old = await sealedNow();
+    const rotated = await runCli(["keys", "request-state", "rotate", "--json"]);
+    expect(rotated.exitCode).toBe(0);
+    const { keyId } = JSON.parse(rotated.stdout) as { keyId: string };
+    expect(keyId).not.toBe(requestStateKeyId(old));
+    const fresh = await sealedNow();
+    expect(requestStateKeyId(fresh), "the new key seals at once").toBe(keyId);
+    expect((await retryWith(old)).status, "the old key still opens").toBe(403);
+
+    // Without --immediately nothing is retired while a state under the old key may be alive.
+    const early = await runCli(["keys", "request-state", "retire", "--json"]);
+    expect(JSON.parse(early.stdout).retired).toEqual([]);
+    expect((await retryWith(old)).status).toBe(403);
+    // Once every such state has expired (the grace has passed), retire takes the old key.
+    const later = await retireRequestStateKeys({ type: "admin", id: "test" }, { now: new Date(Date.now() + retireGraceMs() + 1_000) });
+    expect(later).toContain(requestStateKeyId(old));
+    expect(later).not.toContain(keyId);
+    const before = (await retryAudit()).length;
+    const refused = await retryWith(old);
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toMatchObject({ code: "invalid_request_state", message: expect.stringMatching(/no longer holds/) });
+    expect(await retryAudit()).toHaveLength(before + 1);
+    expect((await retryAudit()).at(-1)).toMatchObject({ decision: "deny", reason: "request_state:unknown_key" });
+    expect((await retryWith(fresh)).status, "states under the newest key still open").toBe(403);
+
+    // A key thought exposed: rotate and retire it at once; its live states are refused.
+    const again = await runCli(["keys", "request-state", "rotate"]);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toMatch(/^New requestState key: rsk_\S+ \(seals from now on\)/);
+    expect(again.stderr).toMatch(/retire them in 11 minutes: npm run frontdesk -- keys request-state retire/);
+    const now = await runCli(["keys", "request-state", "retire", "--immediately", "--json"]);
+    expect(now.exitCode).toBe(0);
+    expect(JSON.parse(now.stdout).retired).toEqual([keyId]);
+    expect((await retryWith(fresh)).status).toBe(400);
+    expect((await retryAudit()).at(-1)).toMatchObject({ decision: "deny", reason: "request_state:unknown_key" });
+
+    const status = await runCli(["keys", "request-state", "status", "--json"]);
+    const keys = (JSON.parse(status.stdout) as { keys: { id: string; role: string }[] }).keys;
+    expect(keys[0]!.role).toBe("sealing");
+    expect(keys.filter((k) => k.role === "sealing")).toHaveLength(1);
+    expect(keys.find((k) => k.id === keyId)!.role).toBe("retired");
+    expect(keys.find((k) => k.id === requestStateKeyId(old))!.role).toBe("retired");
+    // Both operations are audited with the operator as actor.
+    const { flushAudit } = await import("@/lib/audit/append");
+    await flushAudit();
+    const ops = await (await getDb()).auditEvent.findMany({ where: { action: { startsWith: "request_state_key." } }, orderBy: { seq: "asc" } });
+    expect(ops.map((e) => [e.action, e.actorType, e.actorId])).toEqual(
+      expect.arrayContaining([
+        ["request_state_key.rotated", "admin", "cli"],
+        ["request_state_key.retired", "admin", "test"],
+        ["request_state_key.retired", "admin", "cli"],
+      ]),
+    );
   });
 });

@@ -1,4 +1,5 @@
-// `keys generate`, `keys status` and `keys rotate`: the key-encryption-key lifecycle.
+// `keys generate`, `keys status` and `keys rotate`: the key-encryption-key lifecycle; and
+// `keys request-state ...`, the keys that seal MCP requestStates (at the end of this file).
 // Rolling rotation, in the order that never leaves an instance unable to read what another wrote:
 //   1. add the new key LAST in FRONTDESK_KEYS on every instance (decrypt-only), rolling restart;
 //   2. move it FIRST on every instance (active), rolling restart;
@@ -107,5 +108,77 @@ defineCommand({
     if (pending.length) lines.push("", `Still needed: ${pending.map((k) => k.version).join(", ")} (run keys rotate once every instance has ${keyring.activeVersion} first).`);
     lines.push("", "Rolling rotation:", ...ROTATION_STEPS);
     return { exitCode: unknown.length ? 1 : 0, text: lines.join("\n"), data: { activeVersion: keyring.activeVersion, keys, unknownVersions: unknown } };
+  },
+});
+
+// `keys request-state status|rotate|retire`: the keys that seal MCP 2026-07-28 requestStates
+// (lib/elicitations/request-state-keys.ts). They are data keys of their own, stored sealed in the
+// database, so they need no restart: a new key seals on this instance at once and on the others
+// within a minute; an older key keeps opening until it is retired.
+const REQUEST_STATE_ACTOR = { type: "admin" as const, id: "cli" };
+
+function describeRequestStateKeys(keys: Awaited<ReturnType<typeof import("@/lib/elicitations/request-state-keys").listRequestStateKeys>>): string[] {
+  if (keys.length === 0) return ["No request-state key yet (the first consent-needed answer creates one)."];
+  return keys.map((k) => {
+    const when = k.role === "opening" && k.retirableAt ? `, retirable from ${k.retirableAt.toISOString()}` : "";
+    return `${k.id.padEnd(18)} ${k.role.padEnd(8)} created ${k.createdAt.toISOString()}${when}`;
+  });
+}
+
+defineCommand({
+  path: ["keys", "request-state", "status"],
+  summary: "List the requestState keys: the one that seals, older ones that still open, retired ones",
+  async run() {
+    const { listRequestStateKeys } = await import("@/lib/elicitations/request-state-keys");
+    const keys = await listRequestStateKeys();
+    return { exitCode: 0, text: describeRequestStateKeys(keys).join("\n"), data: { keys } };
+  },
+});
+
+defineCommand({
+  path: ["keys", "request-state", "rotate"],
+  summary: "Add a new requestState key that seals from now on; older keys keep opening until retired",
+  description:
+    "Online: this instance seals with the new key at once, the others within a minute (and open it at\n" +
+    "once when a state names it). States sealed before stay valid. Run `keys request-state retire`\n" +
+    "once they have expired (`keys request-state status` says when).",
+  async run() {
+    const { listRequestStateKeys, retireGraceMs, rotateRequestStateKey } = await import("@/lib/elicitations/request-state-keys");
+    const id = await rotateRequestStateKey(REQUEST_STATE_ACTOR);
+    const keys = await listRequestStateKeys();
+    const minutes = Math.ceil(retireGraceMs() / 60_000);
+    return {
+      exitCode: 0,
+      text: [`New requestState key: ${id} (seals from now on)`, ...describeRequestStateKeys(keys)].join("\n"),
+      data: { keyId: id, keys },
+      note: `Older keys still open states sealed before; retire them in ${minutes} minutes: npm run frontdesk -- keys request-state retire`,
+    };
+  },
+});
+
+defineCommand({
+  path: ["keys", "request-state", "retire"],
+  summary: "Retire the requestState keys whose states have all expired (or, --immediately, every key but the newest)",
+  description:
+    "A retired key opens nothing: a state sealed under it is refused as invalid_request_state (the MCP\n" +
+    "server's next call gets a fresh link). Without --immediately only keys superseded longer ago than\n" +
+    "the elicitation lifetime (plus a minute for other instances) are retired, so no live state breaks.\n" +
+    "--immediately is for a key thought exposed. Other instances stop opening with a retired key\n" +
+    "within a minute.",
+  options: { immediately: { type: "boolean", description: "retire every key but the newest now, even if live states use it" } },
+  async run({ options }) {
+    const { listRequestStateKeys, retireRequestStateKeys } = await import("@/lib/elicitations/request-state-keys");
+    const retired = await retireRequestStateKeys(REQUEST_STATE_ACTOR, { immediately: options.immediately === true });
+    const keys = await listRequestStateKeys();
+    const waiting = keys.filter((k) => k.role === "opening");
+    return {
+      exitCode: 0,
+      text: [
+        retired.length ? `Retired: ${retired.join(", ")}` : "Nothing to retire.",
+        ...(waiting.length ? [`Still opening (retirable later): ${waiting.map((k) => k.id).join(", ")}`] : []),
+        ...describeRequestStateKeys(keys),
+      ].join("\n"),
+      data: { retired, keys },
+    };
   },
 });
