@@ -11,7 +11,7 @@ import { createPolicyRule, listPolicyRules } from "@/lib/policy/rules";
 import { createProvider } from "@/lib/providers/create";
 import { findProviderBySlug } from "@/lib/providers/find";
 import { DEMO_GATEWAY_NAME, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG } from "./ports";
-import { NOTES_REQUEST_RULES, UPSTREAM_SCOPES } from "./upstream-provider";
+import { NOTES_REQUEST_RULES, NOTES_SCOPE_DESCRIPTIONS, UPSTREAM_SCOPES } from "./upstream-provider";
 
 const ACTOR = { type: "admin", id: "demo-setup" } as const;
 
@@ -53,13 +53,21 @@ export async function seedDemo(input: SeedDemoInput): Promise<SeedDemoResult> {
         // ... which is a loopback address: the egress proxy may reach it for this provider only.
         allowPrivateNetwork: true,
         requestRules: NOTES_REQUEST_RULES,
+        scopeDescriptions: NOTES_SCOPE_DESCRIPTIONS,
       },
       { type: "system" },
     );
-  } else if (!provider.allowPrivateNetwork || JSON.stringify(provider.requestRules) !== JSON.stringify(NOTES_REQUEST_RULES)) {
-    // A data folder from before the egress proxy: give its Notes provider what the proxy needs.
+  } else if (
+    !provider.allowPrivateNetwork ||
+    JSON.stringify(provider.requestRules) !== JSON.stringify(NOTES_REQUEST_RULES) ||
+    JSON.stringify(provider.scopeDescriptions) === "{}"
+  ) {
+    // A data folder from an earlier version: give its Notes provider what the proxy and the consent page need.
     const db = await getDb();
-    await db.provider.update({ where: { id: provider.id }, data: { allowPrivateNetwork: true, requestRules: NOTES_REQUEST_RULES } });
+    await db.provider.update({
+      where: { id: provider.id },
+      data: { allowPrivateNetwork: true, requestRules: NOTES_REQUEST_RULES, scopeDescriptions: NOTES_SCOPE_DESCRIPTIONS },
+    });
   }
   if (provider.issuer !== input.notes.issuer) {
     warnings.push(

@@ -26,6 +26,12 @@ export const NOTES_REQUEST_RULES = {
   ],
 } satisfies Record<string, { methods: ("GET" | "HEAD" | "POST" | "DELETE")[]; paths: string[] }[]>;
 
+/** What the consent page says each Notes scope lets an agent do (Provider.scopeDescriptions). */
+export const NOTES_SCOPE_DESCRIPTIONS = {
+  "notes:read": "Read your notes",
+  "notes:write": "Create and delete your notes",
+};
+
 const NOTES: Record<string, string[]> = {
   alice: ["Follow the white rabbit", "Tea party at six"],
   bob: ["Fix the fence", "Order more bricks"],

@@ -46,13 +46,13 @@ export function ConsentSummary({ details }: { details: ConsentDetails }) {
       <div>
         <h2 className="text-sm font-medium text-slate-600">Permissions requested</h2>
         <div className="mt-2">
-          <ScopeList scopes={details.requestedScopes} empty="The service's default access" />
+          <ScopeList scopes={details.requestedScopes} descriptions={details.scopeDescriptions} empty="The service's default access" />
         </div>
       </div>
       <div>
         <h2 className="text-sm font-medium text-slate-600">Already granted</h2>
         <div className="mt-2">
-          <ScopeList scopes={details.grantedScopes} empty="Nothing yet: this is a new connection" />
+          <ScopeList scopes={details.grantedScopes} descriptions={details.scopeDescriptions} empty="Nothing yet: this is a new connection" />
         </div>
         {details.approvedRequesters.length > 0 ? (
           <div className="mt-3">

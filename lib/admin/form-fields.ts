@@ -1,6 +1,7 @@
 // zod field helpers for admin forms: HTML forms send "" for empty inputs, "on" for checked
 // boxes (nothing for unchecked), and lists as free text.
 import { z } from "zod";
+import { parseScopeDescriptions } from "@/lib/providers/scope-descriptions";
 
 /** "" becomes undefined. */
 export const optionalText = (max: number) =>
@@ -15,3 +16,15 @@ export const listField = (itemMax: number, maxItems: number) =>
 
 /** A checkbox: present ("on") is true, absent is false. */
 export const checkbox = z.preprocess((v) => v === "on" || v === "true", z.boolean());
+
+/** `scope = description` lines (lib/providers/scope-descriptions.ts); a bad line is a field error. */
+export const scopeDescriptionsField = z
+  .string()
+  .max(40_000)
+  .optional()
+  .transform((text, ctx) => {
+    const parsed = parseScopeDescriptions(text ?? "");
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: "custom", message: parsed.message });
+    return z.NEVER;
+  });

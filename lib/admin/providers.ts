@@ -72,6 +72,7 @@ function currentInput(p: Provider): ProviderInput {
     apiKeyPrefix: opt(p.apiKeyPrefix),
     validationUrl: opt(p.validationUrl),
     allowInsecureHttp: p.allowInsecureHttp,
+    scopeDescriptions: (p.scopeDescriptions ?? {}) as Record<string, string>,
   };
 }
 
@@ -113,6 +114,7 @@ export async function updateProvider(providerId: string, edit: ProviderEdit, act
     apiKeyPrefix: next.apiKeyPrefix ?? null,
     validationUrl: next.validationUrl ?? null,
     allowInsecureHttp: next.allowInsecureHttp,
+    scopeDescriptions: next.scopeDescriptions,
     ...(sealed ?? {}),
   };
   const provider = await db.$transaction(async (tx) => {

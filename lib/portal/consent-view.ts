@@ -3,6 +3,7 @@ import type { Viewer } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
 import { maxDelegationDays } from "@/lib/delegations/create";
 import { readElicitationContext, type ElicitationContext } from "@/lib/elicitations/context";
+import { describeScope } from "@/lib/providers/scope-descriptions";
 import { checkElicitationAccess } from "./access";
 import type { RefusalReason } from "./refusal";
 
@@ -34,6 +35,8 @@ export interface ConsentDetails {
   grantedScopes: string[];
   /** Requested scopes not yet granted (incremental consent asks for these on top). */
   newScopes: string[];
+  /** Plain-language lines for the scopes above that have one (the provider's, or the OIDC standard ones). */
+  scopeDescriptions: Record<string, string>;
 }
 
 export type ConsentView = { kind: "ready"; details: ConsentDetails } | { kind: "refused"; reason: RefusalReason };
@@ -80,6 +83,12 @@ export async function loadConsentView(id: string, viewer: Viewer): Promise<Conse
       requestedScopes: elicitation.scopes,
       grantedScopes,
       newScopes,
+      scopeDescriptions: Object.fromEntries(
+        [...new Set([...elicitation.scopes, ...grantedScopes])].flatMap((scope) => {
+          const line = describeScope(scope, provider.scopeDescriptions);
+          return line ? [[scope, line]] : [];
+        }),
+      ),
     },
   };
 }

@@ -1,6 +1,7 @@
 // The shape of a provider registration, parsed strictly at every edge (CLI, admin, presets).
 import { z } from "zod";
 import { requestRulesSchema } from "@/lib/egress/request-rules";
+import { scopeDescriptionsSchema } from "./scope-descriptions";
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -35,6 +36,8 @@ export const providerInputSchema = z
     allowPrivateNetwork: z.boolean().default(false),
     /** Egress proxy / ext_authz: what each scope may send (lib/egress/request-rules.ts). */
     requestRules: requestRulesSchema.default({}),
+    /** Consent page: a plain-language line per scope (lib/providers/scope-descriptions.ts). */
+    scopeDescriptions: scopeDescriptionsSchema.default({}),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -56,6 +56,38 @@ const MICROSOFT_RULES: RequestRules = {
   "Files.Read": [{ methods: READ, paths: ["/v1.0/me/drive/**"] }],
 };
 
+// What each scope lets an agent do, in the words the consent page shows (lib/providers/scope-descriptions.ts).
+const GITHUB_SCOPES = {
+  "read:user": "See your GitHub profile",
+  "user:email": "See your e-mail addresses",
+  "read:org": "See which organizations and teams you belong to",
+  repo: "Read and change all your repositories, private ones included (code, issues, pull requests)",
+  public_repo: "Read and change your public repositories",
+};
+const GOOGLE_SCOPES = {
+  "https://www.googleapis.com/auth/gmail.readonly": "Read your Gmail messages (not send or delete them)",
+  "https://www.googleapis.com/auth/drive.readonly": "See and download your Google Drive files",
+  "https://www.googleapis.com/auth/calendar.readonly": "See your calendars and events",
+};
+const SLACK_SCOPES = {
+  "users:read": "See the people in your workspace",
+  "channels:read": "See the public channels in your workspace",
+  "channels:history": "Read messages in public channels",
+  "chat:write": "Send messages as you",
+};
+const ATLASSIAN_SCOPES = {
+  "read:me": "See your Atlassian profile",
+  "read:jira-work": "Read Jira projects and issues",
+  "write:jira-work": "Create and change Jira issues and comments",
+  "read:confluence-content.all": "Read Confluence pages and blog posts",
+};
+const MICROSOFT_SCOPES = {
+  "User.Read": "See your Microsoft profile",
+  "Mail.Read": "Read your mail (not send or delete it)",
+  "Calendars.Read": "See your calendars and events",
+  "Files.Read": "See and download your OneDrive files",
+};
+
 type PresetDefaults = Omit<ProviderInput, "slug" | "clientId" | "clientSecret">;
 
 export interface PresetOptions {
@@ -90,6 +122,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         defaultScopes: ["read:user"],
         resourceUrls: ["https://api.github.com/"],
         requestRules: GITHUB_RULES,
+        scopeDescriptions: GITHUB_SCOPES,
       };
     case "github-app":
       // GitHub App user-to-server tokens. Same endpoints as the OAuth app, but:
@@ -107,6 +140,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         defaultScopes: [],
         resourceUrls: ["https://api.github.com/"],
         requestRules: GITHUB_APP_RULES,
+        scopeDescriptions: GITHUB_SCOPES,
       };
     case "google":
       // Google (OIDC discovery at accounts.google.com).
@@ -125,6 +159,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         extraAuthParams: { access_type: "offline", prompt: "consent", include_granted_scopes: "true" },
         resourceUrls: ["https://www.googleapis.com/", "https://gmail.googleapis.com/"],
         requestRules: GOOGLE_RULES,
+        scopeDescriptions: GOOGLE_SCOPES,
       };
     case "slack":
       // Slack OAuth v2 with user scopes (the token acts as the user, not as the bot).
@@ -146,6 +181,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         defaultScopes: ["users:read"],
         resourceUrls: ["https://slack.com/api/"],
         requestRules: SLACK_RULES,
+        scopeDescriptions: SLACK_SCOPES,
       };
     case "atlassian":
       // Atlassian Cloud OAuth 2.0 (3LO).
@@ -166,6 +202,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         extraAuthParams: { audience: "api.atlassian.com", prompt: "consent" },
         resourceUrls: ["https://api.atlassian.com/"],
         requestRules: ATLASSIAN_RULES,
+        scopeDescriptions: ATLASSIAN_SCOPES,
       };
     case "microsoft": {
       // Microsoft Entra ID (v2.0 endpoints).
@@ -187,6 +224,7 @@ export function presetDefaults(name: PresetName, options: PresetOptions = {}): P
         defaultScopes: ["openid", "offline_access", "User.Read"],
         resourceUrls: ["https://graph.microsoft.com/"],
         requestRules: MICROSOFT_RULES,
+        scopeDescriptions: MICROSOFT_SCOPES,
       };
     }
   }

@@ -147,8 +147,10 @@ test("alice signs in from her elicitation URL, approves, connects, and the token
   await expect(page.getByText("research-agent")).toBeVisible();
   await expect(page.getByText("notes-mcp")).toBeVisible();
   await expect(page.getByText("list_notes")).toBeVisible();
-  await expect(page.getByText("notes:read")).toBeVisible();
+  // Each scope in plain words (the provider's line), its raw name still visible beneath.
+  await expect(page.getByRole("listitem").filter({ hasText: "Read your notes" })).toContainText("notes:read");
   await expect(page.getByText("Nothing yet: this is a new connection")).toBeVisible();
+  await expect(page.getByText(/This request expires in \d+ minutes/)).toBeVisible();
 
   page.on("request", (r) => {
     if (r.url().includes(`/api/oauth/callback/${UPSTREAM_PROVIDER_SLUG}?`)) aliceCallbackUrl = r.url();

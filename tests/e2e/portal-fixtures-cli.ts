@@ -2,6 +2,7 @@
 // Frontdesk server's environment, so lib/ singletons (env, database, keyring) never leak
 // between spec files sharing one Playwright worker. Prints one JSON line.
 //   tsx tests/e2e/portal-fixtures-cli.ts <command> '<json>'
+import { NOTES_SCOPE_DESCRIPTIONS } from "@/demo/upstream-provider";
 import { openGrantCredential, openRefreshToken, SEALED_GRANT_SELECT } from "@/lib/grants/sealed";
 import { verifyAuditChain } from "@/lib/audit/verify";
 import { getDb } from "@/lib/db/client";
@@ -30,6 +31,7 @@ const commands: FixtureCommands = {
       tokenEndpointAuth: "client_secret_basic",
       allowInsecureHttp: true,
       resourceUrls: [String(input.apiUrl)],
+      scopeDescriptions: NOTES_SCOPE_DESCRIPTIONS,
     });
     const keys = await createProvider({ slug: "keysvc", displayName: "Key Service", kind: "api_key", apiKeyHeader: "X-Api-Key" });
     return { gatewayId: gateway.id, notesId: notes.id, keysId: keys.id };

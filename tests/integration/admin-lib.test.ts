@@ -155,6 +155,14 @@ describe("provider edits", () => {
     expect((await updateProvider(oauthId, { displayName: "Acme Corp" }, actor)).changed).toEqual([]);
   });
 
+  it("stores the plain-language scope lines an admin writes, and refuses unusable ones", async () => {
+    const edit = await updateProvider(oauthId, { scopeDescriptions: { read: "Read your Acme projects" } }, actor);
+    expect(edit.changed).toEqual(["scopeDescriptions"]);
+    expect(edit.provider.scopeDescriptions).toEqual({ read: "Read your Acme projects" });
+    await expect(updateProvider(oauthId, { scopeDescriptions: { read: "x".repeat(201) } }, actor)).rejects.toThrow(/scopeDescriptions/);
+    expect((await updateProvider(oauthId, { scopeDescriptions: {} }, actor)).provider.scopeDescriptions).toEqual({});
+  });
+
   it("a disable is seen by the gateway API's provider cache at once", async () => {
     expect((await findProviderBySlugCached("acme"))?.status).toBe("active");
     await setProviderStatusById(oauthId, "disabled", actor);

@@ -1,22 +1,32 @@
 // The hot-path configuration cache: concurrent misses share one load, entries expire, local
 // invalidation is immediate, failed loads are not cached.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { TtlCache } from "@/lib/gateways/ttl-cache";
 
 describe("TtlCache", () => {
   it("shares one load between concurrent misses and serves hits until the TTL", async () => {
-    const cache = new TtlCache<number>(50);
-    let loads = 0;
-    const load = async () => {
-      loads++;
-      await new Promise((r) => setTimeout(r, 10));
-      return loads;
-    };
-    const values = await Promise.all(Array.from({ length: 20 }, () => cache.get("k", load)));
-    expect(new Set(values)).toEqual(new Set([1]));
-    expect(await cache.get("k", load)).toBe(1);
-    await new Promise((r) => setTimeout(r, 60));
-    expect(await cache.get("k", load)).toBe(2);
+    // The clock is the test's (only Date is faked): a busy machine cannot age an entry.
+    vi.useFakeTimers({ toFake: ["Date"], now: 1_000_000 });
+    try {
+      const cache = new TtlCache<number>(50);
+      let loads = 0;
+      let finish!: () => void;
+      const loaded = new Promise<void>((resolve) => (finish = resolve));
+      const load = async () => {
+        loads++;
+        await loaded;
+        return loads;
+      };
+      const all = Promise.all(Array.from({ length: 20 }, () => cache.get("k", load)));
+      finish();
+      expect(new Set(await all)).toEqual(new Set([1]));
+      vi.setSystemTime(1_000_049);
+      expect(await cache.get("k", load)).toBe(1);
+      vi.setSystemTime(1_000_050);
+      expect(await cache.get("k", load)).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("forgets on delete, and does not keep a failed load", async () => {

@@ -3,7 +3,7 @@
 // Client secrets are write-only: accepted here, sealed by lib/providers, never sent back.
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
-import { checkbox, listField, optionalText } from "@/lib/admin/form-fields";
+import { checkbox, listField, optionalText, scopeDescriptionsField } from "@/lib/admin/form-fields";
 import { adminAction } from "@/lib/admin/guard";
 import { createProviderFromPreset, setProviderStatusById, testIssuerDiscovery, testProviderDiscovery, updateProvider } from "@/lib/admin/providers";
 import { AppError } from "@/lib/errors";
@@ -42,6 +42,7 @@ const endpointFields = {
   apiKeyPrefix: optionalText(50),
   validationUrl: optionalText(2048),
   allowInsecureHttp: checkbox,
+  scopeDescriptions: scopeDescriptionsField,
 };
 
 export const createGenericProviderAction = adminAction(

@@ -1,6 +1,7 @@
 // The endpoint/credential fields shared by the generic create form and the edit form.
 import { CheckboxField, SecretField, SelectField, TextArea, TextField } from "@/components/admin/fields";
 import type { Provider } from "@/lib/generated/prisma/client";
+import { formatScopeDescriptions } from "@/lib/providers/scope-descriptions";
 
 export function ProviderFields({ provider }: { provider?: Provider }) {
   return (
@@ -22,6 +23,12 @@ export function ProviderFields({ provider }: { provider?: Provider }) {
         options={["client_secret_basic", "client_secret_post", "none"].map((v) => ({ value: v, label: v }))}
       />
       <TextField name="defaultScopes" label="Default scopes" defaultValue={provider?.defaultScopes.join(" ")} hint="Space separated." />
+      <TextArea
+        name="scopeDescriptions"
+        label="What each scope lets an agent do (consent page)"
+        defaultValue={formatScopeDescriptions(provider?.scopeDescriptions)}
+        hint="One per line: scope = plain words, e.g. notes:read = Read your notes. People see these lines when they consent; the scope name stays visible next to each."
+      />
       <TextArea name="resourceUrls" label="API base URLs (token-exchange resources)" defaultValue={provider?.resourceUrls.join("\n")} hint="One per line." />
       <div className="space-y-4">
         <TextField name="apiKeyHeader" label="API key header (API-key providers)" defaultValue={provider?.apiKeyHeader} placeholder="X-Api-Key" />

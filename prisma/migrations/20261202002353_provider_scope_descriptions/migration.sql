@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Provider" ADD COLUMN     "scopeDescriptions" JSONB NOT NULL DEFAULT '{}';
