@@ -126,6 +126,16 @@ export const envSchema = z.object({
   FRONTDESK_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(2_000),
   /** On SIGTERM: the longest to wait for in-flight requests before exiting anyway. */
   FRONTDESK_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(25_000),
+  /**
+   * The longest a resolve waits for a token refresh (a slow or hanging provider, a queue of
+   * refreshes): then it serves the still-valid token or answers 503 + Retry-After, while the
+   * refresh itself carries on and stores what the provider returns.
+   */
+  REFRESH_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** Consecutive failed (or deadline-exceeding) refreshes at one provider that open its circuit breaker. */
+  UPSTREAM_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1_000).default(3),
+  /** How long an open breaker fails refreshes fast before one trial call (half-open). */
+  UPSTREAM_BREAKER_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Prometheus metrics on their own listener (off when unset; never on the public port). */
   FRONTDESK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),

@@ -4,10 +4,17 @@
 // gets the lock re-reads the row first, so a refresh another instance just finished is reused
 // instead of repeated (with rotating refresh tokens a second refresh would fail or, worse, burn
 // the new token).
+//
+// A slow or dead provider must not hold resolves hostage: a caller waits for a refresh at most
+// REFRESH_DEADLINE_MS (then it gets the still-valid token, or a retryable 503), and a per-provider
+// circuit breaker (upstream-breaker.ts) makes refreshes fail fast once the provider keeps failing.
+// A refresh the caller stopped waiting for is not aborted: the provider may already have rotated
+// the refresh token, and the response must still be stored (or the grant is lost).
 import * as client from "openid-client";
 import { appendAudit } from "@/lib/audit/append";
 import { sealFields } from "@/lib/crypto/envelope";
 import { getDb } from "@/lib/db/client";
+import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import type { Provider } from "@/lib/generated/prisma/client";
 import { log } from "@/lib/log";
@@ -17,6 +24,7 @@ import { wakeOutbox } from "@/lib/outbox/wake";
 import { getOAuthConfig } from "@/lib/providers/oauth-config";
 import { lockGrant, type Tx } from "./lock";
 import { grantBinding, openGrantCredential, openRefreshToken, type OpenCredential, SEALED_GRANT_SELECT, type SealedGrant } from "./sealed";
+import { breakerFor, type CircuitBreaker } from "./upstream-breaker";
 
 /** Refresh when the token expires within this many seconds. */
 export const REFRESH_SKEW_SECONDS = 60;
@@ -51,7 +59,12 @@ function isExpired(grant: Pick<SealedGrant, "expiresAt">, now = Date.now()): boo
   return grant.expiresAt !== null && grant.expiresAt.getTime() <= now;
 }
 
-const inFlight = new Map<string, Promise<LockedOutcome>>();
+/** A refresh in progress; `slowCounted`: a caller's deadline passed, already counted as a failure by the breaker. */
+interface Flight {
+  outcome: Promise<LockedOutcome>;
+  slowCounted: boolean;
+}
+const inFlight = new Map<string, Flight>();
 // After a failed refresh, a still-valid token is served for a while without asking the provider
 // again, so an outage does not turn every resolve into another upstream attempt.
 const RETRY_AFTER_FAILURE_MS = 10_000;
@@ -77,14 +90,23 @@ export async function ensureFreshGrant(
     return { kind: "fresh", grant, refreshed: false };
   }
   const flightKey = force ? `${grant.id}:force` : grant.id;
+  const breaker = providerBreaker(provider);
   let flight = inFlight.get(flightKey);
   if (!flight) {
-    flight = observeRefresh(provider.slug, refreshUnderLock(grant, provider, ctx, force ? grant.accessTokenCipher : undefined), refreshOutcome)
-      .then(withOpenedCredential)
-      .finally(() => inFlight.delete(flightKey));
-    inFlight.set(flightKey, flight);
+    // An open breaker: the provider has been failing; do not ask it again yet.
+    if (!breaker.tryAcquire().allowed) return servableOrUnavailable(grant, provider, "is failing");
+    flight = startFlight(flightKey, grant, provider, ctx, force, breaker);
   }
-  const outcome = await flight;
+  const outcome = await withinDeadline(flight.outcome, env().REFRESH_DEADLINE_MS);
+  if (outcome === DEADLINE) {
+    // Slow counts as failing: a hanging provider opens the breaker after a few deadlines, not
+    // after a few HTTP timeouts. Once per refresh, however many callers waited on it.
+    if (!flight.slowCounted) {
+      flight.slowCounted = true;
+      breaker.recordFailure();
+    }
+    return servableOrUnavailable(grant, provider, "is too slow");
+  }
   // A grant just marked needs_reauth: its revocation events are committed, deliver them now.
   if (outcome.kind === "needs_reauth") wakeOutbox();
   if (outcome.kind === "refreshed_unaudited") {
@@ -100,6 +122,49 @@ export async function ensureFreshGrant(
   // The provider is down or slow: a token that is still valid is better than none.
   if (!isExpired(outcome.grant)) return { kind: "fresh", grant: outcome.grant, refreshed: false };
   throw new AppError("upstream_unavailable", `${provider.displayName} is not reachable to renew the token; retry later`);
+}
+
+const DEADLINE = Symbol("deadline");
+
+function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T | typeof DEADLINE> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<typeof DEADLINE>((resolve) => (timer = setTimeout(() => resolve(DEADLINE), ms)));
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Without a refresh: the current token while it is valid, else a retryable 503. */
+function servableOrUnavailable(grant: SealedGrant, provider: Provider, why: string): FreshGrant {
+  if (!isExpired(grant)) return { kind: "fresh", grant, refreshed: false };
+  throw new AppError("upstream_unavailable", `${provider.displayName} ${why} to renew the token; retry later`);
+}
+
+function providerBreaker(provider: Provider): CircuitBreaker {
+  return breakerFor(provider.id, { failureThreshold: env().UPSTREAM_BREAKER_FAILURES, openMs: env().UPSTREAM_BREAKER_OPEN_MS });
+}
+
+function startFlight(key: string, grant: SealedGrant, provider: Provider, ctx: RefreshContext, force: boolean, breaker: CircuitBreaker): Flight {
+  const flight: Flight = { outcome: undefined as unknown as Promise<LockedOutcome>, slowCounted: false };
+  flight.outcome = observeRefresh(provider.slug, refreshUnderLock(grant, provider, ctx, force ? grant.accessTokenCipher : undefined), refreshOutcome)
+    .then(withOpenedCredential)
+    .then(
+      (outcome) => {
+        // The provider answered (or another instance already had): it works. A slow success
+        // still closes the breaker; only failures and deadlines open it.
+        if (outcome.kind === "upstream_failed") {
+          if (!flight.slowCounted) breaker.recordFailure();
+          else breaker.abandonTrial();
+        } else breaker.recordSuccess();
+        return outcome;
+      },
+      (e: unknown) => {
+        // The database or the audit failed, not the provider.
+        breaker.abandonTrial();
+        throw e;
+      },
+    )
+    .finally(() => inFlight.delete(key));
+  inFlight.set(key, flight);
+  return flight;
 }
 
 // Each refresh holds a pooled connection (its transaction) while it waits for the provider; at

@@ -8,6 +8,9 @@ import { useTestDatabase } from "../helpers/test-db";
 import { ACCESS_TOKEN_TYPE, approveGateways, basicAuth, connectNotes, type GatewayTestbed, resolveRequest, startGatewayTestbed, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, tokenRequest } from "../helpers/gateway-testbed";
 
 await useTestDatabase();
+// These cases fail the provider on purpose several times in a row; the circuit breaker that would
+// then open is tested on its own (upstream-deadline.test.ts), not here.
+process.env.UPSTREAM_BREAKER_FAILURES = "1000";
 
 let bed: GatewayTestbed;
 let resolve: (req: Request) => Promise<Response>;
