@@ -47,6 +47,10 @@ export function gatewayEnv(idp: TestIdp, frontdeskUrl: string): Record<string, s
     FRONTDESK_INSECURE_HTTP_ISSUERS: idp.issuer,
     TOKEN_MAX_EXPIRES_IN: "300",
     LOG_LEVEL: "warn",
+    // The refresh deadline is a wall-clock limit (5 s in production): on a loaded test machine a
+    // first refresh (discovery included) can take longer. Tests that are not about it get a
+    // generous one; upstream-deadline.test.ts sets its own.
+    REFRESH_DEADLINE_MS: "60000",
   };
 }
 

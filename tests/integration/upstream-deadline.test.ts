@@ -15,14 +15,14 @@ const DEADLINE_MS = 1_000;
 const OPEN_MS = 15_000;
 // The provider's own HTTP timeout (lib/providers/oauth-config.ts) is 10 s: what a resolve waited before.
 const HTTP_TIMEOUT_MS = 10_000;
-Object.assign(process.env, { REFRESH_DEADLINE_MS: String(DEADLINE_MS), UPSTREAM_BREAKER_FAILURES: "2", UPSTREAM_BREAKER_OPEN_MS: String(OPEN_MS) });
+const FAULT_ENV = { REFRESH_DEADLINE_MS: String(DEADLINE_MS), UPSTREAM_BREAKER_FAILURES: "2", UPSTREAM_BREAKER_OPEN_MS: String(OPEN_MS) };
 
 let bed: GatewayTestbed;
 let other: TestUpstream;
 let resolve: (req: Request) => Promise<Response>;
 
 beforeAll(async () => {
-  bed = await startGatewayTestbed();
+  bed = await startGatewayTestbed({ extraEnv: FAULT_ENV });
   resolve = (await import("@/lib/gateway-api/resolve")).handleResolve;
   // A second provider, with its own upstream server, to show the breaker is per provider.
   other = await startUpstream({ redirectUris: [`${bed.frontdeskUrl}/api/oauth/callback/other-notes`] });
