@@ -55,7 +55,7 @@ export async function seedDemo(input: SeedDemoInput): Promise<SeedDemoResult> {
         requestRules: NOTES_REQUEST_RULES,
         scopeDescriptions: NOTES_SCOPE_DESCRIPTIONS,
       },
-      { type: "system" },
+      ACTOR,
     );
   } else if (
     !provider.allowPrivateNetwork ||

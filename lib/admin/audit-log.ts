@@ -105,34 +105,65 @@ export interface AuditNames {
   providers: Map<string, string>;
 }
 
-/** Display names for the ids on a page (users by email, gateways by name, providers by slug). */
+/**
+ * Display names for the ids on a page (users by e-mail, gateways by name, providers by slug).
+ * A person is named the same way wherever they appear: by their Frontdesk user id, or by the
+ * "<issuer>|<subject>" reference events carry before a user row exists (auditSubjectRef), which
+ * resolves to that user's e-mail once they have signed in, and to "subject at issuer host" before.
+ */
 export async function loadAuditNames(
   events: { actorId?: string | null; userId?: string | null; gatewayId?: string | null; agentId?: string | null; providerId?: string | null }[],
 ): Promise<AuditNames> {
   const db = await getDb();
   const userIds = new Set<string>();
+  const subjectRefs = new Map<string, { issuer: string; subject: string }>();
   const gatewayIds = new Set<string>();
   const providerIds = new Set<string>();
   const agentIds = new Set<string>();
   for (const e of events) {
     if (e.agentId) agentIds.add(e.agentId);
-    for (const id of [e.actorId, e.userId]) if (id?.startsWith("usr_")) userIds.add(id);
+    for (const id of [e.actorId, e.userId]) {
+      if (id?.startsWith("usr_")) userIds.add(id);
+      else if (id?.includes("|")) subjectRefs.set(id, splitSubjectRef(id));
+    }
     if (e.actorId?.startsWith("gw_")) gatewayIds.add(e.actorId);
     if (e.gatewayId) gatewayIds.add(e.gatewayId);
     if (e.providerId) providerIds.add(e.providerId);
   }
-  const [users, gateways, providers, agents] = await Promise.all([
-    userIds.size ? db.user.findMany({ where: { id: { in: [...userIds] } }, select: { id: true, email: true, name: true } }) : [],
+  const person = { id: true, issuer: true, subject: true, email: true, name: true } as const;
+  const [users, referenced, gateways, providers, agents] = await Promise.all([
+    userIds.size ? db.user.findMany({ where: { id: { in: [...userIds] } }, select: person }) : [],
+    subjectRefs.size ? db.user.findMany({ where: { OR: [...subjectRefs.values()] }, select: person }) : [],
     gatewayIds.size ? db.gateway.findMany({ where: { id: { in: [...gatewayIds] } }, select: { id: true, name: true } }) : [],
     providerIds.size ? db.provider.findMany({ where: { id: { in: [...providerIds] } }, select: { id: true, slug: true } }) : [],
     agentIds.size ? db.agent.findMany({ where: { id: { in: [...agentIds] } }, select: { id: true, displayName: true } }) : [],
   ]);
+  const label = (u: { email: string | null; name: string | null; subject: string }) => u.email ?? u.name ?? u.subject;
+  const people = new Map(users.map((u) => [u.id, label(u)]));
+  for (const [ref, { issuer, subject }] of subjectRefs) {
+    const known = referenced.find((u) => u.issuer === issuer && u.subject === subject);
+    people.set(ref, known ? label(known) : `${subject} at ${hostOf(issuer)}`);
+  }
   return {
-    users: new Map(users.map((u) => [u.id, u.email ?? u.name ?? u.id])),
+    users: people,
     gateways: new Map(gateways.map((g) => [g.id, g.name])),
     agents: new Map(agents.map((a) => [a.id, a.displayName])),
     providers: new Map(providers.map((p) => [p.id, p.slug])),
   };
+}
+
+/** auditSubjectRef's inverse. Issuers are URLs (no "|"); subjects may contain one (e.g. "auth0|123"). */
+function splitSubjectRef(ref: string): { issuer: string; subject: string } {
+  const bar = ref.indexOf("|");
+  return { issuer: ref.slice(0, bar), subject: ref.slice(bar + 1) };
+}
+
+function hostOf(issuer: string): string {
+  try {
+    return new URL(issuer).host;
+  } catch {
+    return issuer;
+  }
 }
 
 export async function findAuditEvent(idOrSeq: string): Promise<AuditEvent | null> {

@@ -21,7 +21,7 @@ const { updateProvider, createProviderFromPreset, testIssuerDiscovery, setProvid
 const { findProviderBySlugCached } = await import("@/lib/gateway-api/providers");
 const { endSession, endUserSessions, listSessionsPage } = await import("@/lib/admin/sessions");
 const { listGrantsPage } = await import("@/lib/admin/grants");
-const { streamAuditExport } = await import("@/lib/admin/audit-log");
+const { loadAuditNames, streamAuditExport } = await import("@/lib/admin/audit-log");
 const { getActivitySeries, getOverviewCounts } = await import("@/lib/admin/overview");
 const { updateGatewaySettings } = await import("@/lib/admin/gateways");
 
@@ -253,6 +253,21 @@ describe("listing and export", () => {
     expect(days[29]!.resolvesAllowed).toBe(allowed);
     const counts = await getOverviewCounts();
     expect(counts).toMatchObject({ users: 3, activeGrants: 1, activeGateways: 2 });
+  });
+});
+
+describe("audit names", () => {
+  it("names a person the same way by user id and by issuer|subject reference, and an unknown subject by its issuer host", async () => {
+    const names = await loadAuditNames([
+      { userId: users.alice },
+      { actorId: "https://idp.test|alice" },
+      { userId: "https://idp.test|auth0|42" },
+      { userId: "https://other.example/tenant|dave" },
+    ]);
+    expect(names.users.get(users.alice)).toBe("alice@example.test");
+    expect(names.users.get("https://idp.test|alice")).toBe("alice@example.test");
+    expect(names.users.get("https://idp.test|auth0|42")).toBe("auth0|42 at idp.test");
+    expect(names.users.get("https://other.example/tenant|dave")).toBe("dave at other.example");
   });
 });
 

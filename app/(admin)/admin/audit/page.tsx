@@ -32,6 +32,8 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   const names = await loadAuditNames(page.events);
   const query: Record<string, string | undefined> = { ...q };
   const exportHref = (format: string) => hrefWith("/api/admin/audit/export", query, { format });
+  // The person an event is about: its user, or the user who acted (portal actions name only the actor).
+  const subjectOf = (e: { userId: string | null; actorType: string; actorId: string | null }) => e.userId ?? (e.actorType === "user" ? e.actorId : null);
   const who = (actorType: string, actorId: string | null) =>
     actorId ? `${actorType} ${names.users.get(actorId) ?? names.gateways.get(actorId) ?? actorId}` : actorType;
 
@@ -95,7 +97,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             <Td>
               <Badge value={e.decision} />
             </Td>
-            <Td className="text-xs">{e.userId ? (names.users.get(e.userId) ?? e.userId) : "—"}</Td>
+            <Td className="text-xs">{subjectOf(e) ? (names.users.get(subjectOf(e)!) ?? subjectOf(e)) : "—"}</Td>
             <Td className="text-xs">{e.gatewayId ? (names.gateways.get(e.gatewayId) ?? e.gatewayId) : "—"}</Td>
             <Td className="text-xs">{e.providerId ? (names.providers.get(e.providerId) ?? e.providerId) : "—"}</Td>
             <Td className="max-w-64 truncate text-xs text-slate-600">{e.reason ?? ""}</Td>
