@@ -207,8 +207,8 @@ export async function startNotesMcpServer(opts: NotesMcpServerOptions): Promise<
       let answer = await readNotes(session.user, { digest, requestState: remembered, waitSeconds: 0 });
       let expired = false;
       if (answer.kind === "state_refused") {
-        // Typically: the link expired. A call without the state gets a fresh one.
-        expired = true;
+        // Typically the link expired (or its key was retired): a call without the state gets a fresh one.
+        expired = /expired/i.test(answer.message);
         answer = await readNotes(session.user, { digest });
       }
       if (answer.kind === "notes") return notesResult(answer.owner, answer.notes);
