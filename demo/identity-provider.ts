@@ -5,6 +5,7 @@ import { importJWK, SignJWT } from "jose";
 import { ADMIN_GROUP, DEMO_USERS } from "./demo-users";
 import { handleInteraction } from "./oidc-interactions";
 import { startLocalOidcServer, type LocalClient } from "./local-oidc";
+import { GRANT_TYPE_TOKEN_EXCHANGE, registerIdJagIssuance, TOKEN_TYPE_ID_JAG, type CrossAppPolicy, type IdJagDecision } from "./id-jag-issuer";
 
 export { ADMIN_GROUP, DEMO_USERS };
 
@@ -15,16 +16,26 @@ export interface IdentityProvider {
   users: typeof DEMO_USERS;
   /** Signs a JWT as this issuer (RS256, its published key): a subject token for a gateway. */
   signJwt(claims: Record<string, unknown>, opts?: { expiresIn?: number; notBefore?: number }): Promise<string>;
+  /** Cross-app access (demo/id-jag-issuer.ts): the live policy, and every ID-JAG decision made. */
+  crossAppAccess: CrossAppPolicy;
+  idJagDecisions: IdJagDecision[];
   close(): Promise<void>;
 }
 
-export async function startIdentityProvider(opts: { clients: LocalClient[]; port?: number }): Promise<IdentityProvider> {
+export async function startIdentityProvider(opts: { clients: LocalClient[]; port?: number; crossAppAccess?: CrossAppPolicy }): Promise<IdentityProvider> {
+  const crossAppAccess = opts.crossAppAccess ?? { relationships: [] };
+  const idJagDecisions: IdJagDecision[] = [];
+  // Every client of this IdP may ask for ID-JAGs; the policy decides what it gets.
+  const clients = opts.clients.map((c) => ({ ...c, extraGrantTypes: [...(c.extraGrantTypes ?? []), GRANT_TYPE_TOKEN_EXCHANGE] }));
   const server = await startLocalOidcServer({
     port: opts.port,
     cookiePrefix: "idp",
     accounts: DEMO_USERS,
-    clients: opts.clients,
+    clients,
+    setup: (provider, srv) => registerIdJagIssuance(provider, srv, crossAppAccess, idJagDecisions),
     configuration: {
+      // draft-ietf-oauth-identity-assertion-authz-grant-03 §7: this IdP issues ID-JAGs.
+      discovery: { identity_chaining_requested_token_types_supported: [TOKEN_TYPE_ID_JAG] },
       scopes: ["openid", "email", "profile", "groups", "offline_access"],
       claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"], groups: ["groups"] },
       // next-auth reads email, name and groups from the ID token.
@@ -59,6 +70,8 @@ export async function startIdentityProvider(opts: { clients: LocalClient[]; port
       if (o.notBefore !== undefined) jwt.setNotBefore(o.notBefore);
       return jwt.sign(key);
     },
+    crossAppAccess,
+    idJagDecisions,
     close: server.close,
   };
 }

@@ -14,6 +14,10 @@ export interface LocalClient {
   redirectUris: string[];
   /** Shown on the consent page (client_name); every local client is Frontdesk unless named. */
   clientName?: string;
+  /** Grant types beyond authorization_code and refresh_token (e.g. an ID-JAG grant, demo/id-jag-*.ts). */
+  extraGrantTypes?: string[];
+  /** Default client_secret_basic; the MCP SDK's requestJwtAuthorizationGrant sends client_secret_post. */
+  tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post";
 }
 
 export interface LocalOidcServer {
@@ -36,6 +40,8 @@ export async function startLocalOidcServer(opts: {
   configuration: Configuration;
   /** Runs before oidc-provider; returns true when it handled the request. */
   before?: (provider: Provider) => PreHandler;
+  /** Registers extra grant types on the new provider (before any client is loaded). */
+  setup?: (provider: Provider, server: { issuer: string; privateJwk: JWK & { kid: string } }) => void;
 }): Promise<LocalOidcServer> {
   const { privateKey } = await generateKeyPair("RS256", { extractable: true });
   const privateJwk = { ...(await exportJWK(privateKey)), kid: randomBytes(8).toString("hex"), alg: "RS256", use: "sig" };
@@ -53,9 +59,9 @@ export async function startLocalOidcServer(opts: {
       client_secret: c.clientSecret,
       client_name: c.clientName ?? "Frontdesk",
       redirect_uris: c.redirectUris,
-      grant_types: ["authorization_code", "refresh_token"],
+      grant_types: ["authorization_code", "refresh_token", ...(c.extraGrantTypes ?? [])],
       response_types: ["code"],
-      token_endpoint_auth_method: "client_secret_basic",
+      token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? "client_secret_basic",
     })),
     jwks: { keys: [privateJwk] },
     cookies: {
@@ -87,6 +93,7 @@ export async function startLocalOidcServer(opts: {
   });
   // oidc-provider trusts X-Forwarded-* only when told; these servers are never behind a proxy.
   provider.proxy = false;
+  opts.setup?.(provider, { issuer, privateJwk });
   const before = opts.before?.(provider);
   const callback = provider.callback();
   handler = async (req, res) => {

@@ -17,4 +17,6 @@ const loaded = await import("oidc-provider").finally(() => {
 const Provider: typeof import("oidc-provider").default = loaded.default;
 type Provider = import("oidc-provider").default;
 export default Provider;
+/** oidc-provider's OAuth error classes (custom grant handlers throw them). */
+export const errors: typeof import("oidc-provider").errors = loaded.errors;
 export type { Configuration } from "oidc-provider";

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type Provider from "oidc-provider";
 import { handleInteraction, type DemoAccount } from "./oidc-interactions";
 import { startLocalOidcServer, type LocalClient } from "./local-oidc";
+import { GRANT_PROFILE_ID_JAG, GRANT_TYPE_JWT_BEARER, registerIdJagRedemption, type IdJagRedemption, type TrustedIdJagIssuer } from "./id-jag-redeemer";
 
 export const UPSTREAM_USERS = {
   alice: { sub: "alice", email: "alice@notes.test", name: "Alice", password: "wonderland", groups: [] },
@@ -54,6 +55,9 @@ export interface UpstreamProvider {
   stats: UpstreamStats;
   /** Issues a real grant's tokens directly, as if the user had consented (no browser). */
   mintTokens(input: { accountId: string; scope: string; expiresIn?: number; clientId?: string }): Promise<{ accessToken: string; refreshToken: string; expiresIn: number }>;
+  /** Cross-app access: IdPs whose ID-JAGs this server redeems (live list), and every redemption. */
+  idJagIssuers: TrustedIdJagIssuer[];
+  idJagRedemptions: IdJagRedemption[];
   failTokenEndpoint(mode: "none" | "5xx" | "timeout"): void;
   delayTokenEndpoint(ms: number): void;
   close(): Promise<void>;
@@ -66,12 +70,19 @@ export async function startUpstreamProvider(opts: {
   accessTokenTtl?: number;
   /** Rotate the refresh token at every use (default true, like Atlassian and Slack). */
   rotateRefreshTokens?: boolean;
+  /**
+   * Redeem ID-JAGs from these IdPs with the jwt-bearer grant and advertise the ID-JAG grant
+   * profile (demo/id-jag-redeemer.ts). Without it the server offers neither (like most SaaS today).
+   */
+  idJagIssuers?: TrustedIdJagIssuer[];
 }): Promise<UpstreamProvider> {
   const stats: UpstreamStats = { tokenRequests: 0, refreshRequests: 0, revocations: 0, apiRequests: [] };
   const notes: Record<string, string[]> = Object.fromEntries(Object.entries(NOTES).map(([k, v]) => [k, [...v]]));
   let failure: "none" | "5xx" | "timeout" = "none";
   let delayMs = 0;
   const ttl = opts.accessTokenTtl ?? 3600;
+  const idJagIssuers = opts.idJagIssuers;
+  const idJagRedemptions: IdJagRedemption[] = [];
 
   const before = (provider: Provider) => async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? "/", "http://local").pathname;
@@ -100,8 +111,17 @@ export async function startUpstreamProvider(opts: {
     port: opts.port,
     cookiePrefix: "notes",
     accounts: UPSTREAM_USERS,
-    clients: opts.clients,
+    clients: idJagIssuers ? opts.clients.map((c) => ({ ...c, extraGrantTypes: [...(c.extraGrantTypes ?? []), GRANT_TYPE_JWT_BEARER] })) : opts.clients,
+    setup: idJagIssuers
+      ? (provider, srv) =>
+          registerIdJagRedemption(
+            provider,
+            { issuer: srv.issuer, trusted: () => idJagIssuers, accessTokenTtl: ttl, accountExists: (sub) => Object.values(UPSTREAM_USERS).some((u) => u.sub === sub) },
+            idJagRedemptions,
+          )
+      : undefined,
     configuration: {
+      ...(idJagIssuers ? { discovery: { authorization_grant_profiles_supported: [GRANT_PROFILE_ID_JAG] } } : {}),
       scopes: ["openid", "offline_access", ...UPSTREAM_SCOPES],
       features: { devInteractions: { enabled: false }, revocation: { enabled: true } },
       ttl: { AccessToken: ttl, RefreshToken: 30 * 24 * 3600, Grant: 30 * 24 * 3600, Session: 3600, Interaction: 600 },
@@ -124,6 +144,8 @@ export async function startUpstreamProvider(opts: {
     port: server.port,
     apiUrl: `${server.issuer}/api`,
     stats,
+    idJagIssuers: idJagIssuers ?? [],
+    idJagRedemptions,
     async mintTokens({ accountId, scope, expiresIn, clientId }) {
       const client = await provider.Client.find(clientId ?? opts.clients[0]!.clientId);
       if (!client) throw new Error("unknown client");

@@ -73,6 +73,8 @@ function currentInput(p: Provider): ProviderInput {
     validationUrl: opt(p.validationUrl),
     allowInsecureHttp: p.allowInsecureHttp,
     scopeDescriptions: (p.scopeDescriptions ?? {}) as Record<string, string>,
+    crossAppAccess: p.crossAppAccess,
+    crossAppAccessFallback: p.crossAppAccessFallback,
   };
 }
 
@@ -115,6 +117,8 @@ export async function updateProvider(providerId: string, edit: ProviderEdit, act
     validationUrl: next.validationUrl ?? null,
     allowInsecureHttp: next.allowInsecureHttp,
     scopeDescriptions: next.scopeDescriptions,
+    crossAppAccess: next.crossAppAccess,
+    crossAppAccessFallback: next.crossAppAccessFallback,
     ...(sealed ?? {}),
   };
   const provider = await db.$transaction(async (tx) => {

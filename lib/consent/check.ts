@@ -16,7 +16,7 @@ export interface StoredApproval {
 }
 
 export type RequesterConsent =
-  | { approved: true; approvalId: string; via: "user" | "migrated" | "policy"; ruleId?: string }
+  | { approved: true; approvalId: string; via: "user" | "migrated" | "policy" | "cross_app_access"; ruleId?: string }
   | { approved: false; withdrawn: boolean };
 
 export async function checkRequesterConsent(input: {

@@ -15,12 +15,13 @@ import { AppError } from "@/lib/errors";
 import type { ApprovalSource, Provider } from "@/lib/generated/prisma/client";
 import { forgetGateway, staleGatewayError, type AuthenticatedGateway } from "@/lib/gateways/authenticate";
 import { ensureFreshGrant } from "@/lib/grants/refresh";
-import { missingScopes, openGrantCredential, type OpenCredential, type SealedGrant } from "@/lib/grants/sealed";
+import { missingScopes, openGrantCredential, SEALED_GRANT_SELECT, type OpenCredential, type SealedGrant } from "@/lib/grants/sealed";
 import { markGrantUsed } from "@/lib/grants/touch";
 import { evaluatePolicy } from "@/lib/policy/evaluate";
 import { loadPolicyRules } from "@/lib/policy/load";
 import type { VerifiedSubject } from "@/lib/subject-tokens/verify";
 import { withSpan } from "@/lib/observability/tracing";
+import { obtainByCrossAppAccess, type CrossAppDecision } from "@/lib/cross-app/obtain";
 
 export interface ResolveContext {
   agentId?: string;
@@ -44,6 +45,11 @@ export interface ResolveRequest {
   auditExtra?: Record<string, unknown>;
   /** Refresh even if the token looks valid (the egress proxy, after the upstream answered 401). */
   forceRefresh?: boolean;
+  /**
+   * The subject token as presented in this call, when it was one (not a trusted-subject or
+   * delegation call): cross-app access may present it to the IdP (lib/cross-app/obtain.ts).
+   */
+  subjectToken?: string;
 }
 
 export type ResolveOutcome =
@@ -284,12 +290,48 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
     });
   }
 
+  // Cross-app access (lib/cross-app): an ID-JAG from the enterprise IdP instead of a consent click.
+  // Asked for everything the grant should hold afterwards; a user's withdrawal of this requester
+  // is theirs to undo, never the IdP's.
+  let crossApp: CrossAppDecision | { notApplicable: string } | undefined;
+  const tryCrossAppAccess = async (): Promise<ResolveOutcome | null> => {
+    if (provider.crossAppAccess === "off" || lookup.approval?.withdrawn) return null;
+    const held = grant && grant.status !== "revoked" ? grant.scopes : [];
+    const xaa = await obtainByCrossAppAccess({ provider, subject, subjectToken: req.subjectToken, requester, scopes: [...new Set([...held, ...scopes])] });
+    if (xaa.kind === "not_applicable") {
+      crossApp = { notApplicable: xaa.reason };
+      return null;
+    }
+    crossApp = xaa.decision;
+    if (xaa.kind === "refused") {
+      if (provider.crossAppAccessFallback === "consent") return null;
+      await audit("deny", `cross_app_access:${xaa.decision.providerDecision ?? xaa.decision.idpDecision}`, { crossAppAccess: xaa.decision });
+      throw new AppError("policy_denied", `Your organization's identity provider does not allow ${provider.displayName} for this request`, {
+        oauthError: "access_denied",
+      });
+    }
+    const db = await getDb();
+    const stored = await db.grant.findUnique({ where: { id: xaa.grantId }, select: SEALED_GRANT_SELECT });
+    if (!stored || stored.status !== "active") throw new AppError("service_unavailable", "The new connection could not be read back; retry");
+    const credential = await openGrantCredential(stored);
+    await audit("allow", null, {
+      grantId: stored.id,
+      obtainedBy: "cross_app_access",
+      crossAppAccess: xaa.decision,
+      consent: { approvalId: xaa.approvalId, via: "cross_app_access" },
+    });
+    markGrantUsed(stored.id, gateway.id, xaa.approvalId);
+    return { kind: "credential", grantId: stored.id, credential, scopes: stored.scopes };
+  };
+
   const elicit = async (reason: ElicitationReason, askScopes: string[]): Promise<ResolveOutcome> => {
     if (delegationId) {
       // Nobody is at a browser to answer, and an agent's call must not make links for the user.
       await audit("deny", `delegation:user_must_reconnect:${reason}`, { mode: "delegation", delegationId });
       throw delegationDenied("The user must reconnect this service before the delegation can be used");
     }
+    const viaIdp = await tryCrossAppAccess();
+    if (viaIdp) return viaIdp;
     const reusable = await findReusableElicitation(req, requester, askScopes);
     const created =
       reusable ??
@@ -304,7 +346,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
         requestId: req.requestId,
         userEmail: subject.email,
       }));
-    await audit("deny", `interaction_required:${reason}`, { elicitationId: created.id, missingScopes: askScopes });
+    await audit("deny", `interaction_required:${reason}`, { elicitationId: created.id, missingScopes: askScopes, ...(crossApp ? { crossAppAccess: crossApp } : {}) });
     const message = elicitationMessage(provider, reason === "requester_not_approved" ? "approve_requester" : "connect");
     return { kind: "elicitation", reason, elicitation: toUrlElicitation(created, provider, message), expiresAt: created.expiresAt, scopes: askScopes };
   };

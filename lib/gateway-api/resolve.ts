@@ -153,6 +153,7 @@ export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style
     scopes,
     context: b.context ?? {},
     requestId,
+    subjectToken: b.subject_token,
   });
   if (outcome.kind === "elicitation") return consentRequiredResponse(outcome, provider, requestStateBinding(call), retry);
   const c = outcome.credential;

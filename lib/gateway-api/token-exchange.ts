@@ -114,6 +114,7 @@ export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", st
     scopes: params.scopes,
     context: {},
     requestId,
+    subjectToken: params.subjectToken,
   });
   if (outcome.kind === "elicitation") {
     const forms = await consentNeededForms(outcome, provider, requestStateBinding(call), retry);

@@ -17,6 +17,13 @@ export interface SaveGrantInput {
   scopes: string[];
   credential: GrantCredential;
   tx?: AuditTx;
+  /**
+   * Store exactly `scopes` instead of adding them to the grant's: the token was issued for these
+   * and no more (cross-app access asks for everything the grant should hold, lib/cross-app).
+   */
+  replaceScopes?: boolean;
+  /** How the credential was obtained, for the audit row (e.g. cross-app access). */
+  via?: "cross_app_access";
 }
 
 async function saveIn(tx: Tx, input: SaveGrantInput): Promise<{ grantId: string; scopes: string[] }> {
@@ -32,15 +39,16 @@ async function saveIn(tx: Tx, input: SaveGrantInput): Promise<{ grantId: string;
   const binding = grantBinding({ id, userId: input.userId, providerId: input.providerId });
   const c = input.credential;
   // A re-authorization without a new refresh token keeps the previous one (many providers only
-  // issue it on first consent); an invalid one is discovered at the next refresh.
+  // issue it on first consent); an invalid one is discovered at the next refresh. A replacing save
+  // keeps none: the old refresh token was issued for other scopes.
   const keptRefresh =
-    c.kind === "oauth" && !c.refreshToken && existing && existing.status !== "revoked" ? await openRefreshToken(existing) : null;
+    c.kind === "oauth" && !c.refreshToken && !input.replaceScopes && existing && existing.status !== "revoked" ? await openRefreshToken(existing) : null;
   const sealed = await sealFields(binding, {
     accessToken: c.kind === "oauth" ? c.accessToken : null,
     refreshToken: c.kind === "oauth" ? (c.refreshToken ?? keptRefresh) : null,
     apiKey: c.kind === "api_key" ? c.apiKey : null,
   });
-  const previousScopes = existing && existing.status !== "revoked" ? existing.scopes : [];
+  const previousScopes = existing && existing.status !== "revoked" && !input.replaceScopes ? existing.scopes : [];
   const scopes = [...new Set([...previousScopes, ...input.scopes])];
   const data = {
     scopes,
@@ -65,7 +73,7 @@ async function saveIn(tx: Tx, input: SaveGrantInput): Promise<{ grantId: string;
       action: "grant.created",
       decision: "info",
       reason: existing ? "updated" : "created",
-      context: { grantId: id, scopes, kind: c.kind },
+      context: { grantId: id, scopes, kind: c.kind, ...(input.via ? { via: input.via } : {}) },
     },
     tx,
   );

@@ -67,7 +67,7 @@ function createMetrics(): Metrics {
     }),
     upstreamDuration: new client.Histogram({
       name: "frontdesk_upstream_request_duration_seconds",
-      help: "Calls to providers' token endpoints by provider, operation (refresh, code_exchange) and result (ok, error)",
+      help: "Calls to providers' token endpoints by provider, operation (refresh, code_exchange, id_jag_redeem) and result (ok, error)",
       labelNames: ["provider", "operation", "result"],
       buckets: LATENCY_BUCKETS,
       registers: [registry],
@@ -186,7 +186,7 @@ export async function observeRefresh<T>(provider: string, flight: Promise<T>, ou
 }
 
 /** Times one call to a provider's token endpoint (a metric and an `upstream.<operation>` span). */
-export function timeUpstream<T>(provider: string, operation: "refresh" | "code_exchange", call: () => Promise<T>): Promise<T> {
+export function timeUpstream<T>(provider: string, operation: "refresh" | "code_exchange" | "id_jag_redeem", call: () => Promise<T>): Promise<T> {
   return withSpan(`upstream.${operation}`, { "frontdesk.provider": provider }, async () => {
     const end = metrics().upstreamDuration.startTimer({ provider, operation });
     try {

@@ -9,6 +9,9 @@ export const providerSlugSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lowercase letters, digits and dashes, starting with a letter or digit");
 
+export const crossAppAccessModeSchema = z.enum(["off", "when_advertised", "always"]);
+export const crossAppAccessFallbackSchema = z.enum(["deny", "consent"]);
+
 export const tokenEndpointAuthSchema = z.enum(["client_secret_basic", "client_secret_post", "none"]);
 
 export const providerInputSchema = z
@@ -38,6 +41,13 @@ export const providerInputSchema = z
     requestRules: requestRulesSchema.default({}),
     /** Consent page: a plain-language line per scope (lib/providers/scope-descriptions.ts). */
     scopeDescriptions: scopeDescriptionsSchema.default({}),
+    /**
+     * Cross-app access (lib/cross-app): obtain a grant through the enterprise IdP (ID-JAG) when
+     * the user has none; `when_advertised` asks the provider's metadata, `always` is the admin's word.
+     */
+    crossAppAccess: crossAppAccessModeSchema.default("off"),
+    /** When the IdP refuses the ID-JAG: deny the call, or fall back to URL consent. */
+    crossAppAccessFallback: crossAppAccessFallbackSchema.default("deny"),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -54,6 +64,11 @@ export const providerInputSchema = z
       if (p.tokenEndpointAuth !== "none") need("clientSecret", "required unless tokenEndpointAuth is none");
     }
     if (p.kind === "api_key") need("apiKeyHeader", "required for api_key providers (the header to inject)");
+    if (p.crossAppAccess !== "off") {
+      // The ID-JAG's audience is the provider's issuer (draft-ietf-oauth-identity-assertion-authz-grant-03 §4.3).
+      if (p.kind === "api_key") ctx.addIssue({ code: "custom", path: ["crossAppAccess"], message: "only OAuth providers redeem ID-JAGs" });
+      else need("issuer", "required for cross-app access (the ID-JAG's audience)");
+    }
     if (!p.allowInsecureHttp) {
       for (const field of ["issuer", "authorizationEndpoint", "tokenEndpoint", "revocationEndpoint", "validationUrl"] as const) {
         const value = p[field];

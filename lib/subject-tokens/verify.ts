@@ -29,6 +29,8 @@ export interface VerifiedSubject {
   mayAct?: Record<string, unknown>;
   /** RFC 8693 4.1 `act` of the token (it is itself a delegated token, e.g. minted by ToolHive). */
   act?: unknown;
+  /** The token's `aud` values: cross-app access presents only an ID token issued to Frontdesk (lib/cross-app). */
+  audiences?: string[];
 }
 
 function reject(message: string): AppError {
@@ -78,6 +80,7 @@ export async function verifySubjectToken(token: string): Promise<VerifiedSubject
     email: typeof payload.email === "string" ? payload.email : null,
     groups: readGroups(payload),
     source: "subject_token",
+    audiences: Array.isArray(payload.aud) ? payload.aud : typeof payload.aud === "string" ? [payload.aud] : [],
     ...(payload.may_act !== undefined ? { mayAct: payload.may_act as Record<string, unknown> } : {}),
     ...(payload.act !== undefined ? { act: payload.act } : {}),
   };

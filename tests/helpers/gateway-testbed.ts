@@ -55,11 +55,34 @@ export function gatewayEnv(idp: TestIdp, frontdeskUrl: string): Record<string, s
 }
 
 export async function startGatewayTestbed(
-  opts: { frontdeskUrl?: string; accessTokenTtl?: number; extraEnv?: Record<string, string>; insecureIssuers?: string[] } = {},
+  opts: {
+    frontdeskUrl?: string;
+    accessTokenTtl?: number;
+    extraEnv?: Record<string, string>;
+    insecureIssuers?: string[];
+    /**
+     * Cross-app access: the upstream redeems the IdP's ID-JAGs and advertises the grant profile,
+     * the IdP's policy lets alice (not bob) reach it, and Notes is registered `when_advertised`.
+     */
+    crossAppAccess?: { fallback: "deny" | "consent" };
+  } = {},
 ): Promise<GatewayTestbed> {
   const frontdeskUrl = opts.frontdeskUrl ?? "http://frontdesk.test";
   const idp = await startIdp({ redirectUris: [`${frontdeskUrl}/api/auth/callback/oidc`] });
-  const upstream = await startUpstream({ redirectUris: [`${frontdeskUrl}/api/oauth/callback/notes`], accessTokenTtl: opts.accessTokenTtl });
+  const upstream = await startUpstream({
+    redirectUris: [`${frontdeskUrl}/api/oauth/callback/notes`],
+    accessTokenTtl: opts.accessTokenTtl,
+    idJagIssuers: opts.crossAppAccess ? [{ issuer: idp.issuer, jwksUri: idp.jwksUri }] : undefined,
+  });
+  if (opts.crossAppAccess) {
+    // The IdP administrator's side: Frontdesk (the portal's client at the IdP) is frontdesk-notes at Notes.
+    idp.crossAppAccess.relationships.push({
+      audience: upstream.issuer,
+      clientIds: { [idp.clientId]: upstream.clientId },
+      allowedSubjects: [idp.users.alice.sub],
+      scopes: ["notes:read", "notes:write"],
+    });
+  }
   const base = gatewayEnv(idp, frontdeskUrl);
   Object.assign(process.env, base, opts.extraEnv, {
     FRONTDESK_INSECURE_HTTP_ISSUERS: [base.FRONTDESK_INSECURE_HTTP_ISSUERS, ...(opts.insecureIssuers ?? [])].join(","),
@@ -80,6 +103,7 @@ export async function startGatewayTestbed(
     defaultScopes: ["notes:read"],
     resourceUrls: [upstream.apiUrl],
     allowInsecureHttp: true,
+    ...(opts.crossAppAccess ? { crossAppAccess: "when_advertised" as const, crossAppAccessFallback: opts.crossAppAccess.fallback } : {}),
   });
   const users = { alice: "usr_alice", bob: "usr_bob" };
   for (const [name, id] of Object.entries(users)) {

@@ -14,11 +14,14 @@ export async function startUpstream(opts: {
   port?: number;
   accessTokenTtl?: number;
   rotateRefreshTokens?: boolean;
+  /** Redeem ID-JAGs from these IdPs (demo/id-jag-redeemer.ts). */
+  idJagIssuers?: { issuer: string; jwksUri: string }[];
 }): Promise<TestUpstream> {
   const upstream = await startUpstreamProvider({
     port: opts.port,
     accessTokenTtl: opts.accessTokenTtl,
     rotateRefreshTokens: opts.rotateRefreshTokens,
+    idJagIssuers: opts.idJagIssuers,
     clients: [{ ...UPSTREAM_CLIENT, redirectUris: opts.redirectUris }],
   });
   return Object.assign(upstream, UPSTREAM_CLIENT);

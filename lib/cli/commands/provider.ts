@@ -96,6 +96,8 @@ defineCommand({
     "validation-url": { type: "string", description: "api_key: URL that answers 2xx for a valid key", placeholder: "url" },
     tenant: { type: "string", description: "microsoft preset: tenant id or domain", placeholder: "tenant" },
     "allow-insecure-http": { type: "boolean", description: "DEVELOPMENT ONLY: allow http:// endpoints" },
+    "cross-app-access": { type: "string", description: "ID-JAG through the enterprise IdP: off, when_advertised or always", placeholder: "mode" },
+    "cross-app-fallback": { type: "string", description: "when the IdP refuses: deny (default) or consent", placeholder: "deny|consent" },
   },
   async run(ctx) {
     const slug = ctx.args[0]!;
@@ -132,6 +134,8 @@ defineCommand({
         apiKeyPrefix: str(ctx, "api-key-prefix"),
         validationUrl: str(ctx, "validation-url"),
         allowInsecureHttp: ctx.options["allow-insecure-http"] === true ? true : undefined,
+        crossAppAccess: str(ctx, "cross-app-access") as ProviderInput["crossAppAccess"],
+        crossAppAccessFallback: str(ctx, "cross-app-fallback") as ProviderInput["crossAppAccessFallback"],
       }),
     } as ProviderInput;
     let provider: Provider;

@@ -43,6 +43,8 @@ const endpointFields = {
   validationUrl: optionalText(2048),
   allowInsecureHttp: checkbox,
   scopeDescriptions: scopeDescriptionsField,
+  crossAppAccess: z.enum(["off", "when_advertised", "always"]),
+  crossAppAccessFallback: z.enum(["deny", "consent"]),
 };
 
 export const createGenericProviderAction = adminAction(

@@ -35,6 +35,25 @@ export function ProviderFields({ provider }: { provider?: Provider }) {
         <TextField name="apiKeyPrefix" label="API key prefix" defaultValue={provider?.apiKeyPrefix} placeholder="Bearer " />
         <TextField name="validationUrl" label="Key validation URL" defaultValue={provider?.validationUrl} />
       </div>
+      <SelectField
+        name="crossAppAccess"
+        label="Cross-app access (ID-JAG through your identity provider)"
+        defaultValue={provider?.crossAppAccess ?? "off"}
+        options={[
+          { value: "off", label: "Off: users connect through the consent page" },
+          { value: "when_advertised", label: "When the provider's metadata offers it" },
+          { value: "always", label: "Always (the provider redeems ID-JAGs)" },
+        ]}
+      />
+      <SelectField
+        name="crossAppAccessFallback"
+        label="When the identity provider refuses"
+        defaultValue={provider?.crossAppAccessFallback ?? "deny"}
+        options={[
+          { value: "deny", label: "Deny the request" },
+          { value: "consent", label: "Ask the user to connect (URL consent)" },
+        ]}
+      />
       <CheckboxField name="allowInsecureHttp" label="Allow plain http (development only)" defaultChecked={provider?.allowInsecureHttp} hint="Never in production: tokens would cross the network unencrypted." />
     </div>
   );
