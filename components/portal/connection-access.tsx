@@ -17,6 +17,7 @@ const approvedByText: Record<RequesterSummary["approvedBy"], string> = {
   user: "approved by you",
   policy: "pre-approved by your administrator",
   migrated: "used it before per-requester approval existed",
+  cross_app_access: "allowed by your organization's identity provider",
 };
 
 const delegationState: Record<DelegationSummary["state"], { text: string; className: string }> = {
