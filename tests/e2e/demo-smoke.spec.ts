@@ -124,6 +124,8 @@ test("the demo home page walks through the flow and shows the demo accounts", as
   await expect(accounts.getByRole("row", { name: /bob canwefixit/ })).toBeVisible();
   await expect(page.getByText(`http://localhost:${base + 3}/mcp`)).toBeVisible();
   await expect(page.getByText("npx tsx demo/client.ts alice")).toBeVisible();
+  // It says which MCP revision the client speaks (the current one by default).
+  await expect(page.getByText(/speaks MCP revision 2026-07-28 \(the current one\)/)).toBeVisible();
 });
 
 test("the printed client command runs the whole flow against the running demo", async ({ page }) => {
@@ -149,6 +151,7 @@ test("the printed client command runs the whole flow against the running demo", 
     const code = await new Promise<number | null>((resolve) => (client.exitCode !== null ? resolve(client.exitCode) : client.once("exit", resolve)));
     expect(code).toBe(0);
     expect(clientOutput).toContain("Notes of alice:");
+    expect(clientOutput).toContain("protocol revision 2026-07-28.");
   } finally {
     if (client.exitCode === null) client.kill("SIGKILL");
   }
