@@ -7,6 +7,7 @@ import { generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EgressGateway } from "@/demo/gateway/server";
 import type { SeedDemoResult } from "@/demo/seed";
+import { frontdeskHandlersFetch } from "../helpers/frontdesk-fetch";
 import { approveGateways } from "../helpers/gateway-testbed";
 import { startIdp, type TestIdp } from "../helpers/oidc-idp";
 import { startUpstream, type TestUpstream } from "../helpers/oidc-upstream";
@@ -34,31 +35,13 @@ async function seedOnce(opts: { revokeStaleGrants?: boolean } = {}) {
   });
 }
 
-/** Frontdesk's own route handlers for its origin; the real network for everything else. */
-async function frontdeskFetch(): Promise<typeof fetch> {
-  const { handleTokenRequest } = await import("@/lib/gateway-api/token-exchange");
-  const { handleElicitationStatus } = await import("@/lib/gateway-api/elicitation-status");
-  return async (input, init) => {
-    const req = new Request(input, init);
-    const url = new URL(req.url);
-    if (url.origin !== FRONTDESK) return fetch(req);
-    if (url.pathname === "/oauth/token") {
-      tokenCalls++;
-      return handleTokenRequest(req);
-    }
-    if (url.pathname.startsWith("/api/v1/elicitations/")) return handleElicitationStatus(req);
-    if (url.pathname === "/.well-known/jwks.json") return (await import("@/lib/gateway-api/discovery")).handleJwks(req);
-    return new Response("not found", { status: 404 });
-  };
-}
-
 async function startGateway(secret: string): Promise<EgressGateway> {
   const { startEgressGateway } = await import("@/demo/gateway/server");
   return startEgressGateway({
     frontdeskUrl: FRONTDESK,
     client: { tokenEndpoint: `${FRONTDESK}/oauth/token`, clientId: seed.gatewayId, clientSecret: secret },
     routes: [{ name: "notes", target: upstream.apiUrl, scopes: ["notes:read"] }],
-    fetch: await frontdeskFetch(),
+    fetch: await frontdeskHandlersFetch(FRONTDESK, { onTokenCall: () => tokenCalls++ }),
   });
 }
 
@@ -219,7 +202,7 @@ describe("signed webhooks", () => {
       frontdeskUrl: FRONTDESK,
       client: { tokenEndpoint: `${FRONTDESK}/oauth/token`, clientId: registered.id, clientSecret: secret! },
       routes: [{ name: "notes", target: upstream.apiUrl, scopes: ["notes:read"] }],
-      fetch: await frontdeskFetch(),
+      fetch: await frontdeskHandlersFetch(FRONTDESK, { onTokenCall: () => tokenCalls++ }),
     });
     try {
       const res = await getNotes(gw, await userToken("bob"));

@@ -13,6 +13,7 @@ import type { EgressGateway } from "@/demo/gateway/server";
 import type { NotesMcpServer } from "@/demo/mcp-server/server";
 import type { SeedDemoResult } from "@/demo/seed";
 import { DEMO_MCP_AUDIENCE } from "@/demo/ports";
+import { frontdeskHandlersFetch } from "../helpers/frontdesk-fetch";
 import { approveGateways } from "../helpers/gateway-testbed";
 import { startIdp, type TestIdp } from "../helpers/oidc-idp";
 import { startUpstream, type TestUpstream } from "../helpers/oidc-upstream";
@@ -28,20 +29,6 @@ let seed: SeedDemoResult;
 let gateway: EgressGateway;
 let mcp: NotesMcpServer;
 const userIds: Record<string, string> = {};
-
-/** Frontdesk's own route handlers for its origin; the real network for everything else. */
-async function frontdeskFetch(): Promise<typeof fetch> {
-  const { handleTokenRequest } = await import("@/lib/gateway-api/token-exchange");
-  const { handleElicitationStatus } = await import("@/lib/gateway-api/elicitation-status");
-  return async (input, init) => {
-    const req = new Request(input, init);
-    const url = new URL(req.url);
-    if (url.origin !== FRONTDESK) return fetch(req);
-    if (url.pathname === "/oauth/token") return handleTokenRequest(req);
-    if (url.pathname.startsWith("/api/v1/elicitations/")) return handleElicitationStatus(req);
-    return new Response("not found", { status: 404 });
-  };
-}
 
 beforeAll(async () => {
   idp = await startIdp({ redirectUris: [`${FRONTDESK}/api/auth/callback/idp`] });
@@ -67,7 +54,7 @@ beforeAll(async () => {
     client: { tokenEndpoint: `${FRONTDESK}/oauth/token`, clientId: seed.gatewayId, clientSecret: seed.gatewaySecret },
     routes: [{ name: "notes", target: upstream.apiUrl, scopes: ["notes:read"] }],
     mode: "inject",
-    fetch: await frontdeskFetch(),
+    fetch: await frontdeskHandlersFetch(FRONTDESK),
   });
   const { startNotesMcpServer } = await import("@/demo/mcp-server/server");
   mcp = await startNotesMcpServer({ issuer: idp.issuer, audience: DEMO_MCP_AUDIENCE, gatewayUrl: gateway.url });

@@ -1,0 +1,20 @@
+// A fetch for in-process tests of the reference gateway: requests to Frontdesk's origin go to
+// Frontdesk's own route handlers (token exchange, elicitation status, JWKS), everything else to
+// the real network. Frontdesk then runs in the test's process, against its database.
+export async function frontdeskHandlersFetch(origin: string, opts: { onTokenCall?: () => void } = {}): Promise<typeof fetch> {
+  const { handleTokenRequest } = await import("@/lib/gateway-api/token-exchange");
+  const { handleElicitationStatus } = await import("@/lib/gateway-api/elicitation-status");
+  const { handleJwks } = await import("@/lib/gateway-api/discovery");
+  return async (input, init) => {
+    const req = new Request(input, init);
+    const url = new URL(req.url);
+    if (url.origin !== origin) return fetch(req);
+    if (url.pathname === "/oauth/token") {
+      opts.onTokenCall?.();
+      return handleTokenRequest(req);
+    }
+    if (url.pathname.startsWith("/api/v1/elicitations/")) return handleElicitationStatus(req);
+    if (url.pathname === "/.well-known/jwks.json") return handleJwks(req);
+    return new Response("not found", { status: 404 });
+  };
+}
