@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadResult } from "./load";
+import type { OpenLoopResult } from "./open-loop";
 
 export interface Machine {
   cpu: string;
@@ -67,6 +68,10 @@ export interface BenchResults {
   storm: StormResult | null;
   growth: { small: GrowthSide; large: GrowthSide; p50Ratio: number; p99Ratio: number } | null;
   longPoll: LongPollResult | null;
+  /** Resolve at fixed arrival rates, as fractions of (b)'s closed-loop maximum. */
+  openLoop: (OpenLoopResult & { fractionOfB: number })[];
+  /** RSS of each instance's process group when the run is over, MB. */
+  rssAfterMb: Record<string, number>;
   targets: Target[];
   notes: string[];
 }
@@ -85,6 +90,23 @@ function loadTable(rows: LoadResult[]): string[] {
   return lines;
 }
 
+function openLoopTable(rows: BenchResults["openLoop"]): string[] {
+  if (rows.length === 0) return [];
+  const lines = [
+    "Open loop (fixed arrival rate; latency from when each request was due):",
+    "",
+    "| scenario | offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | dropped | server RSS MB | server CPU ms/req | PostgreSQL CPU ms/req |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.name} | ${int(r.offeredRps)} | ${int(r.achievedRps)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.p999, 2)} | ${f(r.max, 1)} | ${r.errors} | ${r.dropped} | ${int(r.rssMb)} | ${f(r.serverCpuMs, 3)} | ${f(r.dbCpuMs, 3)} |`,
+    );
+  }
+  lines.push("");
+  return lines;
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   const out: string[] = [
@@ -96,6 +118,7 @@ export function renderMarkdown(r: BenchResults): string {
     "",
     ...loadTable(r.load),
     "",
+    ...openLoopTable(r.openLoop ?? []),
     "| ratio | value |",
     "|---|---:|",
     ...Object.entries(r.ratios).map(([k, v]) => `| ${k} | ${f(v, 3)} |`),
@@ -119,6 +142,8 @@ export function renderMarkdown(r: BenchResults): string {
         `ratio p50 ${f(g.p50Ratio, 2)}, p99 ${f(g.p99Ratio, 2)}.`,
     );
   }
+  const rssAfter = Object.entries(r.rssAfterMb ?? {});
+  if (rssAfter.length > 0) out.push("", `RSS after the run: ${rssAfter.map(([k, v]) => `${k} ${int(v)} MB`).join(", ")}.`);
   if (r.longPoll) {
     const l = r.longPoll;
     out.push("", `Long-poll wake-up (completion in another process, poller on an instance): ${l.samples} samples, p50 ${f(l.p50, 0)} ms, p99 ${f(l.p99, 0)} ms, max ${f(l.max, 0)} ms, errors ${l.errors}.`);
