@@ -20,13 +20,13 @@ import { AppError } from "@/lib/errors";
 import { newId } from "@/lib/ids";
 import { log } from "@/lib/log";
 import { type AppendedEvent, type AuditTx, extendChain, type PreparedEvent } from "./chain";
-import { commitInGroup, flushGroupCommit, getGroupCommitStats, type GroupCommitStats } from "./group-commit";
+import { commitInGroup, type CompanionRows, flushGroupCommit, getGroupCommitStats, type GroupCommitStats } from "./group-commit";
 import { LIMITS, sanitizeContext, scrubText } from "./sanitize";
 import { closeAuditPool } from "./writer-pool";
 import { withSpan } from "@/lib/observability/tracing";
 
 export type { AuditTx } from "./chain";
-export type { GroupCommitStats } from "./group-commit";
+export type { CompanionRows, GroupCommitStats } from "./group-commit";
 
 export type AuditActorType = "user" | "admin" | "gateway" | "system";
 export type AuditDecision = "allow" | "deny" | "info";
@@ -123,6 +123,17 @@ export async function appendAuditMany(events: AuditEventInput[], tx?: AuditTx): 
     }
   }
   return commitInGroup(prepared);
+}
+
+/**
+ * Appends events through the group commit together with `companions`, rows of other tables
+ * inserted in the same transaction (the change and its audit commit or fail together without a
+ * transaction of their own; see CompanionRows for the one rule).
+ */
+export async function appendAuditWithRows(events: AuditEventInput[], companions: CompanionRows[]): Promise<AppendedAuditEvent[]> {
+  const prepared = events.map(prepareAuditEvent);
+  if (prepared.length === 0) throw invalid("companion rows need at least one audit event");
+  return commitInGroup(prepared, companions);
 }
 
 /** Waits until every append queued in this process has settled (tests, shutdown). */

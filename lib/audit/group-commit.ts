@@ -20,8 +20,21 @@ import { commitAuditBatch, getAuditPool } from "./writer-pool";
 export const MAX_BATCH_EVENTS = 256;
 export const MAX_QUEUED_EVENTS = 10_000;
 
+/**
+ * Rows another table receives in the same transaction as a batch's audit events (e.g. the
+ * elicitation an `elicitation.created` event records): `sql` is an INSERT reading its rows from
+ * one jsonb array parameter ($1), like AUDIT_INSERT_SQL. All rows with the same `sql` in a batch
+ * go in one statement. A companion row that fails to insert fails the whole batch (every caller
+ * in it gets the retryable 503), so use it only for inserts that cannot fail in normal operation.
+ */
+export interface CompanionRows {
+  sql: string;
+  rows: Record<string, unknown>[];
+}
+
 interface Waiter {
   events: PreparedEvent[];
+  companions: CompanionRows[];
   resolve: (appended: AppendedEvent[]) => void;
   reject: (error: unknown) => void;
 }
@@ -54,11 +67,11 @@ const state: QueueState = (holder.__frontdeskAuditQueue ??= {
 registerAuditQueue(() => state.queuedEvents);
 
 /** Queues events to be committed together with concurrent appends; resolves after commit. */
-export function commitInGroup(events: PreparedEvent[]): Promise<AppendedEvent[]> {
+export function commitInGroup(events: PreparedEvent[], companions: CompanionRows[] = []): Promise<AppendedEvent[]> {
   if (state.queuedEvents + events.length > MAX_QUEUED_EVENTS) {
     return Promise.reject(new AppError("service_unavailable", "The audit log is overloaded; try again shortly."));
   }
-  const done = new Promise<AppendedEvent[]>((resolve, reject) => state.queue.push({ events, resolve, reject }));
+  const done = new Promise<AppendedEvent[]>((resolve, reject) => state.queue.push({ events, companions, resolve, reject }));
   state.queuedEvents += events.length;
   state.draining ??= drain();
   return done;
@@ -93,18 +106,32 @@ function takeBatch(): Waiter[] {
  * The embedded database has one connection, shared through the Prisma client; its
  * transactions run one at a time, so no other writer can move the tail under a batch.
  */
-async function commitThroughPrisma(events: PreparedEvent[]): Promise<AppendedEvent[]> {
+async function commitThroughPrisma(events: PreparedEvent[], companions: CompanionRows[]): Promise<AppendedEvent[]> {
   const db = await getDb();
-  return db.$transaction((tx) => extendChain(tx, events), { maxWait: 10_000, timeout: 20_000 });
+  return db.$transaction(
+    async (tx) => {
+      for (const c of companions) await tx.$executeRawUnsafe(c.sql, JSON.stringify(c.rows));
+      return extendChain(tx, events);
+    },
+    { maxWait: 10_000, timeout: 20_000 },
+  );
+}
+
+/** The batch's companion rows, one entry per distinct statement. */
+function mergeCompanions(batch: Waiter[]): CompanionRows[] {
+  const bySql = new Map<string, Record<string, unknown>[]>();
+  for (const w of batch) for (const c of w.companions) bySql.set(c.sql, [...(bySql.get(c.sql) ?? []), ...c.rows]);
+  return [...bySql].map(([sql, rows]) => ({ sql, rows }));
 }
 
 async function writeBatch(batch: Waiter[]): Promise<void> {
   const events = batch.flatMap((w) => w.events);
+  const companions = mergeCompanions(batch);
   let appended: AppendedEvent[];
   const started = performance.now();
   try {
     const pool = getAuditPool();
-    appended = pool ? await commitAuditBatch(pool, events) : await commitThroughPrisma(events);
+    appended = pool ? await commitAuditBatch(pool, events, companions) : await commitThroughPrisma(events, companions);
   } catch (error) {
     recordAuditBatch(events.length, (performance.now() - started) / 1000, false);
     state.stats.failedBatches++;

@@ -83,16 +83,20 @@ async function openBatch(pool: pg.Pool): Promise<{ client: pg.PoolClient; tail: 
   }
 }
 
-/** Appends `events` to the chain in one transaction on the audit connection (two round trips). */
-export async function commitAuditBatch(pool: pg.Pool, events: readonly PreparedEvent[]): Promise<AppendedEvent[]> {
+/**
+ * Appends `events` to the chain in one transaction on the audit connection (two round trips),
+ * with `companions` (rows of other tables the events record) inserted in the same transaction.
+ */
+export async function commitAuditBatch(pool: pg.Pool, events: readonly PreparedEvent[], companions: readonly { sql: string; rows: unknown[] }[] = []): Promise<AppendedEvent[]> {
   if (events.length === 0) return [];
   const { client, tail } = await openBatch(pool);
   let healthy = false;
   try {
     const { rows, appended } = chainOnto(tail, events);
     // A function replacement: the literal may contain `$&` or `$'`, which a string would expand.
-    const insert = AUDIT_INSERT_SQL.replace("$1", () => client.escapeLiteral(JSON.stringify(rows)));
-    await client.query(`${insert}; COMMIT`);
+    const withRows = (sql: string, data: unknown[]) => sql.replace("$1", () => client.escapeLiteral(JSON.stringify(data)));
+    const statements = [...companions.map((c) => withRows(c.sql, c.rows)), withRows(AUDIT_INSERT_SQL, rows), "COMMIT"];
+    await client.query(statements.join(";\n"));
     healthy = true;
     return appended;
   } catch (error) {

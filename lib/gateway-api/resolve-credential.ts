@@ -3,7 +3,7 @@
 // when the user must (re)connect, asking only for the scopes that are missing.
 // Every outcome is audited before it is returned; if the audit write fails, no credential leaves.
 import type { VerifiedActor } from "@/lib/agents/actor";
-import { appendAudit } from "@/lib/audit/append";
+import { appendAudit, type AuditEventInput } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { getHotPool } from "@/lib/db/hot-pool";
 import { createElicitation } from "@/lib/elicitations/create";
@@ -173,22 +173,45 @@ async function findUserAndGrant(subject: VerifiedSubject, providerId: string, ga
 }
 
 // A gateway retrying the same call should hand the user the same link, not a new one each time.
+// The same gateway (and agent) asking again for the same scopes gets the pending link it already
+// has. A named prepared statement on the hot-path pool (PostgreSQL); Prisma on the embedded
+// database. `expiresAt` comes back as epoch ms (timestamp(3) holds UTC wall time).
+const REUSABLE_ELICITATIONS_SQL = `
+  SELECT id, scopes, floor(extract(epoch FROM "expiresAt") * 1000)::bigint::text AS "expiresAtMs"
+  FROM "Elicitation"
+  WHERE "userIssuer" = $1 AND "userSubject" = $2 AND "gatewayId" = $3 AND "agentId" IS NOT DISTINCT FROM $4::text
+    AND "providerId" = $5 AND status = 'pending' AND "expiresAt" > $6::timestamp(3)
+  ORDER BY "createdAt" DESC
+  LIMIT 5`;
+
 async function findReusableElicitation(req: ResolveRequest, requester: Requester, scopes: string[]) {
-  const db = await getDb();
-  const candidates = await db.elicitation.findMany({
-    where: {
-      userIssuer: req.subject.issuer,
-      userSubject: req.subject.subject,
-      gatewayId: requester.gatewayId,
-      agentId: requester.agentId,
-      providerId: req.provider.id,
-      status: "pending",
-      expiresAt: { gt: new Date(Date.now() + 60_000) },
-    },
-    orderBy: { createdAt: "desc" },
-    take: 5,
-    select: { id: true, scopes: true, expiresAt: true },
-  });
+  const notBefore = new Date(Date.now() + 60_000);
+  const pool = getHotPool();
+  let candidates: { id: string; scopes: string[]; expiresAt: Date }[];
+  if (pool) {
+    const { rows } = await pool.query<{ id: string; scopes: string[]; expiresAtMs: string }>({
+      name: "frontdesk-reusable-elicitations",
+      text: REUSABLE_ELICITATIONS_SQL,
+      values: [req.subject.issuer, req.subject.subject, requester.gatewayId, requester.agentId, req.provider.id, notBefore.toISOString()],
+    });
+    candidates = rows.map((r) => ({ id: r.id, scopes: r.scopes ?? [], expiresAt: new Date(Number(r.expiresAtMs)) }));
+  } else {
+    const db = await getDb();
+    candidates = await db.elicitation.findMany({
+      where: {
+        userIssuer: req.subject.issuer,
+        userSubject: req.subject.subject,
+        gatewayId: requester.gatewayId,
+        agentId: requester.agentId,
+        providerId: req.provider.id,
+        status: "pending",
+        expiresAt: { gt: notBefore },
+      },
+      orderBy: { createdAt: "desc" },
+      take: 5,
+      select: { id: true, scopes: true, expiresAt: true },
+    });
+  }
   const wanted = [...scopes].sort().join(" ");
   return candidates.find((c) => [...c.scopes].sort().join(" ") === wanted) ?? null;
 }
@@ -205,8 +228,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   const found = lookup.user;
   const grant: SealedGrant | undefined = found?.grants[0];
 
-  const audit = (decision: "allow" | "deny", reason: string | null, extra: Record<string, unknown> = {}) =>
-    appendAudit({
+  const auditEvent = (decision: "allow" | "deny", reason: string | null, extra: Record<string, unknown> = {}): AuditEventInput => ({
       actorType: "gateway",
       actorId: gateway.id,
       userId: found?.id ?? null,
@@ -236,6 +258,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
         ...extra,
       },
     });
+  const audit = (decision: "allow" | "deny", reason: string | null, extra: Record<string, unknown> = {}) => appendAudit(auditEvent(decision, reason, extra));
 
   if (lookup.gatewayProblem) {
     // Disabled or re-keyed since this instance cached the gateway: refuse, and stop trusting the cache.
@@ -333,6 +356,9 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
     const viaIdp = await tryCrossAppAccess();
     if (viaIdp) return viaIdp;
     const reusable = await findReusableElicitation(req, requester, askScopes);
+    const denied = (elicitationId: string) =>
+      auditEvent("deny", `interaction_required:${reason}`, { elicitationId, missingScopes: askScopes, ...(crossApp ? { crossAppAccess: crossApp } : {}) });
+    if (reusable) await appendAudit(denied(reusable.id));
     const created =
       reusable ??
       (await createElicitation({
@@ -345,8 +371,10 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
         context: req.context,
         requestId: req.requestId,
         userEmail: subject.email,
+        knownUser: found ? { id: found.id } : null,
+        // The refusal is audited in the same batch as the new elicitation and its creation event.
+        alsoAudit: (id) => [denied(id)],
       }));
-    await audit("deny", `interaction_required:${reason}`, { elicitationId: created.id, missingScopes: askScopes, ...(crossApp ? { crossAppAccess: crossApp } : {}) });
     const message = elicitationMessage(provider, reason === "requester_not_approved" ? "approve_requester" : "connect");
     return { kind: "elicitation", reason, elicitation: toUrlElicitation(created, provider, message), expiresAt: created.expiresAt, scopes: askScopes };
   };

@@ -3,6 +3,7 @@
 // passed is restarted by the first hit after it (no sweeper needed for correctness); rows of
 // keys that went quiet are deleted now and then so the table stays the size of the live keys.
 import { getDb } from "@/lib/db/client";
+import { getHotPool } from "@/lib/db/hot-pool";
 import { log } from "@/lib/log";
 
 export interface CounterHit {
@@ -40,14 +41,13 @@ function windowStart(now: number, windowMs: number): number {
 
 export async function addHits(hits: CounterHit[], now = Date.now()): Promise<CounterState[]> {
   if (hits.length === 0) return [];
-  const db = await getDb();
   const starts = hits.map((h) => windowStart(now, h.windowMs));
-  const rows = await db.$queryRawUnsafe<{ key: string; hits: number }[]>(
-    UPSERT_SQL,
-    hits.map((h) => h.key),
-    starts.map((s) => new Date(s).toISOString()),
-    hits.map((h) => h.weight ?? 1),
-  );
+  const params = [hits.map((h) => h.key), starts.map((s) => new Date(s).toISOString()), hits.map((h) => h.weight ?? 1)];
+  // A named prepared statement on the hot-path pool (PostgreSQL); Prisma on the embedded database.
+  const pool = getHotPool();
+  const rows = pool
+    ? (await pool.query<{ key: string; hits: number }>({ name: "frontdesk-rate-limit-hits", text: UPSERT_SQL, values: params })).rows
+    : await (await getDb()).$queryRawUnsafe<{ key: string; hits: number }[]>(UPSERT_SQL, ...params);
   const counts = new Map(rows.map((r) => [r.key, Number(r.hits)]));
   maybePrune(now);
   return hits.map((h, i) => ({
