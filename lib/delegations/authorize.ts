@@ -36,10 +36,12 @@ export async function checkDelegation(call: {
   agentId: string;
   gatewayId: string;
   scopes: readonly string[];
+  /** The delegation the call named (token endpoint): no other one answers for it. */
+  delegationId?: string;
 }): Promise<DelegationCheck> {
   const db = await getDb();
   const candidates = await db.delegation.findMany({
-    where: { userId: call.userId, grantId: call.grantId, agentId: call.agentId },
+    where: { userId: call.userId, grantId: call.grantId, agentId: call.agentId, ...(call.delegationId ? { id: call.delegationId } : {}) },
     select: { id: true, scopes: true, gatewayId: true, expiresAt: true, revokedAt: true },
     orderBy: { createdAt: "desc" },
     take: 20,

@@ -1,6 +1,7 @@
 // GET /.well-known/oauth-authorization-server (RFC 8414) and GET /.well-known/jwks.json
 // (interface F). Public, cacheable, no gateway authentication.
 import { AUTHORIZATION_SERVER_METADATA_PATH, ELICITATIONS_PATH, issuerUrl, JWKS_PATH, RESOLVE_PATH, tokenEndpointUrl } from "@/lib/gateways/urls";
+import { DELEGATION_TOKEN_TYPE } from "@/lib/delegations/subject";
 import { publicUrl } from "@/lib/env";
 import { listPublicJwks } from "@/lib/signing/key";
 import { ASYMMETRIC_ALGORITHMS } from "@/lib/subject-tokens/issuers";
@@ -24,6 +25,8 @@ export function authorizationServerMetadata() {
     frontdesk_mcp_revisions_supported: ["2025-11-25", "2026-07-28"],
     frontdesk_token_endpoint_extension_parameters: RETRY_PARAMS,
     frontdesk_retry_wait_max_seconds: MAX_RETRY_WAIT_SECONDS,
+    // Delegation mode: subject_token = a standing delegation's id, with the agent's actor_token.
+    frontdesk_delegation_subject_token_type: DELEGATION_TOKEN_TYPE,
   };
 }
 

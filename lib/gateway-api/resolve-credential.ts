@@ -10,6 +10,7 @@ import { createElicitation } from "@/lib/elicitations/create";
 import { elicitationMessage, toUrlElicitation, type UrlElicitation } from "@/lib/elicitations/mcp";
 import { checkRequesterConsent, type StoredApproval } from "@/lib/consent/check";
 import { checkDelegation, recordDelegationUse } from "@/lib/delegations/authorize";
+import { delegationDenied } from "@/lib/delegations/subject";
 import type { Requester } from "@/lib/consent/requester";
 import { AppError } from "@/lib/errors";
 import type { ApprovalSource, Provider } from "@/lib/generated/prisma/client";
@@ -281,10 +282,17 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   if (subject.source === "delegation") {
     const check =
       req.actor && found && grant
-        ? await checkDelegation({ userId: found.id, grantId: grant.id, agentId: req.actor.agentId, gatewayId: gateway.id, scopes })
+        ? await checkDelegation({
+            userId: found.id,
+            grantId: grant.id,
+            agentId: req.actor.agentId,
+            gatewayId: gateway.id,
+            scopes,
+            delegationId: subject.delegationId,
+          })
         : ({ ok: false, reason: req.actor ? "no_delegation" : "no_actor" } as const);
     if (!check.ok) {
-      await audit("deny", `delegation:${check.reason}`, { mode: "delegation" });
+      await audit("deny", `delegation:${check.reason}`, { mode: "delegation", delegationId: subject.delegationId });
       throw delegationDenied();
     }
     delegationId = check.delegationId;
@@ -437,8 +445,4 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
     });
   }
   return { kind: "credential", grantId: fresh.grant.id, credential, scopes: fresh.grant.scopes };
-}
-
-function delegationDenied(message = "No active delegation from this user covers this agent, provider and scopes"): AppError {
-  return new AppError("delegation_denied", message);
 }

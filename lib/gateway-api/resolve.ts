@@ -9,7 +9,7 @@ import { AppError } from "@/lib/errors";
 import { MAX_REQUEST_STATE_LENGTH, REQUEST_DIGEST_PATTERN } from "@/lib/elicitations/request-state";
 import type { Provider } from "@/lib/generated/prisma/client";
 import type { OpenCredential } from "@/lib/grants/sealed";
-import { namedByAgent } from "@/lib/delegations/subject";
+import { namedByAgent, subjectOfDelegation } from "@/lib/delegations/subject";
 import { acceptTrustedSubject } from "@/lib/subject-tokens/verify";
 import { consentNeededForms } from "./consent-needed";
 import { gatewayRoute } from "./gateway-route";
@@ -35,10 +35,13 @@ export const resolveBodySchema = z
     subject: z.union([short(512), z.object({ subject: short(512), issuer: short(2048).optional() }).strict()]).optional(),
     /**
      * Delegation mode (design.md interface D): an agent acting with nobody present names the user
-     * instead of presenting their subject token; it takes the agent's own verified actor token,
-     * and an active delegation from that user to that agent (lib/delegations).
+     * instead of presenting their subject token (by issuer + subject, or by the delegation's id
+     * as on the token endpoint); it takes the agent's own verified actor token, and an active
+     * delegation from that user to that agent (lib/delegations).
      */
-    on_behalf_of: z.object({ issuer: short(2048), subject: short(512) }).strict().optional(),
+    on_behalf_of: z
+      .union([z.object({ issuer: short(2048), subject: short(512) }).strict(), z.object({ delegation: short(100) }).strict()])
+      .optional(),
     provider: short(128).optional(),
     resource: short(2048).optional(),
     scopes: z.array(short(256)).max(50).optional(),
@@ -126,7 +129,15 @@ export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style
     b.subject_token !== undefined
       ? await verifySubjectTokenCached(b.subject_token)
       : b.on_behalf_of !== undefined
-        ? namedByAgent(b.on_behalf_of)
+        ? "delegation" in b.on_behalf_of
+          ? await subjectOfDelegation(b.on_behalf_of.delegation, {
+              gatewayId: gateway.id,
+              providerId: provider.id,
+              action: "resolve",
+              requestId,
+              authMethod: gateway.usedMethod,
+            })
+          : namedByAgent(b.on_behalf_of)
         : acceptTrustedSubject(gateway, typeof b.subject === "string" ? { subject: b.subject } : b.subject!);
   const actor =
     b.actor_token !== undefined

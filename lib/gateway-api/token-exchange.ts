@@ -4,7 +4,10 @@
 // is HTTP 400 interaction_required with the MCP URL-mode elicitation (2025-11-25) and, next to it,
 // `input_required` (2026-07-28). Extension parameters (in the discovery metadata): `request_state`
 // (a retry's requestState), `wait` (seconds to wait for the user), `request_digest`.
+// Delegation mode (no user present): subject_token = a delegation id with subject_token_type
+// DELEGATION_TOKEN_TYPE, plus the agent's own actor_token (lib/delegations/subject.ts).
 import { establishActor } from "@/lib/agents/establish";
+import { DELEGATION_TOKEN_TYPE, subjectOfDelegation } from "@/lib/delegations/subject";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { MAX_REQUEST_STATE_LENGTH, REQUEST_DIGEST_PATTERN } from "@/lib/elicitations/request-state";
@@ -48,8 +51,11 @@ function parseExchangeForm(form: URLSearchParams) {
   if (!subjectToken) throw new AppError("invalid_request", "subject_token is required");
   const subjectTokenType = get("subject_token_type");
   if (!subjectTokenType) throw new AppError("invalid_request", "subject_token_type is required");
-  if (!(SUBJECT_TOKEN_TYPES as readonly string[]).includes(subjectTokenType)) {
-    throw new AppError("invalid_request", "subject_token_type must be an access_token, jwt or id_token URN");
+  // Delegation mode: an agent with nobody present names the user by their standing delegation
+  // (the subject_token is its id); its own actor token is then what proves who asks.
+  const isDelegation = subjectTokenType === DELEGATION_TOKEN_TYPE;
+  if (!isDelegation && !(SUBJECT_TOKEN_TYPES as readonly string[]).includes(subjectTokenType)) {
+    throw new AppError("invalid_request", `subject_token_type must be an access_token, jwt or id_token URN, or ${DELEGATION_TOKEN_TYPE}`);
   }
   const requested = get("requested_token_type");
   if (requested !== undefined && requested !== TOKEN_TYPE_ACCESS_TOKEN) {
@@ -70,7 +76,10 @@ function parseExchangeForm(form: URLSearchParams) {
     throw new AppError("invalid_request", `wait: whole seconds, 0 to ${MAX_RETRY_WAIT_SECONDS}`);
   }
   if (wait !== undefined && requestState === undefined) throw new AppError("invalid_request", "wait: only with request_state");
+  // Nobody is there to answer an elicitation, so there is nothing to retry.
+  if (isDelegation && requestState !== undefined) throw new AppError("invalid_request", "request_state: not in delegation mode");
   return {
+    delegationId: isDelegation ? subjectToken : undefined,
     requestState,
     requestDigest,
     waitSeconds: wait === undefined ? 0 : Number(wait),
@@ -96,7 +105,10 @@ export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", st
   if (provider.kind === "api_key" && (provider.apiKeyHeader ?? "authorization").toLowerCase() !== "authorization") {
     throw new AppError("invalid_request", "This provider's credential is not a bearer token; use the resolve API", { oauthError: "invalid_target" });
   }
-  const subject = await verifySubjectTokenCached(params.subjectToken);
+  const subject =
+    params.delegationId !== undefined
+      ? await subjectOfDelegation(params.delegationId, { gatewayId: gateway.id, providerId: provider.id, action: "token_exchange", requestId, authMethod: gateway.usedMethod })
+      : await verifySubjectTokenCached(params.subjectToken);
   const actor = params.actor
     ? await establishActor({ presented: params.actor, gateway, subject, providerId: provider.id, action: "token_exchange", requestId })
     : undefined;

@@ -9,6 +9,7 @@ import { isAppError } from "@/lib/errors";
 import { notifyElicitationSettled } from "@/lib/gateways/webhook";
 import { missingScopes } from "@/lib/grants/sealed";
 import { checkElicitationAccess } from "./access";
+import { checkConsentDelegation, delegateAtConsent } from "./consent-delegation";
 import { auditElicitationStep } from "./audit";
 import type { RefusalReason } from "./refusal";
 
@@ -18,10 +19,13 @@ export type ApproveRequesterResult =
   /** The connection no longer covers the request (revoked, re-authorization needed, fewer scopes): connect instead. */
   | { ok: false; reason: "needs_connect" };
 
-export async function approveRequester(elicitationId: string, viewer: Viewer): Promise<ApproveRequesterResult> {
+/** `delegateDays`: the user also chose a standing delegation to the requesting agent (consent-delegation.ts). */
+export async function approveRequester(elicitationId: string, viewer: Viewer, opts: { delegateDays?: number | null } = {}): Promise<ApproveRequesterResult> {
   const access = await checkElicitationAccess(elicitationId, viewer, "approve");
   if (!access.ok) return { ok: false, reason: access.reason };
   const { elicitation } = access;
+  const delegateDays = opts.delegateDays ?? null;
+  checkConsentDelegation(elicitation, delegateDays);
   const db = await getDb();
   try {
     const outcome = await db.$transaction(async (tx) => {
@@ -31,6 +35,7 @@ export async function approveRequester(elicitationId: string, viewer: Viewer): P
       });
       if (!grant || grant.status !== "active" || missingScopes(grant.scopes, elicitation.scopes).length > 0) return "needs_connect" as const;
       const approvalId = await approveElicitationRequester(tx, { grantId: grant.id, userId: viewer.userId, elicitation, how: "one_click" });
+      await delegateAtConsent(tx, { viewer, grantId: grant.id, elicitation, days: delegateDays });
       await completeElicitation(elicitation.id, { issuer: viewer.issuer, subject: viewer.subject }, tx);
       await auditElicitationStep(
         viewer,

@@ -28,6 +28,7 @@ import { findProviderById } from "@/lib/providers/find";
 import { isOwner } from "./access";
 import { auditElicitationStep } from "./audit";
 import { upstreamRedirectUri } from "./redirect-uri";
+import { delegateAtConsent } from "./consent-delegation";
 import { coversScopes, parseScopeString } from "./scopes";
 
 /** Why a callback was rejected outright (no elicitation can be shown). */
@@ -46,6 +47,7 @@ interface TransactionRow {
   elicitationId: string;
   codeVerifierCipher: string;
   nonce: string | null;
+  delegateDays: number | null;
   wrappedKey: string;
   keyVersion: string;
 }
@@ -84,7 +86,7 @@ export async function completeUpstreamAuthorization(input: {
   const rows = await db.$queryRaw<TransactionRow[]>`
     DELETE FROM "OAuthTransaction"
      WHERE "stateHash" = ${sha256Hex(state)} AND "sessionHash" = ${viewer.sessionHash} AND "expiresAt" > now()
-    RETURNING "elicitationId", "codeVerifierCipher", "nonce", "wrappedKey", "keyVersion"`;
+    RETURNING "elicitationId", "codeVerifierCipher", "nonce", "delegateDays", "wrappedKey", "keyVersion"`;
   const transaction = rows[0];
   if (!transaction) return reject("invalid_state");
 
@@ -158,6 +160,8 @@ export async function completeUpstreamAuthorization(input: {
       });
       // Approving on the consent page approved this requester for the connection too.
       await approveElicitationRequester(tx, { grantId, userId: viewer.userId, elicitation, how: "connected" });
+      // The standing delegation chosen on the consent page, only when the request is satisfied.
+      if (covers) await delegateAtConsent(tx, { viewer, grantId, elicitation, days: transaction.delegateDays });
       // The user may have narrowed the scopes at the provider: the grant is still stored (it is
       // theirs), but the request is failed rather than reported as satisfied.
       if (covers) await completeElicitation(elicitation.id, owner, tx);

@@ -10,6 +10,7 @@ import { saveGrant } from "@/lib/grants/save";
 import { approveElicitationRequester } from "@/lib/consent/approvals";
 import { log } from "@/lib/log";
 import { checkElicitationAccess } from "./access";
+import { checkConsentDelegation, delegateAtConsent } from "./consent-delegation";
 import { auditElicitationStep } from "./audit";
 import type { RefusalReason } from "./refusal";
 
@@ -25,11 +26,18 @@ export function isPlausibleApiKey(value: unknown): value is string {
   return typeof value === "string" && value.length >= 8 && value.length <= 4096 && /^[\x21-\x7e]+$/.test(value);
 }
 
-export async function connectApiKey(elicitationId: string, viewer: Viewer, apiKey: unknown): Promise<ApiKeyResult> {
+export async function connectApiKey(
+  elicitationId: string,
+  viewer: Viewer,
+  apiKey: unknown,
+  opts: { delegateDays?: number | null } = {},
+): Promise<ApiKeyResult> {
   const access = await checkElicitationAccess(elicitationId, viewer, "api_key");
   if (!access.ok) return { ok: false, reason: access.reason };
   const { elicitation, provider } = access;
   if (provider.kind !== "api_key") throw new AppError("invalid_request", "this service is connected with OAuth");
+  const delegateDays = opts.delegateDays ?? null;
+  checkConsentDelegation(elicitation, delegateDays);
   if (!isPlausibleApiKey(apiKey)) return { ok: false, reason: "invalid_key" };
 
   if (provider.validationUrl) {
@@ -51,6 +59,7 @@ export async function connectApiKey(elicitationId: string, viewer: Viewer, apiKe
         tx,
       });
       await approveElicitationRequester(tx, { grantId, userId: viewer.userId, elicitation, how: "connected" });
+      await delegateAtConsent(tx, { viewer, grantId, elicitation, days: delegateDays });
       await completeElicitation(elicitation.id, { issuer: viewer.issuer, subject: viewer.subject }, tx);
       await auditElicitationStep(
         viewer,

@@ -10,6 +10,7 @@ import { AppError } from "@/lib/errors";
 import { getOAuthConfig } from "@/lib/providers/oauth-config";
 import { presetQuirks } from "@/lib/providers/presets";
 import { checkElicitationAccess } from "./access";
+import { checkConsentDelegation } from "./consent-delegation";
 import { auditElicitationStep } from "./audit";
 import { upstreamRedirectUri } from "./redirect-uri";
 import { refusalMessages } from "./refusal";
@@ -19,11 +20,14 @@ const TRANSACTION_TTL_MS = 10 * 60 * 1000;
 
 export type StartResult = { ok: true; authorizationUrl: string } | { ok: false; reason: keyof typeof refusalMessages };
 
-export async function startUpstreamAuthorization(elicitationId: string, viewer: Viewer): Promise<StartResult> {
+/** `delegateDays`: the user also chose a standing delegation to the requesting agent (consent-delegation.ts). */
+export async function startUpstreamAuthorization(elicitationId: string, viewer: Viewer, opts: { delegateDays?: number | null } = {}): Promise<StartResult> {
   const access = await checkElicitationAccess(elicitationId, viewer, "approve");
   if (!access.ok) return { ok: false, reason: access.reason };
   const { elicitation, provider } = access;
   if (provider.kind === "api_key") throw new AppError("invalid_request", "this service is connected with an API key");
+  const delegateDays = opts.delegateDays ?? null;
+  checkConsentDelegation(elicitation, delegateDays);
 
   const config = await getOAuthConfig(provider);
   const db = await getDb();
@@ -52,12 +56,13 @@ export async function startUpstreamAuthorization(elicitationId: string, viewer: 
         sessionHash: viewer.sessionHash,
         codeVerifierCipher: sealed.ciphertexts.codeVerifier!,
         nonce,
+        delegateDays,
         wrappedKey: sealed.wrappedKey,
         keyVersion: sealed.keyVersion,
         expiresAt,
       },
     });
-    await auditElicitationStep(viewer, elicitation, { action: "elicitation.approved", decision: "info", context: { scopes } }, tx);
+    await auditElicitationStep(viewer, elicitation, { action: "elicitation.approved", decision: "info", context: { scopes, ...(delegateDays ? { delegateDays } : {}) } }, tx);
   });
 
   const quirks = presetQuirks(provider.preset);

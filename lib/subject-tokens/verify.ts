@@ -22,6 +22,8 @@ export interface VerifiedSubject {
    * active delegation from that user to that verified agent covers the call (lib/delegations).
    */
   source: "subject_token" | "trusted_gateway" | "delegation";
+  /** Delegation mode naming one delegation (lib/delegations/subject.ts): only that one may answer. */
+  delegationId?: string;
   /**
    * RFC 8693 4.4 `may_act` of the token: the claims an actor must have to act for this user
    * (lib/agents/may-act.ts). Absent when the token has none.

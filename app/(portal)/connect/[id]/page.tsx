@@ -3,6 +3,7 @@
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
 import { ConsentSummary, requesterLabel } from "@/components/portal/consent-summary";
+import { DelegationOffer } from "@/components/portal/delegation-offer";
 import { Alert } from "@/components/ui/alert";
 import { SubmitButton } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
@@ -16,6 +17,9 @@ import { apiKeyAction, approveAction, approveRequesterAction, declineAction } fr
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Connect", referrer: "no-referrer" };
+
+/** The approving form; the optional delegation's fields sit outside it and join it by this id. */
+const APPROVE_FORM = "consent-approve";
 
 /** Approve (primary) and Decline side by side, wrapping on a phone; Approve comes first in tab order. */
 function Decision({ children }: { children: ReactNode }) {
@@ -86,8 +90,9 @@ export default async function ConnectPage({
           credential; the agent never sees it.
         </p>
         <ConsentSummary details={details} />
+        <DelegationOffer details={details} form={APPROVE_FORM} />
         <Decision>
-          <form action={approveRequesterAction}>
+          <form action={approveRequesterAction} id={APPROVE_FORM}>
             {hidden}
             <SubmitButton pendingLabel="Allowing…">Allow</SubmitButton>
           </form>
@@ -105,9 +110,10 @@ export default async function ConnectPage({
         credential; the agent never sees it.
       </p>
       <ConsentSummary details={details} />
+      <DelegationOffer details={details} form={APPROVE_FORM} />
       <Decision>
         {isApiKey ? (
-          <form action={apiKeyAction} className="space-y-4" aria-label={`Connect ${details.provider.displayName} with an API key`}>
+          <form action={apiKeyAction} id={APPROVE_FORM} className="space-y-4" aria-label={`Connect ${details.provider.displayName} with an API key`}>
             {hidden}
             <Field
               id="apiKey"
@@ -124,7 +130,7 @@ export default async function ConnectPage({
             <SubmitButton pendingLabel="Connecting…">Connect</SubmitButton>
           </form>
         ) : (
-          <form action={approveAction}>
+          <form action={approveAction} id={APPROVE_FORM}>
             {hidden}
             <SubmitButton pendingLabel={`Opening ${details.provider.displayName}…`}>Approve and continue to {details.provider.displayName}</SubmitButton>
           </form>

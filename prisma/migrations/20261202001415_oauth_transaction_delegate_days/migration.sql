@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "OAuthTransaction" ADD COLUMN     "delegateDays" INTEGER;
