@@ -82,6 +82,11 @@ export function ConnectionAccess(props: {
                       <span className={`ml-1 rounded-full px-2 py-0.5 text-xs font-medium ${state.className}`}>{state.text}</span>
                     </p>
                     <ScopeList scopes={d.scopes} />
+                    {d.state === "active" ? (
+                      <p className="text-slate-600">
+                        Delegation id (the agent names it when it calls): <code className="rounded bg-slate-100 px-1 text-slate-900">{d.id}</code>
+                      </p>
+                    ) : null}
                     <p className="text-slate-600">
                       {d.state === "revoked" ? `Revoked ${date(d.revokedAt)}` : `${d.state === "expired" ? "Expired" : "Until"} ${date(d.expiresAt)}`} · Last
                       used {date(d.lastUsedAt)}
