@@ -23,6 +23,8 @@ export const actorIssuerSchema = z
     jwks: z.object({ keys: z.array(publicJwk).min(1).max(20) }).optional(),
     /** Accepted `aud` values; default ACTOR_TOKEN_AUDIENCES. */
     audiences: z.array(z.string().min(1).max(2048)).min(1).max(20).optional(),
+    /** Its workloads mint one actor token per call: any second presentation is a replay (lib/agents/actor-replay.ts). */
+    singleUse: z.boolean().optional(),
   })
   .strict()
   .refine((e) => e.issuer !== undefined || e.trustDomain !== undefined, "an entry needs issuer or trustDomain")

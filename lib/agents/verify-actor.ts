@@ -10,6 +10,7 @@ import { CLOCK_SKEW_SECONDS, describeJoseError, type VerifiedSubject } from "@/l
 import { parseActChain } from "./act-chain";
 import type { ActorLink } from "./actor";
 import { actorAudiences, actorKeySet, agentIssuerOf, findActorIssuer, trustedActorIssuers } from "./issuers";
+import { recordActorTokenUse } from "./actor-replay";
 import { mayActAuthorizes } from "./may-act";
 import { isSpiffeId } from "./spiffe";
 
@@ -94,6 +95,23 @@ export async function verifyActorToken(input: {
     if (!mayActAuthorizes(input.subject.mayAct, { ...payload, iss: payload.iss ?? issuer })) {
       throw new ActorRejected("may_act_mismatch", "The subject token does not allow this actor to act for it (may_act)", "invalid_grant", seen);
     }
+  }
+  // Last, so that only a token that passed every other check is remembered.
+  const use = await recordActorTokenUse({
+    issuer,
+    jti: typeof payload.jti === "string" ? payload.jti : undefined,
+    token,
+    exp: payload.exp!,
+    gatewayId: input.gatewayId,
+    singleUse: entry.singleUse === true,
+  });
+  if (use === "replayed") {
+    throw new ActorRejected(
+      "replayed",
+      entry.singleUse ? "actor_token was already used; present a fresh one" : "actor_token was already presented through another gateway",
+      "invalid_request",
+      seen,
+    );
   }
   const nameHint = claimText(payload.name) ?? claimText(payload.client_id) ?? null;
   return { issuer, subject, nameHint: nameHint ? nameHint.slice(0, 100) : null, actChain };

@@ -70,6 +70,21 @@ function insertGrouped(key: string, expiresAt: Date): Promise<boolean> {
   return done;
 }
 
+/**
+ * Every writer of ReplayNonce calls this after an insert: every CLEANUP_EVERY inserts, rows that
+ * expired over a minute ago are deleted in the background (their tokens or assertions would no
+ * longer verify, so forgetting them opens nothing).
+ */
+export function noteNonceStored(): void {
+  if (++sinceCleanup < CLEANUP_EVERY) return;
+  sinceCleanup = 0;
+  void getDb()
+    .then((db) => db.replayNonce.deleteMany({ where: { expiresAt: { lt: new Date(Date.now() - 60_000) } } }))
+    .catch((e: unknown) => {
+      log.warn("replay nonce cleanup failed", { reason: e instanceof Error ? e.message : "unknown" });
+    });
+}
+
 /** true when this (gateway, jti) was not seen before; false for a replay. */
 export async function consumeAssertionId(gatewayId: string, jti: string, expiresAt: Date): Promise<boolean> {
   const db = await getDb();
@@ -78,12 +93,6 @@ export async function consumeAssertionId(gatewayId: string, jti: string, expires
   const fresh = getHotPool()
     ? await insertGrouped(key, expiresAt)
     : (await db.$executeRaw`INSERT INTO "ReplayNonce" ("key", "expiresAt") VALUES (${key}, ${expiresAt}) ON CONFLICT DO NOTHING`) === 1;
-  if (++sinceCleanup >= CLEANUP_EVERY) {
-    sinceCleanup = 0;
-    // Expired nonces can no longer be replayed (the assertion itself would be expired).
-    db.replayNonce.deleteMany({ where: { expiresAt: { lt: new Date(Date.now() - 60_000) } } }).catch((e: unknown) => {
-      log.warn("replay nonce cleanup failed", { reason: e instanceof Error ? e.message : "unknown" });
-    });
-  }
+  noteNonceStored();
   return fresh;
 }

@@ -240,6 +240,51 @@ describe("verified actor tokens", () => {
     expect((await lastAudit()).reason).toBe("actor:unsupported_token_type");
   });
 
+  it("replay: an actor token presented through another gateway is refused and audited; its first gateway keeps using it", async () => {
+    const actor = await cc.issueToken("scheduler-agent");
+    expect((await exchange(actor)).status).toBe(200);
+    expect((await exchange(actor)).status).toBe(200); // a workload reuses its token through the same gateway
+    // Another instance knows nothing in memory: forgetting this process's caches leaves only PostgreSQL.
+    (await import("@/lib/agents/issuers")).forgetGatewayActorIssuers();
+    const replayed = await resolveAsJwtGateway({ actor_token: actor, actor_token_type: ACCESS_TOKEN_TYPE });
+    expect(replayed.status).toBe(400);
+    expect(replayed.json.error).toMatchObject({ code: "invalid_actor", message: "actor_token was already presented through another gateway" });
+    expect(replayed.json.credential).toBeUndefined();
+    const row = await lastAudit();
+    expect(row).toMatchObject({ decision: "deny", reason: "actor:replayed", gatewayId: bed.jwt.id });
+    expect(JSON.stringify(row.context)).not.toContain(actor);
+    // The same token again through the other gateway, now from this process's memory: still refused.
+    expect((await resolveAsJwtGateway({ actor_token: actor, actor_token_type: ACCESS_TOKEN_TYPE })).status).toBe(400);
+    expect((await exchange(actor)).status).toBe(200);
+    // Kept until the token expires (plus the verification skew), in the store client assertions use.
+    const db = await (await import("@/lib/db/client")).getDb();
+    const { decodeJwt } = await import("jose");
+    const { actorTokenKey } = await import("@/lib/agents/actor-replay");
+    const { CLOCK_SKEW_SECONDS } = await import("@/lib/subject-tokens/verify");
+    const claims = decodeJwt(actor);
+    const nonce = await db.replayNonce.findUniqueOrThrow({ where: { key: actorTokenKey(cc.issuer, claims.jti, actor) } });
+    expect(nonce.boundTo).toBe(bed.basic.id);
+    expect(nonce.expiresAt.getTime()).toBe((claims.exp! + CLOCK_SKEW_SECONDS) * 1000);
+  });
+
+  it("replay: an issuer marked singleUse gets each actor token accepted once, through any gateway", async () => {
+    const { updateGatewaySettings } = await import("@/lib/admin/gateways");
+    const admin = { type: "admin" as const, id: "test" };
+    await updateGatewaySettings(bed.jwt.id, { actorIssuers: [{ trustDomain: TRUST_DOMAIN, jwksUri: spiffe.bundleUrl, singleUse: true }] }, admin);
+    try {
+      const svid = await spiffe.signSvid(SCHEDULER);
+      expect((await resolveAsJwtGateway({ actor_token: svid, actor_token_type: JWT_TOKEN_TYPE })).status).toBe(200);
+      const again = await resolveAsJwtGateway({ actor_token: svid, actor_token_type: JWT_TOKEN_TYPE });
+      expect(again.status).toBe(400);
+      expect(again.json.error).toMatchObject({ code: "invalid_actor", message: "actor_token was already used; present a fresh one" });
+      expect(await lastAudit()).toMatchObject({ decision: "deny", reason: "actor:replayed" });
+      // A fresh token from the same workload is fine.
+      expect((await resolveAsJwtGateway({ actor_token: await spiffe.signSvid(SCHEDULER), actor_token_type: JWT_TOKEN_TYPE })).status).toBe(200);
+    } finally {
+      await updateGatewaySettings(bed.jwt.id, { actorIssuers: [{ trustDomain: TRUST_DOMAIN, jwksUri: spiffe.bundleUrl }] }, admin);
+    }
+  });
+
   it("a disabled agent is refused on its next call, although this instance cached it; the disable ran in another process", async () => {
     const actor = await cc.issueToken("scheduler-agent");
     expect((await exchange(actor)).status).toBe(200);

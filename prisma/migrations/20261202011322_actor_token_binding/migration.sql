@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "ReplayNonce" ADD COLUMN     "boundTo" TEXT;
