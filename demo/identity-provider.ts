@@ -15,7 +15,7 @@ export interface IdentityProvider {
   jwksUri: string;
   users: typeof DEMO_USERS;
   /** Signs a JWT as this issuer (RS256, its published key): a subject token for a gateway. */
-  signJwt(claims: Record<string, unknown>, opts?: { expiresIn?: number; notBefore?: number }): Promise<string>;
+  signJwt(claims: Record<string, unknown>, opts?: { expiresIn?: number; notBefore?: number; typ?: string }): Promise<string>;
   /** Cross-app access (demo/id-jag-issuer.ts): the live policy, and every ID-JAG decision made. */
   crossAppAccess: CrossAppPolicy;
   idJagDecisions: IdJagDecision[];
@@ -63,7 +63,7 @@ export async function startIdentityProvider(opts: { clients: LocalClient[]; port
     async signJwt(claims, o = {}) {
       const now = Math.floor(Date.now() / 1000);
       const jwt = new SignJWT(claims)
-        .setProtectedHeader({ alg: "RS256", kid: server.privateJwk.kid, typ: "JWT" })
+        .setProtectedHeader({ alg: "RS256", kid: server.privateJwk.kid, typ: o.typ ?? "JWT" })
         .setIssuer(server.issuer)
         .setIssuedAt(now)
         .setExpirationTime(now + (o.expiresIn ?? 300));

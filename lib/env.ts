@@ -85,6 +85,11 @@ export const envSchema = z.object({
       }
       return list.data;
     }),
+  /**
+   * IdPs whose ID-JAGs (draft-ietf-oauth-identity-assertion-authz-grant) the token endpoint
+   * accepts with the RFC 7523 jwt-bearer grant, exactly as they appear in `iss`; empty: none.
+   */
+  ID_JAG_ISSUERS: csv,
   /** Accepted `aud` values of actor tokens (default: FRONTDESK_URL and its token endpoint). */
   ACTOR_TOKEN_AUDIENCES: csv,
   /** Development only: issuers that may be reached over plain http (logged at start). */

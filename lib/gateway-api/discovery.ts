@@ -2,18 +2,23 @@
 // (interface F). Public, cacheable, no gateway authentication.
 import { AUTHORIZATION_SERVER_METADATA_PATH, ELICITATIONS_PATH, issuerUrl, JWKS_PATH, RESOLVE_PATH, tokenEndpointUrl } from "@/lib/gateways/urls";
 import { DELEGATION_TOKEN_TYPE } from "@/lib/delegations/subject";
-import { publicUrl } from "@/lib/env";
+import { env, publicUrl } from "@/lib/env";
+import { GRANT_PROFILE_ID_JAG, GRANT_TYPE_JWT_BEARER } from "@/lib/cross-app/id-jag";
 import { listPublicJwks } from "@/lib/signing/key";
 import { ASYMMETRIC_ALGORITHMS } from "@/lib/subject-tokens/issuers";
 import { MAX_RETRY_WAIT_SECONDS } from "./request-state-retry";
 import { GRANT_TYPE_TOKEN_EXCHANGE, RETRY_PARAMS } from "./token-exchange";
 
 export function authorizationServerMetadata() {
+  // Interface B: the ID-JAG profile (draft-ietf-oauth-identity-assertion-authz-grant-03 §7) when
+  // trusted IdPs are configured. Which IdPs stays private (§8.4: no issuer allow list here).
+  const idJag = env().ID_JAG_ISSUERS.length > 0;
   return {
     issuer: issuerUrl(),
     token_endpoint: tokenEndpointUrl(),
     jwks_uri: `${publicUrl()}${JWKS_PATH}`,
-    grant_types_supported: [GRANT_TYPE_TOKEN_EXCHANGE],
+    grant_types_supported: idJag ? [GRANT_TYPE_TOKEN_EXCHANGE, GRANT_TYPE_JWT_BEARER] : [GRANT_TYPE_TOKEN_EXCHANGE],
+    ...(idJag ? { authorization_grant_profiles_supported: [GRANT_PROFILE_ID_JAG] } : {}),
     token_endpoint_auth_methods_supported: ["private_key_jwt", "client_secret_basic", "client_secret_post"],
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
     // No authorization endpoint: gateways only use the token endpoint.

@@ -1,4 +1,9 @@
-// POST /oauth/token - RFC 8693 token exchange (interface A). Sends what agentgateway
+// POST /oauth/token - RFC 8693 token exchange (interface A) and the RFC 7523 jwt-bearer grant with
+// an ID-JAG for Frontdesk (interface B, draft-ietf-oauth-identity-assertion-authz-grant-03 §4.4;
+// the request shapes of the MCP SDK's CrossAppAccessProvider / exchangeJwtAuthGrant in
+// typescript-sdk packages/client/src/client/{authExtensions,crossAppAccess}.ts and agentgateway's
+// crossAppAccess second leg, crates/agentgateway/src/http/auth/oauth/transport.rs). Both answer
+// alike: same policy, same audit, same fields. Sends what agentgateway
 // (`oauthTokenExchange`) and ToolHive (`token_exchange`) expect: access_token, token_type Bearer,
 // issued_token_type access_token, expires_in (remaining lifetime, capped), scope; consent needed
 // is HTTP 400 interaction_required with the MCP URL-mode elicitation (2025-11-25) and, next to it,
@@ -7,6 +12,11 @@
 // Delegation mode (no user present): subject_token = a delegation id with subject_token_type
 // DELEGATION_TOKEN_TYPE, plus the agent's own actor_token (lib/delegations/subject.ts).
 import { establishActor } from "@/lib/agents/establish";
+import { appendAudit } from "@/lib/audit/append";
+import { GRANT_TYPE_JWT_BEARER } from "@/lib/cross-app/id-jag";
+import { IdJagRejected, verifyInboundIdJag } from "@/lib/cross-app/verify-id-jag";
+import type { Provider } from "@/lib/generated/prisma/client";
+import type { AuthenticatedGateway } from "@/lib/gateways/authenticate";
 import { DELEGATION_TOKEN_TYPE, subjectOfDelegation } from "@/lib/delegations/subject";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
@@ -15,7 +25,7 @@ import { consentNeededForms } from "./consent-needed";
 import { gatewayRoute } from "./gateway-route";
 import { json } from "./http";
 import { awaitRetry, MAX_RETRY_WAIT_SECONDS, requestStateBinding } from "./request-state-retry";
-import { resolveCredential } from "./resolve-credential";
+import { resolveCredential, type ResolveOutcome } from "./resolve-credential";
 import { verifySubjectTokenCached } from "./subject-cache";
 import { findTargetProvider, parseScopes } from "./target";
 
@@ -33,20 +43,60 @@ const SINGLE = ["grant_type", "subject_token", "subject_token_type", "actor_toke
 // RFC 8693 2.1 allows several resource and audience parameters (agentgateway sends one per entry).
 const REPEATABLE = ["resource", "audience"];
 
-function parseExchangeForm(form: URLSearchParams) {
+// RFC 7523 §2.1: grant_type, assertion, optional scope; the same target and retry parameters.
+const SINGLE_JWT_BEARER = ["grant_type", "assertion", "scope", ...RETRY_PARAMS];
+
+function checkParameters(form: URLSearchParams, single: string[]) {
   for (const name of new Set(form.keys())) {
-    if (!SINGLE.includes(name) && !REPEATABLE.includes(name)) throw new AppError("invalid_request", `Unknown parameter ${name}`);
-    if (SINGLE.includes(name) && form.getAll(name).length > 1) throw new AppError("invalid_request", `Parameter ${name} is repeated`);
+    if (!single.includes(name) && !REPEATABLE.includes(name)) throw new AppError("invalid_request", `Unknown parameter ${name}`);
+    if (single.includes(name) && form.getAll(name).length > 1) throw new AppError("invalid_request", `Parameter ${name} is repeated`);
   }
-  const get = (name: string) => {
+  return (name: string) => {
     const v = form.get(name);
     return v === null || v === "" ? undefined : v;
   };
-  const grantType = get("grant_type");
+}
+
+function grantTypeOf(form: URLSearchParams): "token_exchange" | "jwt_bearer" {
+  const values = form.getAll("grant_type");
+  if (values.length > 1) throw new AppError("invalid_request", "Parameter grant_type is repeated");
+  const grantType = values[0];
   if (!grantType) throw new AppError("invalid_request", "grant_type is required");
-  if (grantType !== GRANT_TYPE_TOKEN_EXCHANGE) {
-    throw new AppError("invalid_request", "Only the token-exchange grant is supported", { oauthError: "unsupported_grant_type" });
+  if (grantType === GRANT_TYPE_TOKEN_EXCHANGE) return "token_exchange";
+  // Offered only where trusted ID-JAG issuers are configured (and then in the metadata).
+  if (grantType === GRANT_TYPE_JWT_BEARER && env().ID_JAG_ISSUERS.length > 0) return "jwt_bearer";
+  throw new AppError("invalid_request", "Unsupported grant_type", { oauthError: "unsupported_grant_type" });
+}
+
+function parseRetryParams(get: (name: string) => string | undefined) {
+  const requestState = get("request_state");
+  if (requestState !== undefined && requestState.length > MAX_REQUEST_STATE_LENGTH) throw new AppError("invalid_request", "request_state is too long");
+  const requestDigest = get("request_digest");
+  if (requestDigest !== undefined && !REQUEST_DIGEST_PATTERN.test(requestDigest)) throw new AppError("invalid_request", "request_digest: 1-128 URL-safe characters");
+  const wait = get("wait");
+  if (wait !== undefined && (!/^\d{1,2}$/.test(wait) || Number(wait) > MAX_RETRY_WAIT_SECONDS)) {
+    throw new AppError("invalid_request", `wait: whole seconds, 0 to ${MAX_RETRY_WAIT_SECONDS}`);
   }
+  if (wait !== undefined && requestState === undefined) throw new AppError("invalid_request", "wait: only with request_state");
+  return { requestState, requestDigest, waitSeconds: wait === undefined ? 0 : Number(wait) };
+}
+
+function parseJwtBearerForm(form: URLSearchParams) {
+  const get = checkParameters(form, SINGLE_JWT_BEARER);
+  const assertion = get("assertion");
+  if (!assertion) throw new AppError("invalid_request", "assertion is required");
+  const scope = get("scope");
+  return {
+    ...parseRetryParams(get),
+    assertion,
+    resources: form.getAll("resource").filter(Boolean),
+    audiences: form.getAll("audience").filter(Boolean),
+    scopes: scope === undefined ? null : parseScopes(scope.split(" ").filter(Boolean)),
+  };
+}
+
+function parseExchangeForm(form: URLSearchParams) {
+  const get = checkParameters(form, SINGLE);
   const subjectToken = get("subject_token");
   if (!subjectToken) throw new AppError("invalid_request", "subject_token is required");
   const subjectTokenType = get("subject_token_type");
@@ -67,22 +117,12 @@ function parseExchangeForm(form: URLSearchParams) {
     throw new AppError("invalid_request", "actor_token and actor_token_type go together");
   }
   const scope = get("scope");
-  const requestState = get("request_state");
-  if (requestState !== undefined && requestState.length > MAX_REQUEST_STATE_LENGTH) throw new AppError("invalid_request", "request_state is too long");
-  const requestDigest = get("request_digest");
-  if (requestDigest !== undefined && !REQUEST_DIGEST_PATTERN.test(requestDigest)) throw new AppError("invalid_request", "request_digest: 1-128 URL-safe characters");
-  const wait = get("wait");
-  if (wait !== undefined && (!/^\d{1,2}$/.test(wait) || Number(wait) > MAX_RETRY_WAIT_SECONDS)) {
-    throw new AppError("invalid_request", `wait: whole seconds, 0 to ${MAX_RETRY_WAIT_SECONDS}`);
-  }
-  if (wait !== undefined && requestState === undefined) throw new AppError("invalid_request", "wait: only with request_state");
+  const retryParams = parseRetryParams(get);
   // Nobody is there to answer an elicitation, so there is nothing to retry.
-  if (isDelegation && requestState !== undefined) throw new AppError("invalid_request", "request_state: not in delegation mode");
+  if (isDelegation && retryParams.requestState !== undefined) throw new AppError("invalid_request", "request_state: not in delegation mode");
   return {
     delegationId: isDelegation ? subjectToken : undefined,
-    requestState,
-    requestDigest,
-    waitSeconds: wait === undefined ? 0 : Number(wait),
+    ...retryParams,
     subjectToken,
     resources: form.getAll("resource").filter(Boolean),
     audiences: form.getAll("audience").filter(Boolean),
@@ -98,13 +138,101 @@ export function cappedExpiresIn(expiresAt: Date | null, now = Date.now()): numbe
   return Math.max(1, Math.min(cap, Math.floor((expiresAt.getTime() - now) / 1000)));
 }
 
-export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", style: "oauth" }, async ({ req, form, gateway, requestId }) => {
-  const params = parseExchangeForm(form);
-  const provider = await findTargetProvider({ resources: params.resources, audiences: params.audiences });
+function checkBearerTarget(provider: Provider) {
   // An API key can stand in for a bearer token only where the provider expects it as one.
   if (provider.kind === "api_key" && (provider.apiKeyHeader ?? "authorization").toLowerCase() !== "authorization") {
     throw new AppError("invalid_request", "This provider's credential is not a bearer token; use the resolve API", { oauthError: "invalid_target" });
   }
+}
+
+async function answer(
+  outcome: ResolveOutcome,
+  provider: Provider,
+  consent: Parameters<typeof consentNeededForms>[2],
+  retry: Parameters<typeof consentNeededForms>[3],
+): Promise<Response> {
+  if (outcome.kind === "elicitation") {
+    const forms = await consentNeededForms(outcome, provider, consent, retry);
+    return json(
+      {
+        error: "interaction_required",
+        error_description: forms.elicitation.message,
+        elicitation: forms.elicitation,
+        input_required: forms.inputRequired,
+      },
+      400,
+    );
+  }
+  const c = outcome.credential;
+  const accessToken = c.kind === "oauth" ? c.accessToken : `${(provider.apiKeyPrefix ?? "").replace(/^bearer\s+/i, "")}${c.apiKey}`;
+  return json({
+    access_token: accessToken,
+    token_type: "Bearer",
+    issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+    expires_in: cappedExpiresIn(c.kind === "oauth" ? c.expiresAt : null),
+    scope: outcome.scopes.join(" "),
+  });
+}
+
+// Interface B: the ID-JAG names the user (and, in `resource`, the provider); its `scope` is the
+// IdP's ceiling. Then exactly the token-exchange path: policy, grant, consent per requester, audit.
+async function handleJwtBearer(ctx: { req: Request; form: URLSearchParams; gateway: AuthenticatedGateway; requestId: string }): Promise<Response> {
+  const { req, gateway, requestId } = ctx;
+  const params = parseJwtBearerForm(ctx.form);
+  let idJag;
+  try {
+    idJag = await verifyInboundIdJag(params.assertion, gateway);
+  } catch (e) {
+    if (e instanceof IdJagRejected) {
+      // Invariant 12: a refused ID-JAG is audited (what it claimed, unverified) and yields nothing.
+      await appendAudit({
+        actorType: "gateway",
+        actorId: gateway.id,
+        gatewayId: gateway.id,
+        action: "token_exchange",
+        decision: "deny",
+        reason: `id_jag:${e.reason}`,
+        requestId,
+        context: { grantType: "jwt-bearer", claimed: e.unverified, authMethod: gateway.usedMethod },
+      });
+    }
+    throw e;
+  }
+  const resources = [...new Set([...idJag.resources, ...params.resources])];
+  if (resources.length === 0 && params.audiences.length === 0) {
+    throw new AppError("invalid_request", "The ID-JAG names no resource; send resource or audience", { oauthError: "invalid_target" });
+  }
+  const provider = await findTargetProvider({ resources, audiences: params.audiences });
+  checkBearerTarget(provider);
+  // RFC 7523 §2.1 `scope`: at most what the IdP granted (draft §4.4.1: the AS MAY grant a subset).
+  if (params.scopes && idJag.scopes && params.scopes.some((s) => !idJag.scopes!.includes(s))) {
+    throw new AppError("invalid_request", "scope exceeds what the ID-JAG grants", { oauthError: "invalid_scope" });
+  }
+  const scopes = params.scopes ?? idJag.scopes ?? [];
+  const subject = idJag.subject;
+  const call = { gateway, subject, actor: undefined, provider, scopes, digest: params.requestDigest };
+  const retry =
+    params.requestState === undefined
+      ? null
+      : await awaitRetry({ ...call, action: "token_exchange", requestState: params.requestState, waitSeconds: params.waitSeconds, requestId, signal: req.signal });
+  const outcome = await resolveCredential({
+    action: "token_exchange",
+    gateway,
+    subject,
+    provider,
+    scopes,
+    context: {},
+    requestId,
+    auditExtra: { grantType: "jwt-bearer", idJag: { issuer: idJag.issuer, jti: idJag.jti, scopes: idJag.scopes } },
+  });
+  return answer(outcome, provider, requestStateBinding(call), retry);
+}
+
+export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", style: "oauth" }, async ({ req, form, gateway, requestId }) => {
+  if (grantTypeOf(form) === "jwt_bearer") return handleJwtBearer({ req, form, gateway, requestId });
+  const params = parseExchangeForm(form);
+  const provider = await findTargetProvider({ resources: params.resources, audiences: params.audiences });
+  checkBearerTarget(provider);
   const subject =
     params.delegationId !== undefined
       ? await subjectOfDelegation(params.delegationId, { gatewayId: gateway.id, providerId: provider.id, action: "token_exchange", requestId, authMethod: gateway.usedMethod })
@@ -126,27 +254,7 @@ export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", st
     scopes: params.scopes,
     context: {},
     requestId,
-    subjectToken: params.subjectToken,
+    subjectToken: params.delegationId === undefined ? params.subjectToken : undefined,
   });
-  if (outcome.kind === "elicitation") {
-    const forms = await consentNeededForms(outcome, provider, requestStateBinding(call), retry);
-    return json(
-      {
-        error: "interaction_required",
-        error_description: forms.elicitation.message,
-        elicitation: forms.elicitation,
-        input_required: forms.inputRequired,
-      },
-      400,
-    );
-  }
-  const c = outcome.credential;
-  const accessToken = c.kind === "oauth" ? c.accessToken : `${(provider.apiKeyPrefix ?? "").replace(/^bearer\s+/i, "")}${c.apiKey}`;
-  return json({
-    access_token: accessToken,
-    token_type: "Bearer",
-    issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
-    expires_in: cappedExpiresIn(c.kind === "oauth" ? c.expiresAt : null),
-    scope: outcome.scopes.join(" "),
-  });
+  return answer(outcome, provider, requestStateBinding(call), retry);
 });

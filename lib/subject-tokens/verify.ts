@@ -20,8 +20,9 @@ export interface VerifiedSubject {
    * How the subject was established: a verified token, a trusted gateway naming it, or an agent
    * naming it in a delegation-mode call; the last is only accepted by resolveCredential once an
    * active delegation from that user to that verified agent covers the call (lib/delegations).
+   * `id_jag`: an ID-JAG for Frontdesk from a trusted IdP (RFC 7523 grant, lib/cross-app/verify-id-jag.ts).
    */
-  source: "subject_token" | "trusted_gateway" | "delegation";
+  source: "subject_token" | "trusted_gateway" | "delegation" | "id_jag";
   /** Delegation mode naming one delegation (lib/delegations/subject.ts): only that one may answer. */
   delegationId?: string;
   /**

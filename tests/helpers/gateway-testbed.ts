@@ -3,7 +3,7 @@
 // method, and policy rules; plus builders for the exact requests gateways send.
 import { randomUUID } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
-import { startIdp, type TestIdp } from "./oidc-idp";
+import { AGENT_IDP_CLIENT, startIdp, type TestIdp } from "./oidc-idp";
 import { startUpstream, type TestUpstream } from "./oidc-upstream";
 
 export const SUBJECT_AUDIENCE = "frontdesk";
@@ -84,7 +84,8 @@ export async function startGatewayTestbed(
     });
   }
   const base = gatewayEnv(idp, frontdeskUrl);
-  Object.assign(process.env, base, opts.extraEnv, {
+  // Interface B: Frontdesk accepts the IdP's ID-JAGs for its own audience.
+  Object.assign(process.env, base, opts.crossAppAccess ? { ID_JAG_ISSUERS: idp.issuer } : {}, opts.extraEnv, {
     FRONTDESK_INSECURE_HTTP_ISSUERS: [base.FRONTDESK_INSECURE_HTTP_ISSUERS, ...(opts.insecureIssuers ?? [])].join(","),
   });
 
@@ -122,6 +123,15 @@ export async function startGatewayTestbed(
     await createPolicyRule({ providerId: provider.id, gatewayId: g.gateway.id, scopes: ["notes:read", "notes:write"] }, admin);
   }
   await createPolicyRule({ providerId: provider.id, gatewayId: null }, admin);
+  if (opts.crossAppAccess) {
+    // The IdP administrator's side of interface B: the agent's IdP client is the basic gateway at Frontdesk.
+    idp.crossAppAccess.relationships.push({
+      audience: frontdeskUrl,
+      clientIds: { [AGENT_IDP_CLIENT.clientId]: basic.gateway.id },
+      allowedSubjects: [idp.users.alice.sub, idp.users.bob.sub],
+      scopes: ["notes:read", "notes:write"],
+    });
+  }
   return {
     idp,
     upstream,

@@ -11,8 +11,21 @@ export interface TestIdp extends Omit<IdentityProvider, "signJwt"> {
   signJwt: IdentityProvider["signJwt"];
 }
 
+/**
+ * An agent's own client at the IdP (the MCP client, or agentgateway's crossAppAccess identity
+ * provider leg): it asks the IdP for ID-JAGs for Frontdesk. client_secret_post, as the MCP SDK's
+ * requestJwtAuthorizationGrant authenticates.
+ */
+export const AGENT_IDP_CLIENT = { clientId: "mcp-agent", clientSecret: "agent-secret-for-tests-only-0123456789", tokenEndpointAuthMethod: "client_secret_post" as const };
+
 export async function startIdp(opts: { redirectUris: string[]; port?: number }): Promise<TestIdp> {
-  const idp = await startIdentityProvider({ port: opts.port, clients: [{ ...IDP_CLIENT, redirectUris: opts.redirectUris }] });
+  const idp = await startIdentityProvider({
+    port: opts.port,
+    clients: [
+      { ...IDP_CLIENT, redirectUris: opts.redirectUris },
+      { ...AGENT_IDP_CLIENT, clientName: "MCP agent", redirectUris: ["http://localhost/agent/callback"] },
+    ],
+  });
   return {
     ...idp,
     ...IDP_CLIENT,

@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../helpers/test-db";
 import { basicAuth, ID_TOKEN_TYPE, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, tokenRequest, startGatewayTestbed, type GatewayTestbed } from "../helpers/gateway-testbed";
-import { IDP_CLIENT } from "../helpers/oidc-idp";
+import { CrossAppAccessProvider, discoverAuthorizationServerMetadata, exchangeJwtAuthGrant, fetchToken, requestJwtAuthorizationGrant } from "@modelcontextprotocol/client";
+import { generateKeyPair, SignJWT } from "jose";
+import { AGENT_IDP_CLIENT, IDP_CLIENT } from "../helpers/oidc-idp";
 
 await useTestDatabase();
 
@@ -15,12 +17,28 @@ let token: (req: Request) => Promise<Response>;
 
 beforeAll(async () => {
   bed = await startGatewayTestbed({
+    // A loopback origin: the MCP SDK refuses plain-http token endpoints elsewhere. Nothing listens
+    // there; the SDK's fetch is routed into Frontdesk's handlers (frontdeskFetch below).
+    frontdeskUrl: "http://localhost:1",
     crossAppAccess: { fallback: "deny" },
     // Subject tokens for Frontdesk: the gateways' audience, and ID tokens issued to Frontdesk's IdP client.
     extraEnv: { SUBJECT_TOKEN_AUDIENCES: `${SUBJECT_AUDIENCE},${IDP_CLIENT.clientId}` },
   });
   token = (await import("@/lib/gateway-api/token-exchange")).handleTokenRequest;
+  metadata = (await import("@/lib/gateway-api/discovery")).handleAuthorizationServerMetadata;
 }, 60_000);
+
+let metadata: (req: Request) => Promise<Response>;
+
+/** fetch for the MCP SDK: Frontdesk's URLs reach its handlers, everything else (the IdP) the network. */
+const frontdeskFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  const req = new Request(input, init);
+  const url = new URL(req.url);
+  if (url.origin !== bed.frontdeskUrl) return fetch(req);
+  if (url.pathname === "/oauth/token") return token(req);
+  if (url.pathname === "/.well-known/oauth-authorization-server") return metadata(req);
+  return new Response("not found", { status: 404 });
+};
 
 afterAll(async () => {
   await bed?.close();
@@ -101,7 +119,8 @@ describe("outbound: Frontdesk obtains the grant through the IdP", () => {
     const elicitationsBefore = await db.elicitation.count();
     const res = await exchange(await idTokenFor("alice"), { scope: "notes:read" });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ token_type: "Bearer", issued_token_type: "urn:ietf:params:oauth:token-type:access_token", scope: "notes:read" });
+    expect(res.body).toMatchObject({ token_type: "Bearer", issued_token_type: "urn:ietf:params:oauth:token-type:access_token" });
+    expect(String(res.body.scope).split(" ")).toContain("notes:read");
     const api = await fetch(`${bed.upstream.apiUrl}/notes`, { headers: { authorization: `Bearer ${String(res.body.access_token)}` } });
     expect(api.status).toBe(200);
     expect(((await api.json()) as { owner: string }).owner).toBe("alice");
@@ -203,3 +222,146 @@ describe("outbound: Frontdesk obtains the grant through the IdP", () => {
     expect(after.status).toBe(200);
   });
 });
+
+describe("inbound (interface B): a gateway with an ID-JAG for Frontdesk", () => {
+  /** The agent's own ID token at the IdP (aud = its IdP client), which it exchanges for an ID-JAG. */
+  const agentIdToken = (user: "alice" | "bob") => bed.idp.signSubjectToken({ sub: bed.idp.users[user].sub, aud: AGENT_IDP_CLIENT.clientId });
+
+  async function idJagFromIdp(user: "alice" | "bob", scope = "notes:read") {
+    const { jwtAuthGrant } = await requestJwtAuthorizationGrant({
+      tokenEndpoint: `${bed.idp.issuer}/token`,
+      audience: bed.frontdeskUrl,
+      resource: bed.upstream.apiUrl,
+      idToken: await agentIdToken(user),
+      clientId: AGENT_IDP_CLIENT.clientId,
+      clientSecret: AGENT_IDP_CLIENT.clientSecret,
+      scope,
+    });
+    return jwtAuthGrant;
+  }
+
+  /** agentgateway's crossAppAccess second leg: grant_type, assertion, scope; client_secret_basic. */
+  async function redeem(assertion: string, opts: { gateway?: GatewayTestbed["basic"]; scope?: string } = {}) {
+    const gw = opts.gateway ?? bed.basic;
+    const res = await token(
+      tokenRequest(bed.frontdeskUrl, [["grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"], ["assertion", assertion], ["scope", opts.scope ?? "notes:read"]], {
+        authorization: basicAuth(gw.id, gw.secret!),
+      }),
+    );
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  async function forged(claims: Record<string, unknown>, opts: { typ?: string; expiresIn?: number; key?: CryptoKey; iss?: string } = {}) {
+    const now = Math.floor(Date.now() / 1000);
+    const full = { sub: "alice", aud: bed.frontdeskUrl, client_id: bed.basic.id, jti: crypto.randomUUID(), scope: "notes:read", resource: bed.upstream.apiUrl, ...claims };
+    if (opts.key) {
+      return new SignJWT(full)
+        .setProtectedHeader({ alg: "RS256", kid: "evil", typ: opts.typ ?? "oauth-id-jag+jwt" })
+        .setIssuer(opts.iss!)
+        .setIssuedAt(now)
+        .setExpirationTime(now + (opts.expiresIn ?? 300))
+        .sign(opts.key);
+    }
+    return bed.idp.signJwt(full, { typ: opts.typ ?? "oauth-id-jag+jwt", expiresIn: opts.expiresIn });
+  }
+
+  it("discovery advertises the jwt-bearer grant and the ID-JAG profile, and no issuer list (draft §7, §8.4)", async () => {
+    const meta = (await (await metadata(new Request(`${bed.frontdeskUrl}/.well-known/oauth-authorization-server`))).json()) as Record<string, unknown>;
+    expect(meta.grant_types_supported).toEqual(["urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:jwt-bearer"]);
+    expect(meta.authorization_grant_profiles_supported).toEqual(["urn:ietf:params:oauth:grant-profile:id-jag"]);
+    expect(JSON.stringify(meta)).not.toContain(bed.idp.issuer);
+  });
+
+  it("the MCP SDK's CrossAppAccessProvider gets an ID-JAG from the IdP and alice's Notes token from Frontdesk's token endpoint", async () => {
+    const provider = new CrossAppAccessProvider({
+      assertion: async (ctx) =>
+        (
+          await requestJwtAuthorizationGrant({
+            tokenEndpoint: `${bed.idp.issuer}/token`,
+            audience: ctx.authorizationServerUrl,
+            resource: ctx.resourceUrl,
+            idToken: await agentIdToken("alice"),
+            clientId: AGENT_IDP_CLIENT.clientId,
+            clientSecret: AGENT_IDP_CLIENT.clientSecret,
+            scope: ctx.scope,
+            fetchFn: ctx.fetchFn,
+          })
+        ).jwtAuthGrant,
+      clientId: bed.basic.id,
+      clientSecret: bed.basic.secret!,
+      expectedIssuer: bed.frontdeskUrl,
+      fetchFn: frontdeskFetch,
+    });
+    // What auth() records after RFC 9728 / RFC 8414 discovery: Frontdesk as the authorization server of the Notes API.
+    provider.saveAuthorizationServerUrl(bed.frontdeskUrl);
+    provider.saveResourceUrl!(bed.upstream.apiUrl);
+    // The SDK's discoverAuthorizationServerMetadata insists on an authorization_endpoint, which
+    // Frontdesk (token endpoint only) does not have: its RFC 8414 document is passed as fetched.
+    await expect(discoverAuthorizationServerMetadata(bed.frontdeskUrl, { fetchFn: frontdeskFetch })).rejects.toThrow(/authorization_endpoint/);
+    const asMetadata = (await (await frontdeskFetch(`${bed.frontdeskUrl}/.well-known/oauth-authorization-server`)).json()) as Parameters<typeof fetchToken>[2] extends infer O ? (O extends { metadata?: infer M } ? M : never) : never;
+    const tokens = await fetchToken(provider, bed.frontdeskUrl, { metadata: asMetadata, resource: new URL(bed.upstream.apiUrl), scope: "notes:read", fetchFn: frontdeskFetch });
+    expect(tokens.token_type).toBe("Bearer");
+    // Like token exchange, `scope` is what the connection holds (alice connected read and write above).
+    expect(tokens.scope?.split(" ")).toContain("notes:read");
+    const api = await fetch(`${bed.upstream.apiUrl}/notes`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(((await api.json()) as { owner: string }).owner).toBe("alice");
+    const row = (await auditRows("token_exchange")).at(-1)!;
+    expect(row.decision).toBe("allow");
+    expect(row.context).toMatchObject({ grantType: "jwt-bearer", subjectSource: "id_jag", idJag: { issuer: bed.idp.issuer } });
+  });
+
+  it("agentgateway's crossAppAccess request shape (and the SDK's exchangeJwtAuthGrant) get the same fields as token exchange", async () => {
+    const res = await redeem(await idJagFromIdp("alice"));
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body).sort()).toEqual(["access_token", "expires_in", "issued_token_type", "scope", "token_type"]);
+    expect(res.body).toMatchObject({ token_type: "Bearer", issued_token_type: "urn:ietf:params:oauth:token-type:access_token" });
+    expect(String(res.body.scope).split(" ")).toContain("notes:read");
+    const viaSdk = await exchangeJwtAuthGrant({
+      tokenEndpoint: `${bed.frontdeskUrl}/oauth/token`,
+      jwtAuthGrant: await idJagFromIdp("alice"),
+      clientId: bed.basic.id,
+      clientSecret: bed.basic.secret!,
+      fetchFn: frontdeskFetch,
+    });
+    expect(viaSdk.access_token).toBe(res.body.access_token);
+  });
+
+  it("bob, who has not connected Notes: interaction_required with the URL elicitation, like token exchange (no cross-app access on an inbound ID-JAG)", async () => {
+    const asked = bed.idp.idJagDecisions.filter((d) => d.audience === bed.upstream.issuer).length;
+    const res = await redeem(await idJagFromIdp("bob"));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe("interaction_required");
+    expect((res.body.elicitation as { mode: string }).mode).toBe("url");
+    expect(bed.idp.idJagDecisions.filter((d) => d.audience === bed.upstream.issuer).length).toBe(asked);
+  });
+
+  it("refuses a replayed, expired, wrong-audience, wrong-client, wrongly typed or untrusted ID-JAG, and one asking beyond its scope; each audited, none yields a token", async () => {
+    const fresh = await idJagFromIdp("alice");
+    expect((await redeem(fresh)).status).toBe(200);
+    const { privateKey } = await generateKeyPair("RS256");
+    const cases: [string, string, Promise<{ status: number; body: Record<string, unknown> }>][] = [
+      ["replayed", "id_jag:replayed", redeem(fresh)],
+      ["expired", "id_jag:expired", forged({}, { expiresIn: -120 }).then((a) => redeem(a))],
+      ["another audience", "id_jag:wrong_audience", forged({ aud: bed.upstream.issuer }).then((a) => redeem(a))],
+      ["two audiences", "id_jag:wrong_audience", forged({ aud: [bed.frontdeskUrl, bed.upstream.issuer] }).then((a) => redeem(a))],
+      ["another client", "id_jag:wrong_client", forged({ client_id: bed.post.id }).then((a) => redeem(a))],
+      ["presented by another gateway", "id_jag:wrong_client", idJagFromIdp("alice").then((a) => redeem(a, { gateway: bed.post }))],
+      ["typ JWT (an ID token is not an ID-JAG)", "id_jag:wrong_typ", forged({}, { typ: "JWT" }).then((a) => redeem(a))],
+      ["untrusted issuer", "id_jag:untrusted_issuer", forged({}, { key: privateKey as CryptoKey, iss: "https://idp.attacker.test" }).then((a) => redeem(a))],
+    ];
+    for (const [name, reason, pending] of cases) {
+      const res = await pending;
+      expect(res.status, name).toBe(400);
+      expect(res.body.error, name).toBe("invalid_grant");
+      expect(res.body.access_token, name).toBeUndefined();
+      const row = (await auditRows("token_exchange").then(() => import("@/lib/db/client")).then(async ({ getDb }) =>
+        (await getDb()).auditEvent.findFirst({ where: { action: "token_exchange", reason }, orderBy: { seq: "desc" } })))!;
+      expect(row, name).toBeTruthy();
+      expect(row.decision, name).toBe("deny");
+    }
+    const beyond = await redeem(await idJagFromIdp("alice", "notes:read"), { scope: "notes:write" });
+    expect(beyond.status).toBe(400);
+    expect(beyond.body.error).toBe("invalid_scope");
+  });
+});
+
