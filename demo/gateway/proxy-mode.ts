@@ -4,7 +4,9 @@
 // user's identity token and the route's scopes in Frontdesk-* headers. Frontdesk adds the
 // credential on its own connection to the provider's registered API base and streams the answer
 // back, so neither this gateway nor the MCP server behind it ever holds the upstream token.
-// Consent needed comes back as Frontdesk's MCP-ready 403 body, relayed unchanged.
+// Consent needed comes back as Frontdesk's MCP-ready 403 body, relayed unchanged; Frontdesk's
+// other refusals (Frontdesk-Origin: frontdesk) become this gateway's own error contract toward
+// the MCP server, the same as in inject mode: {error, error_description}.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 
@@ -14,7 +16,19 @@ export type GatewayMode = "proxy" | "inject";
 const PROXY_PATH = "/api/v1/proxy";
 /** Response headers worth passing back from the upstream (Frontdesk already dropped cookies and hop-by-hop ones). */
 const PASSED_RESPONSE_HEADERS = ["content-type", "content-length", "cache-control", "etag", "last-modified", "www-authenticate", "location"];
+/** lib/egress/proxy.ts ORIGIN_HEADER: "frontdesk" on Frontdesk's own answers, "upstream" on relayed ones. */
+const ORIGIN_HEADER = "frontdesk-origin";
 const TIMEOUT_MS = 30_000;
+
+/** Frontdesk's API error codes, as the OAuth-style errors the MCP server knows from inject mode. */
+function gatewayError(status: number, code: string, message: string): { status: number; body: { error: string; error_description: string }; invalidToken: boolean } {
+  if (code === "consent_declined" || code === "consent_failed") return { status: 403, body: { error: "access_denied", error_description: message }, invalidToken: false };
+  if (code === "invalid_request_state") return { status: 400, body: { error: code, error_description: message }, invalidToken: false };
+  // The user's identity token is the only input that came from the caller: its 401.
+  if (status === 401) return { status: 401, body: { error: "invalid_token", error_description: message }, invalidToken: true };
+  if (status === 429 || status >= 500) return { status: 502, body: { error: "credential_unavailable", error_description: message }, invalidToken: false };
+  return { status, body: { error: code, error_description: message }, invalidToken: false };
+}
 
 export interface ProxyForward {
   frontdeskUrl: string;
@@ -66,8 +80,23 @@ export async function forwardThroughFrontdesk(req: IncomingMessage, res: ServerR
     res.writeHead(502, { "content-type": "application/json" }).end(JSON.stringify({ error: "credential_broker_unavailable" }));
     return;
   }
-  const consent = answer.status === 403 && (answer.headers.get("content-type") ?? "").includes("json");
-  f.log(`${f.provider}: ${req.method} ${f.rest.split("?")[0]} via Frontdesk -> ${answer.status}${consent ? " (consent needed or refused)" : ""}`);
+  const path = f.rest.split("?")[0];
+  if (answer.headers.get(ORIGIN_HEADER) === "frontdesk" && !answer.ok) {
+    const body = (await answer.json().catch(() => null)) as { error?: { code?: unknown; message?: unknown } } | null;
+    const code = body?.error?.code;
+    if (code === -32042) {
+      f.log(`${f.provider}: ${req.method} ${path} via Frontdesk -> consent needed`);
+      res.writeHead(answer.status, { "content-type": "application/json" }).end(JSON.stringify(body));
+      return;
+    }
+    const mapped = gatewayError(answer.status, typeof code === "string" ? code : "refused", typeof body?.error?.message === "string" ? body.error.message : "");
+    f.log(`${f.provider}: ${req.method} ${path} via Frontdesk -> refused (${mapped.body.error})`);
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (mapped.invalidToken) headers["www-authenticate"] = 'Bearer error="invalid_token"';
+    res.writeHead(mapped.status, headers).end(JSON.stringify(mapped.body));
+    return;
+  }
+  f.log(`${f.provider}: ${req.method} ${path} via Frontdesk -> ${answer.status}`);
   const out: Record<string, string> = {};
   for (const name of PASSED_RESPONSE_HEADERS) {
     const value = answer.headers.get(name);

@@ -3,7 +3,7 @@
 // names, forwarding metadata and Frontdesk's own request headers are dropped; the one credential
 // header Frontdesk adds is the only one that authenticates. Toward the caller: hop-by-hop headers
 // and cookies the upstream sets are dropped (a session cookie minted for the user's upstream
-// account must not land in a gateway).
+// account must not land in a gateway), and so are Frontdesk-* headers (only Frontdesk sets those).
 const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
@@ -51,7 +51,8 @@ export function downstreamResponseHeaders(incoming: Record<string, string | stri
   });
   const out = new Headers();
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || NEVER_DOWNSTREAM.has(name) || listed.has(name)) continue;
+    // Frontdesk-* response headers are Frontdesk's to set (e.g. Frontdesk-Origin), never the upstream's.
+    if (value === undefined || HOP_BY_HOP.has(name) || NEVER_DOWNSTREAM.has(name) || listed.has(name) || name.startsWith("frontdesk-")) continue;
     for (const v of Array.isArray(value) ? value : [value]) out.append(name, v);
   }
   return out;

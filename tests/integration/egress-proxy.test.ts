@@ -42,7 +42,15 @@ function startRecorder(host: string, port = 0, label = host): Promise<Recorder> 
     if (req.url === "/base/redirect-off") return void res.writeHead(302, { location: "http://127.0.0.2:9/elsewhere" }).end();
     if (req.url === "/base/redirect-in") return void res.writeHead(302, { location: "/base/other?x=1" }).end();
     req.resume();
-    res.writeHead(200, { "content-type": "application/json", "set-cookie": "session=upstream-session", "x-upstream": label, connection: "x-drop-me", "x-drop-me": "1" });
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "set-cookie": "session=upstream-session",
+      "x-upstream": label,
+      connection: "x-drop-me",
+      "x-drop-me": "1",
+      // A forged "this answer is Frontdesk's": only Frontdesk sets Frontdesk-* headers.
+      "frontdesk-origin": "frontdesk",
+    });
     res.end(JSON.stringify({ served: label, headers: req.headers }));
   });
   return new Promise((resolve) => server.listen(port, host, () => resolve({ server, port: (server.address() as { port: number }).port, seen })));
@@ -148,6 +156,7 @@ describe("request rules: the caller's scopes, not the stored token, decide", () 
     ] as const) {
       const res = await proxyRequest("notes", path, { method, scopes: "notes:read", headers: { "content-type": "application/json" }, body: method === "POST" ? '{"text":"x"}' : undefined });
       expect(res.status).toBe(403);
+      expect(res.headers.get("frontdesk-origin")).toBe("frontdesk");
       const body = await res.json();
       expect(body.error).toMatchObject({ code: "forbidden", requestId: expect.stringMatching(/^req_/) });
       expect(body.error.message).toContain(method);
@@ -194,6 +203,7 @@ describe("hygiene", () => {
     expect(res.headers.get("set-cookie")).toBeNull();
     expect(res.headers.get("x-drop-me")).toBeNull();
     expect(res.headers.get("x-upstream")).toBe("127.0.0.1");
+    expect(res.headers.get("frontdesk-origin")).toBe("upstream");
     const text = await res.text();
     expect(text).toContain("served"); // the echo includes the key, as an upstream might: the caller's choice of upstream, not a leak path of Frontdesk
   });
