@@ -28,3 +28,22 @@ export const scopeDescriptionsField = z
     ctx.addIssue({ code: "custom", message: parsed.message });
     return z.NEVER;
   });
+
+/** A JSON text field: "" becomes undefined; anything else must parse, then match `schema`. */
+export const jsonText = <T extends z.ZodType>(max: number, schema: T) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z
+      .string()
+      .max(max)
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: "custom", message: "not valid JSON" });
+          return z.NEVER;
+        }
+      })
+      .pipe(schema)
+      .optional(),
+  );

@@ -4,6 +4,7 @@
 // a new one is typed, and no function here ever returns one.
 import * as client from "openid-client";
 import { appendAudit } from "@/lib/audit/append";
+import { canonicalJson } from "@/lib/audit/hash";
 import { getDb } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
@@ -11,6 +12,7 @@ import type { Prisma, Provider } from "@/lib/generated/prisma/client";
 import { forgetProviders } from "@/lib/gateway-api/providers";
 import { createProvider, setProviderStatus } from "@/lib/providers/create";
 import { findProviderById } from "@/lib/providers/find";
+import { log } from "@/lib/log";
 import { providerInputSchema, type ParsedProviderInput, type ProviderInput } from "@/lib/providers/input";
 import { isPresetName, presetDefaults } from "@/lib/providers/presets";
 import { sealClientSecret } from "@/lib/providers/secret";
@@ -75,6 +77,8 @@ function currentInput(p: Provider): ProviderInput {
     scopeDescriptions: (p.scopeDescriptions ?? {}) as Record<string, string>,
     crossAppAccess: p.crossAppAccess,
     crossAppAccessFallback: p.crossAppAccessFallback,
+    allowPrivateNetwork: p.allowPrivateNetwork,
+    requestRules: (p.requestRules ?? {}) as ProviderInput["requestRules"],
   };
 }
 
@@ -95,7 +99,8 @@ export async function updateProvider(providerId: string, edit: ProviderEdit, act
   }
   const { clientSecret: _secret, slug: _slug, kind: _kind, preset: _preset, ...next } = parsed.data as ParsedProviderInput;
   const before = currentInput(existing as Provider) as Record<string, unknown>;
-  const changed = Object.keys(fields).filter((k) => JSON.stringify(before[k]) !== JSON.stringify((next as Record<string, unknown>)[k]));
+  // Canonical: jsonb columns (requestRules, extraAuthParams) come back with their keys reordered.
+  const changed = Object.keys(fields).filter((k) => canonicalJson(before[k]) !== canonicalJson((next as Record<string, unknown>)[k]));
   if (clientSecret) changed.push("clientSecret");
   if (changed.length === 0) return { provider: existing as Provider, changed };
   const sealed = clientSecret ? await sealClientSecret(providerId, clientSecret) : null;
@@ -119,6 +124,8 @@ export async function updateProvider(providerId: string, edit: ProviderEdit, act
     scopeDescriptions: next.scopeDescriptions,
     crossAppAccess: next.crossAppAccess,
     crossAppAccessFallback: next.crossAppAccessFallback,
+    allowPrivateNetwork: next.allowPrivateNetwork,
+    requestRules: next.requestRules,
     ...(sealed ?? {}),
   };
   const provider = await db.$transaction(async (tx) => {
@@ -130,6 +137,9 @@ export async function updateProvider(providerId: string, edit: ProviderEdit, act
     return updated;
   });
   forgetProviders();
+  if (changed.includes("allowPrivateNetwork") && next.allowPrivateNetwork) {
+    log.warn("provider's API may be reached on private addresses through the egress proxy", { providerId, slug: existing.slug });
+  }
   return { provider: provider as Provider, changed };
 }
 

@@ -1,7 +1,9 @@
-// `provider add|list|disable|enable`: register upstream services Frontdesk connects users to.
+// `provider add|list|disable|enable|egress`: register upstream services Frontdesk connects users
+// to, and set what the egress proxy may send to them (request rules, private addresses).
 // The client secret is never taken on the command line (shell history, `ps`): it is read from
 // a file (--client-secret-file) or standard input (--client-secret-stdin).
 import { readFileSync } from "node:fs";
+import { updateProvider } from "@/lib/admin/providers";
 import { AppError } from "@/lib/errors";
 import type { Provider } from "@/lib/generated/prisma/client";
 import { createProvider, setProviderStatus } from "@/lib/providers/create";
@@ -45,6 +47,26 @@ async function readClientSecret(ctx: CommandContext): Promise<string | undefined
   return secret;
 }
 
+const CLI_ACTOR = { type: "admin" as const, id: "cli" };
+const PRIVATE_NETWORK_WARNING = "WARNING: the egress proxy may reach this provider's API on private and loopback addresses; on-premises or development only.";
+
+/** The request rules from a JSON file (checked against lib/egress/request-rules.ts by the provider schema). */
+function readRequestRules(ctx: CommandContext): ProviderInput["requestRules"] | undefined {
+  const file = str(ctx, "request-rules-file");
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new UsageError("--request-rules-file must name a readable file");
+  }
+  try {
+    return JSON.parse(text) as ProviderInput["requestRules"];
+  } catch {
+    throw new UsageError("--request-rules-file: not valid JSON");
+  }
+}
+
 function describe(p: Provider): string {
   const where = p.issuer ?? p.authorizationEndpoint ?? p.validationUrl ?? "";
   return `${p.slug.padEnd(16)} ${p.kind.padEnd(8)} ${p.status.padEnd(9)} ${p.displayName}${p.preset ? ` (${p.preset})` : ""}  ${where}`;
@@ -66,6 +88,8 @@ function summary(p: Provider) {
     defaultScopes: p.defaultScopes,
     resourceUrls: p.resourceUrls,
     redirectUri: p.kind === "api_key" ? null : upstreamRedirectUri(p.slug),
+    allowPrivateNetwork: p.allowPrivateNetwork,
+    requestRules: p.requestRules,
   };
 }
 
@@ -98,6 +122,8 @@ defineCommand({
     "allow-insecure-http": { type: "boolean", description: "DEVELOPMENT ONLY: allow http:// endpoints" },
     "cross-app-access": { type: "string", description: "ID-JAG through the enterprise IdP: off, when_advertised or always", placeholder: "mode" },
     "cross-app-fallback": { type: "string", description: "when the IdP refuses: deny (default) or consent", placeholder: "deny|consent" },
+    "request-rules-file": { type: "string", description: "egress proxy: JSON request rules per scope (default: the preset's, else none)", placeholder: "path" },
+    "allow-private-network": { type: "boolean", description: "egress proxy: allow private and loopback API addresses (on-premises, development)" },
   },
   async run(ctx) {
     const slug = ctx.args[0]!;
@@ -136,6 +162,8 @@ defineCommand({
         allowInsecureHttp: ctx.options["allow-insecure-http"] === true ? true : undefined,
         crossAppAccess: str(ctx, "cross-app-access") as ProviderInput["crossAppAccess"],
         crossAppAccessFallback: str(ctx, "cross-app-fallback") as ProviderInput["crossAppAccessFallback"],
+        allowPrivateNetwork: ctx.options["allow-private-network"] === true ? true : undefined,
+        requestRules: readRequestRules(ctx),
       }),
     } as ProviderInput;
     let provider: Provider;
@@ -150,7 +178,13 @@ defineCommand({
       exitCode: 0,
       text: [`Added provider ${provider.slug} (${provider.id})`, ...(data.redirectUri ? [`Redirect URI: ${data.redirectUri}`] : [])].join("\n"),
       data,
-      note: provider.allowInsecureHttp ? "WARNING: this provider allows plain http; use it for development only." : undefined,
+      note:
+        [
+          provider.allowInsecureHttp ? "WARNING: this provider allows plain http; use it for development only." : null,
+          provider.allowPrivateNetwork ? PRIVATE_NETWORK_WARNING : null,
+        ]
+          .filter(Boolean)
+          .join("\n") || undefined,
     };
   },
 });
@@ -185,3 +219,51 @@ for (const status of ["disabled", "active"] as const) {
     },
   });
 }
+
+defineCommand({
+  path: ["provider", "egress"],
+  summary: "Show or set what the egress proxy may send to a provider (request rules, private addresses)",
+  args: { usage: "<slug>", min: 1, max: 1 },
+  description:
+    'The rules file holds { "<scope>" | "*": [{ "methods": [...], "paths": ["/repos/*/*", "/user/**"] }] }.\n' +
+    "Without options, prints the current settings. Every change is audited (admin.provider_updated).",
+  options: {
+    "request-rules-file": { type: "string", description: "replace the request rules with this JSON file", placeholder: "path" },
+    "clear-request-rules": { type: "boolean", description: "remove every rule (the proxy then forwards nothing)" },
+    "allow-private-network": { type: "boolean", description: "allow private and loopback API addresses (on-premises, development)" },
+    "deny-private-network": { type: "boolean", description: "refuse private and loopback API addresses (the default)" },
+  },
+  async run(ctx) {
+    const provider = (await listProviders()).find((p) => p.slug === ctx.args[0]);
+    if (!provider) throw new UsageError(`no provider with slug "${ctx.args[0]}"`);
+    if (ctx.options["allow-private-network"] && ctx.options["deny-private-network"]) throw new UsageError("use either --allow-private-network or --deny-private-network");
+    const rules = readRequestRules(ctx);
+    if (rules !== undefined && ctx.options["clear-request-rules"]) throw new UsageError("use either --request-rules-file or --clear-request-rules");
+    const edit: Parameters<typeof updateProvider>[1] = {};
+    if (rules !== undefined) edit.requestRules = rules;
+    if (ctx.options["clear-request-rules"]) edit.requestRules = {};
+    if (ctx.options["allow-private-network"]) edit.allowPrivateNetwork = true;
+    if (ctx.options["deny-private-network"]) edit.allowPrivateNetwork = false;
+    let current = provider;
+    let changed: string[] = [];
+    if (Object.keys(edit).length > 0) {
+      try {
+        ({ provider: current, changed } = await updateProvider(provider.id, edit, CLI_ACTOR));
+      } catch (e) {
+        if (e instanceof AppError && e.code === "invalid_body") throw new UsageError(e.message);
+        throw e;
+      }
+    }
+    const rulesText = JSON.stringify(current.requestRules ?? {}, null, 2);
+    return {
+      exitCode: 0,
+      text: [
+        ...(Object.keys(edit).length > 0 ? [changed.length ? `Updated ${current.slug}: ${changed.join(", ")}` : `Nothing changed for ${current.slug}`] : []),
+        `Private network: ${current.allowPrivateNetwork ? "allowed" : "refused"}`,
+        `Request rules: ${rulesText === "{}" ? "none (the egress proxy forwards nothing)" : rulesText}`,
+      ].join("\n"),
+      data: { ...summary(current), changed },
+      note: current.allowPrivateNetwork ? PRIVATE_NETWORK_WARNING : undefined,
+    };
+  },
+});

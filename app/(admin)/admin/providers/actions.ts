@@ -3,9 +3,10 @@
 // Client secrets are write-only: accepted here, sealed by lib/providers, never sent back.
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
-import { checkbox, listField, optionalText, scopeDescriptionsField } from "@/lib/admin/form-fields";
+import { checkbox, jsonText, listField, optionalText, scopeDescriptionsField } from "@/lib/admin/form-fields";
 import { adminAction } from "@/lib/admin/guard";
 import { createProviderFromPreset, setProviderStatusById, testIssuerDiscovery, testProviderDiscovery, updateProvider } from "@/lib/admin/providers";
+import { requestRulesSchema } from "@/lib/egress/request-rules";
 import { AppError } from "@/lib/errors";
 import { createProvider } from "@/lib/providers/create";
 
@@ -45,7 +46,12 @@ const endpointFields = {
   scopeDescriptions: scopeDescriptionsField,
   crossAppAccess: z.enum(["off", "when_advertised", "always"]),
   crossAppAccessFallback: z.enum(["deny", "consent"]),
+  allowPrivateNetwork: checkbox,
+  requestRules: jsonText(64 * 1024, requestRulesSchema),
 };
+
+/** Said after every save that leaves the egress proxy able to reach private addresses. */
+const PRIVATE_NETWORK_WARNING = "Warning: the egress proxy may reach this provider's API on private and loopback addresses (on-premises or development only).";
 
 export const createGenericProviderAction = adminAction(
   "providers.create",
@@ -53,7 +59,7 @@ export const createGenericProviderAction = adminAction(
   async (input, { actor }) => {
     const p = await createProvider(input, actor);
     revalidatePath("/admin/providers");
-    return { message: `Provider ${p.displayName} (${p.slug}) created.` };
+    return { message: `Provider ${p.displayName} (${p.slug}) created.${p.allowPrivateNetwork ? ` ${PRIVATE_NETWORK_WARNING}` : ""}` };
   },
 );
 
@@ -61,9 +67,10 @@ export const updateProviderAction = adminAction(
   "providers.update",
   z.object({ providerId: id, displayName: z.string().min(1).max(100), ...endpointFields }),
   async ({ providerId, ...edit }, { actor }) => {
-    const { changed } = await updateProvider(providerId, edit, actor);
+    const { changed, provider } = await updateProvider(providerId, edit, actor);
     revalidatePath("/admin/providers", "layout");
-    return { message: changed.length ? `Saved: ${changed.join(", ")} changed.` : "Nothing changed." };
+    const warning = provider.allowPrivateNetwork ? ` ${PRIVATE_NETWORK_WARNING}` : "";
+    return { message: `${changed.length ? `Saved: ${changed.join(", ")} changed.` : "Nothing changed."}${warning}` };
   },
 );
 

@@ -55,6 +55,28 @@ export function ProviderFields({ provider }: { provider?: Provider }) {
         ]}
       />
       <CheckboxField name="allowInsecureHttp" label="Allow plain http (development only)" defaultChecked={provider?.allowInsecureHttp} hint="Never in production: tokens would cross the network unencrypted." />
+      <fieldset className="space-y-4 md:col-span-2">
+        <legend className="text-sm font-semibold text-slate-900">Egress proxy</legend>
+        <TextArea
+          name="requestRules"
+          label="Request rules (JSON)"
+          rows={8}
+          defaultValue={provider ? JSON.stringify(provider.requestRules ?? {}, null, 2) : ""}
+          hint={
+            <>
+              Per scope, the methods and paths (relative to the API base) the egress proxy and ext_authz let through, e.g.{" "}
+              <code>{'{"notes:read": [{"methods": ["GET"], "paths": ["/notes", "/notes/*"]}]}'}</code>. <code>*</code> is one path segment, a final <code>**</code> any rest; the key{" "}
+              <code>&quot;*&quot;</code> applies to every caller. Empty: nothing is proxied.
+            </>
+          }
+        />
+        <CheckboxField
+          name="allowPrivateNetwork"
+          label="Allow private and loopback addresses"
+          defaultChecked={provider?.allowPrivateNetwork}
+          hint="Warning: lets the egress proxy connect to this API on private, loopback and link-local addresses. Only for an on-premises API or development; anywhere else it opens an SSRF path into your network."
+        />
+      </fieldset>
     </div>
   );
 }

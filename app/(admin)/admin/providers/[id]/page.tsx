@@ -37,6 +37,12 @@ export default async function ProviderPage({ params }: { params: Promise<{ id: s
         {provider.kind}
         {provider.preset ? ` · preset ${provider.preset}` : ""} · slug <code>{provider.slug}</code> · {active} active connection{active === 1 ? "" : "s"}
       </p>
+      {provider.allowPrivateNetwork ? (
+        <p role="note" className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900">
+          <strong>Private network allowed.</strong> The egress proxy may connect to this provider&apos;s API on private and loopback addresses. Keep this only for an on-premises API
+          or development.
+        </p>
+      ) : null}
       <Panel title="Settings">
         <AdminForm action={updateProviderAction} formToken={formToken} className="space-y-4" label="Provider settings">
           <input type="hidden" name="providerId" value={provider.id} />
