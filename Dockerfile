@@ -34,6 +34,8 @@ COPY --from=build /app/next.config.ts ./next.config.ts
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/.next ./.next
 COPY --from=build /app/prisma/migrations ./prisma/migrations
+# The vendored ext_authz protos the gRPC listener loads at run time (lib/egress/proto/README.md).
+COPY --from=build /app/lib/egress/proto ./lib/egress/proto
 # The unprivileged user of the official node image (uid 1000).
 USER node
 EXPOSE 3000 9464

@@ -27,6 +27,7 @@ import { handleResolve } from "@/lib/gateway-api/resolve";
 import { handleTokenRequest } from "@/lib/gateway-api/token-exchange";
 import { env } from "@/lib/env";
 import { startConfiguredMetricsServer } from "@/lib/observability/metrics-server";
+import { startConfiguredExtAuthzGrpcServer } from "@/lib/egress/ext-authz-grpc";
 import { installEdgeListeners, rejectAtEdge } from "@/lib/http-edge/install";
 import { sendThenDrain } from "@/lib/http-edge/respond";
 import { startTracing } from "@/lib/observability/tracing";
@@ -182,6 +183,8 @@ async function main() {
   await startFrontdesk();
   // Prometheus metrics on their own port, only when configured (FRONTDESK_METRICS_PORT).
   await startConfiguredMetricsServer();
+  // gRPC ext_authz for agentgateway / Envoy on its own port, only when configured (FRONTDESK_EXT_AUTHZ_GRPC_PORT).
+  await startConfiguredExtAuthzGrpcServer();
   const app = next({ dev: false, hostname, port });
   const handleNext = app.getRequestHandler();
   await app.prepare();

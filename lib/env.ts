@@ -148,6 +148,12 @@ export const envSchema = z.object({
   FRONTDESK_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
   /** Bearer token the scraper must send to the metrics listener (16+ characters). */
   FRONTDESK_METRICS_TOKEN: z.string().min(16).optional(),
+  /** gRPC ext_authz (envoy.service.auth.v3.Authorization/Check) on its own listener; off when unset. */
+  FRONTDESK_EXT_AUTHZ_GRPC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Address of the gRPC ext_authz listener; beyond loopback only with the TLS files below. */
+  FRONTDESK_EXT_AUTHZ_GRPC_HOST: z.string().min(1).default("127.0.0.1"),
+  FRONTDESK_EXT_AUTHZ_GRPC_TLS_CERT_FILE: z.string().min(1).optional(),
+  FRONTDESK_EXT_AUTHZ_GRPC_TLS_KEY_FILE: z.string().min(1).optional(),
   /** OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); tracing is off when unset. */
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default("frontdesk"),
