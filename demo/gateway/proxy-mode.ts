@@ -5,7 +5,7 @@
 // credential on its own connection to the provider's registered API base and streams the answer
 // back, so neither this gateway nor the MCP server behind it ever holds the upstream token.
 // Consent needed comes back as Frontdesk's MCP-ready 403 body, relayed unchanged; Frontdesk's
-// other refusals (Frontdesk-Origin: frontdesk) become this gateway's own error contract toward
+// other refusals (any answer without Frontdesk-Origin: upstream) become this gateway's own error contract toward
 // the MCP server, the same as in inject mode: {error, error_description}.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
@@ -16,7 +16,7 @@ export type GatewayMode = "proxy" | "inject";
 const PROXY_PATH = "/api/v1/proxy";
 /** Response headers worth passing back from the upstream (Frontdesk already dropped cookies and hop-by-hop ones). */
 const PASSED_RESPONSE_HEADERS = ["content-type", "content-length", "cache-control", "etag", "last-modified", "www-authenticate", "location"];
-/** lib/egress/proxy.ts ORIGIN_HEADER: "frontdesk" on Frontdesk's own answers, "upstream" on relayed ones. */
+/** lib/egress/proxy.ts ORIGIN_HEADER: "upstream" on relayed answers; absent on Frontdesk's own. */
 const ORIGIN_HEADER = "frontdesk-origin";
 const TIMEOUT_MS = 30_000;
 
@@ -81,7 +81,7 @@ export async function forwardThroughFrontdesk(req: IncomingMessage, res: ServerR
     return;
   }
   const path = f.rest.split("?")[0];
-  if (answer.headers.get(ORIGIN_HEADER) === "frontdesk" && !answer.ok) {
+  if (answer.headers.get(ORIGIN_HEADER) !== "upstream" && !answer.ok) {
     const body = (await answer.json().catch(() => null)) as { error?: { code?: unknown; message?: unknown } } | null;
     const code = body?.error?.code;
     if (code === -32042) {

@@ -344,32 +344,28 @@ async function proxy(ctx: GatewayRouteContext, rawTarget: string | undefined): P
     finishAudit("too_large", 0, 502);
     throw new AppError("upstream_error", `The upstream response is larger than ${config.FRONTDESK_PROXY_MAX_RESPONSE_BYTES} bytes`, { egress: "response_too_large" });
   }
-  headers.set(ORIGIN_HEADER, status < 200 ? "frontdesk" : "upstream");
   if (method === "HEAD" || NULL_BODY_STATUSES.has(status) || status < 200) {
     upstream.resume();
     finishAudit("complete", 0, status);
+    if (status >= 200) headers.set(ORIGIN_HEADER, "upstream");
     return new Response(null, { status: status < 200 ? 502 : status, headers });
   }
+  headers.set(ORIGIN_HEADER, "upstream");
   const stream = relayBody(upstream, config.FRONTDESK_PROXY_MAX_RESPONSE_BYTES, (o, bytes) => finishAudit(o, bytes, status));
   return new Response(stream, { status, headers });
 }
 
 /**
- * Who answered, on every proxy response: `upstream` (relayed) or `frontdesk` (a refusal, consent
- * needed, an error). A gateway tells its caller "the user declined" apart from an upstream 403
- * by this header alone; the upstream cannot forge it (downstreamResponseHeaders drops its
- * Frontdesk-* headers).
+ * On every response relayed from the upstream: `Frontdesk-Origin: upstream`. Anything else the
+ * proxy answers (a refusal, consent needed, an error) is Frontdesk's own, so a gateway tells "the
+ * user declined" from an upstream 403 by this header alone; the upstream cannot forge it
+ * (downstreamResponseHeaders drops its Frontdesk-* headers).
  */
 export const ORIGIN_HEADER = "frontdesk-origin";
 
 /** The proxy route for one request; `rawTarget` is the request target as received (server.ts), before URL parsing. */
 export function proxyHandler(rawTarget?: string): (req: Request) => Promise<Response> {
-  const route = gatewayRoute({ name: "proxy", body: "none", style: "api" }, (ctx) => proxy(ctx, rawTarget));
-  return async (req) => {
-    const res = await route(req);
-    if (!res.headers.has(ORIGIN_HEADER)) res.headers.set(ORIGIN_HEADER, "frontdesk");
-    return res;
-  };
+  return gatewayRoute({ name: "proxy", body: "none", style: "api" }, (ctx) => proxy(ctx, rawTarget));
 }
 
 /** The proxy route under Next.js (app/api/v1/proxy/...): the URL as Next parsed it. */

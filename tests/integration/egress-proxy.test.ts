@@ -48,8 +48,8 @@ function startRecorder(host: string, port = 0, label = host): Promise<Recorder> 
       "x-upstream": label,
       connection: "x-drop-me",
       "x-drop-me": "1",
-      // A forged "this answer is Frontdesk's": only Frontdesk sets Frontdesk-* headers.
-      "frontdesk-origin": "frontdesk",
+      // A forged mark: only Frontdesk sets Frontdesk-* headers.
+      "frontdesk-origin": "forged",
     });
     res.end(JSON.stringify({ served: label, headers: req.headers }));
   });
@@ -156,7 +156,7 @@ describe("request rules: the caller's scopes, not the stored token, decide", () 
     ] as const) {
       const res = await proxyRequest("notes", path, { method, scopes: "notes:read", headers: { "content-type": "application/json" }, body: method === "POST" ? '{"text":"x"}' : undefined });
       expect(res.status).toBe(403);
-      expect(res.headers.get("frontdesk-origin")).toBe("frontdesk");
+      expect(res.headers.get("frontdesk-origin")).toBeNull();
       const body = await res.json();
       expect(body.error).toMatchObject({ code: "forbidden", requestId: expect.stringMatching(/^req_/) });
       expect(body.error.message).toContain(method);
