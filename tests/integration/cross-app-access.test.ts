@@ -4,6 +4,7 @@
 // them with the RFC 7523 jwt-bearer grant, real PostgreSQL; Frontdesk's gateway handlers called
 // with the requests gateways send.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { frontdeskHandlersFetch } from "../helpers/frontdesk-fetch";
 import { useTestDatabase } from "../helpers/test-db";
 import { basicAuth, ID_TOKEN_TYPE, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, tokenRequest, startGatewayTestbed, type GatewayTestbed } from "../helpers/gateway-testbed";
 import { CrossAppAccessProvider, discoverAuthorizationServerMetadata, exchangeJwtAuthGrant, fetchToken, requestJwtAuthorizationGrant } from "@modelcontextprotocol/client";
@@ -26,19 +27,12 @@ beforeAll(async () => {
   });
   token = (await import("@/lib/gateway-api/token-exchange")).handleTokenRequest;
   metadata = (await import("@/lib/gateway-api/discovery")).handleAuthorizationServerMetadata;
+  frontdeskFetch = await frontdeskHandlersFetch(bed.frontdeskUrl);
 }, 60_000);
 
 let metadata: (req: Request) => Promise<Response>;
-
-/** fetch for the MCP SDK: Frontdesk's URLs reach its handlers, everything else (the IdP) the network. */
-const frontdeskFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-  const req = new Request(input, init);
-  const url = new URL(req.url);
-  if (url.origin !== bed.frontdeskUrl) return fetch(req);
-  if (url.pathname === "/oauth/token") return token(req);
-  if (url.pathname === "/.well-known/oauth-authorization-server") return metadata(req);
-  return new Response("not found", { status: 404 });
-};
+/** fetch for the MCP SDK and the reference gateway: Frontdesk's URLs reach its handlers, the rest the network. */
+let frontdeskFetch: typeof fetch;
 
 afterAll(async () => {
   await bed?.close();
@@ -220,6 +214,38 @@ describe("outbound: Frontdesk obtains the grant through the IdP", () => {
     expect(await db.grant.count({ where: { id: grant.id } })).toBe(1);
     const after = await exchange(await idTokenFor("alice"));
     expect(after.status).toBe(200);
+  });
+});
+
+describe("through the reference gateway (demo/gateway, inject mode)", () => {
+  it("alice gets her notes with no browser step; bob is refused by the IdP's policy and gets the gateway's 403 access_denied", async () => {
+    const { startEgressGateway } = await import("@/demo/gateway/server");
+    const { getDb } = await import("@/lib/db/client");
+    const db = await getDb();
+    // A fresh start: alice's earlier grant is gone, so the gateway's call must go through the IdP.
+    await db.grant.deleteMany({ where: { providerId: bed.providerId } });
+    const asked = bed.idp.idJagDecisions.length;
+    const gw = await startEgressGateway({
+      frontdeskUrl: bed.frontdeskUrl,
+      mode: "inject",
+      client: { tokenEndpoint: `${bed.frontdeskUrl}/oauth/token`, clientId: bed.basic.id, clientSecret: bed.basic.secret! },
+      routes: [{ name: "notes", target: bed.upstream.apiUrl, scopes: ["notes:read"] }],
+      fetch: frontdeskFetch,
+    });
+    try {
+      const alice = await fetch(`${gw.url}/notes/notes`, { headers: { authorization: `Bearer ${await idTokenFor("alice")}` } });
+      expect(alice.status).toBe(200);
+      expect(((await alice.json()) as { owner: string }).owner).toBe("alice");
+      expect(bed.idp.idJagDecisions.slice(asked)).toMatchObject([{ subject: "alice", decision: "issued" }]);
+      const bob = await fetch(`${gw.url}/notes/notes`, { headers: { authorization: `Bearer ${await idTokenFor("bob")}` } });
+      expect(bob.status).toBe(403);
+      expect(((await bob.json()) as { error: string }).error).toBe("access_denied");
+      expect(bed.idp.idJagDecisions.at(-1)).toMatchObject({ subject: "bob", decision: "refused", reason: "policy_denied" });
+      const deny = (await auditRows("token_exchange")).at(-1)!;
+      expect(deny).toMatchObject({ decision: "deny", reason: "cross_app_access:invalid_grant", gatewayId: bed.basic.id });
+    } finally {
+      await gw.close();
+    }
   });
 });
 
