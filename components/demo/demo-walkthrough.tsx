@@ -17,6 +17,7 @@ export async function DemoWalkthrough() {
   if (!e.FRONTDESK_DEMO) return null;
   const urls = demoUrls(e.FRONTDESK_DEMO_BASE_PORT);
   const users = (["alice", "bob", "admin"] as const).map((login) => ({ ...DEMO_USERS[login], login }));
+  const proxyMode = e.FRONTDESK_DEMO_GATEWAY_MODE === "proxy";
   return (
     <section aria-labelledby="demo-heading" className="mt-12 space-y-6 rounded-lg border border-amber-300 bg-amber-50 p-6">
       <div>
@@ -108,8 +109,11 @@ export async function DemoWalkthrough() {
             both.
           </li>
           <li>
-            The MCP server asks the egress gateway for alice&apos;s notes. The gateway asks Frontdesk for alice&apos;s Notes credential
-            (an RFC 8693 token exchange). Alice has not connected Notes yet, so Frontdesk answers with a link, and the client prints it
+            The MCP server asks the egress gateway for alice&apos;s notes.{" "}
+            {proxyMode
+              ? "The gateway sends the Notes request to Frontdesk's egress proxy with alice's identity token."
+              : "The gateway asks Frontdesk for alice's Notes credential (an RFC 8693 token exchange)."}{" "}
+            Alice has not connected Notes yet, so Frontdesk answers with a link, and the client prints it
             (2026-07-28: an <Code>input_required</Code> result with a URL elicitation and a requestState sealed by Frontdesk;
             2025-11-25: MCP error -32042).
           </li>
@@ -124,7 +128,10 @@ export async function DemoWalkthrough() {
           <li>
             Back in the terminal, the client prints alice&apos;s notes: on 2026-07-28 its automatic retry was waiting at Frontdesk and
             ends as soon as you authorize; on 2025-11-25 it receives <Code>notifications/elicitation/complete</Code> and calls the tool
-            again. The token went from Frontdesk to the gateway only; the MCP server and the client never saw it.
+            again.{" "}
+            {proxyMode
+              ? "The Notes token never left Frontdesk except on its own connection to Notes; the gateway, the MCP server and the client never saw it."
+              : "The token went from Frontdesk to the gateway only; the MCP server and the client never saw it."}
           </li>
           <li>
             Try <Code>npx tsx demo/client.ts bob</Code>: bob gets his own link, cannot open alice&apos;s, and sees only his own notes.
