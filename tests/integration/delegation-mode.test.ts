@@ -110,6 +110,20 @@ async function exchange(pairs: [string, string][], gateway: GatewayFixture = bed
   return { status: res.status, text, json: JSON.parse(text) };
 }
 
+/** The scheduler with the user present: their subject token and its own actor token. */
+async function askWithUser(user: "alice" | "bob", scope: string) {
+  const subjectToken = await bed.idp.signSubjectToken({ sub: bed.idp.users[user].sub, aud: SUBJECT_AUDIENCE });
+  return exchange([
+    ["grant_type", TOKEN_EXCHANGE_GRANT],
+    ["subject_token", subjectToken],
+    ["subject_token_type", ACCESS_TOKEN_TYPE],
+    ["actor_token", await svid("scheduler")],
+    ["actor_token_type", JWT_TOKEN_TYPE],
+    ["audience", "notes"],
+    ["scope", scope],
+  ]);
+}
+
 /** The agent with nobody present: its own actor token, and the delegation naming the user. */
 async function delegatedExchange(delegationId: string, opts: { agent?: keyof typeof agents | null; scope?: string; gateway?: GatewayFixture; extra?: [string, string][] } = {}) {
   const pairs: [string, string][] = [
@@ -131,16 +145,7 @@ describe("delegate for N days at consent", () => {
   let elicitationId: string;
 
   it("the scheduler asks with alice's subject token and its actor token: an elicitation naming the verified agent", async () => {
-    const subjectToken = await bed.idp.signSubjectToken({ sub: bed.idp.users.alice.sub, aud: SUBJECT_AUDIENCE });
-    const { status, json } = await exchange([
-      ["grant_type", TOKEN_EXCHANGE_GRANT],
-      ["subject_token", subjectToken],
-      ["subject_token_type", ACCESS_TOKEN_TYPE],
-      ["actor_token", await svid("scheduler")],
-      ["actor_token_type", JWT_TOKEN_TYPE],
-      ["audience", "notes"],
-      ["scope", "notes:read"],
-    ]);
+    const { status, json } = await askWithUser("alice", "notes:read");
     expect(status).toBe(400);
     expect(json.error).toBe("interaction_required");
     elicitationId = json.elicitation.elicitationId;
@@ -205,17 +210,8 @@ describe("delegate for N days at consent", () => {
   });
 
   it("connect mode carries the chosen days through the upstream authorization", async () => {
-    const subjectToken = await bed.idp.signSubjectToken({ sub: bed.idp.users.bob.sub, aud: SUBJECT_AUDIENCE });
-    const { json, text } = await exchange([
-      ["grant_type", TOKEN_EXCHANGE_GRANT],
-      ["subject_token", subjectToken],
-      ["subject_token_type", ACCESS_TOKEN_TYPE],
-      ["actor_token", await svid("scheduler")],
-      ["actor_token_type", JWT_TOKEN_TYPE],
-      ["audience", "notes"],
-      // Not granted to bob yet: the consent page connects (upstream) instead of one click.
-      ["scope", "notes:write"],
-    ]);
+    // Not granted to bob yet: the consent page connects (upstream) instead of one click.
+    const { json, text } = await askWithUser("bob", "notes:write");
     expect(json.error, text).toBe("interaction_required");
     const id = json.elicitation.elicitationId as string;
     const bob = await viewerFor(bed.users.bob);
