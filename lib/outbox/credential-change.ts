@@ -21,17 +21,39 @@ export const CAEP_CREDENTIAL_CHANGE = "https://schemas.openid.net/secevent/caep/
 type Change = OutboxPayload<"gateway.credential_change">;
 
 /**
- * Gateways that were handed a credential of this grant: the allowed resolves and token exchanges
- * in the audit log (written before each credential left, so none is missed; the index on
- * (userId, seq) keeps this to the user's own rows) plus the grant's last user.
+ * Gateways that may hold a token of this grant, read from the consent records rather than from
+ * history: a credential leaves only after checkRequesterConsent found the requester approved
+ * (by the user, a migrated approval, or a policy pre-approval recorded before the token leaves)
+ * or a delegation authorized the call. So:
+ * - every RequesterApproval of the grant, withdrawn ones too (a withdrawn requester was handed
+ *   tokens before it was withdrawn, and revokeGrant withdraws them all in the same transaction);
+ * - the gateway a delegation of the grant is pinned to;
+ * - for a delegation usable through any gateway: the gateways its allowed uses went through,
+ *   from the audit log since its first use (the only record of that): the (at, seq) index finds
+ *   where that time starts in the chain, the (userId, seq) index reads this user's rows from there;
+ * - the grant's last user (also covers a use whose approval row is not committed yet).
+ * This covers every path that hands a credential (token exchange, resolve, ext_authz, the egress
+ * proxy) by construction, where the audit-based list named only some actions; it is one indexed
+ * statement per revocation instead of a scan of the user's whole audit history, and it does not
+ * lose recipients when old audit events are archived. (`at` is UTC wall time, timestamp without
+ * time zone, like every stored DateTime; the interval arithmetic stays in that type.)
  */
-export async function findGatewaysHandedGrant(tx: AuditTx, grant: { id: string; userId: string; providerId: string }): Promise<string[]> {
+export async function findGatewaysHandedGrant(tx: AuditTx, grant: { id: string; userId: string }): Promise<string[]> {
   const rows = await tx.$queryRaw<{ gatewayId: string }[]>`
-    SELECT DISTINCT "gatewayId" FROM "AuditEvent"
-     WHERE "userId" = ${grant.userId} AND "providerId" = ${grant.providerId} AND decision = 'allow'
-       AND action IN ('resolve', 'token_exchange') AND "gatewayId" IS NOT NULL AND context->>'grantId' = ${grant.id}`;
-  const last = await tx.grant.findUnique({ where: { id: grant.id }, select: { lastUsedGatewayId: true } });
-  return [...new Set([...rows.map((r) => r.gatewayId), ...(last?.lastUsedGatewayId ? [last.lastUsedGatewayId] : [])])];
+    SELECT "gatewayId" FROM "RequesterApproval" WHERE "grantId" = ${grant.id}
+    UNION
+    SELECT "gatewayId" FROM "Delegation" WHERE "grantId" = ${grant.id} AND "gatewayId" IS NOT NULL
+    UNION
+    SELECT "lastUsedGatewayId" FROM "Grant" WHERE id = ${grant.id} AND "lastUsedGatewayId" IS NOT NULL
+    UNION
+    SELECT a."gatewayId"
+      FROM (SELECT array_agg(id) AS ids, min("firstUsedAt") - interval '1 minute' AS since
+              FROM "Delegation" WHERE "grantId" = ${grant.id} AND "gatewayId" IS NULL AND "firstUsedAt" IS NOT NULL) d
+      JOIN "AuditEvent" a
+        ON a."userId" = ${grant.userId}
+       AND a.seq >= (SELECT min(seq) FROM "AuditEvent" WHERE at >= d.since)
+       AND a.decision = 'allow' AND a."gatewayId" IS NOT NULL AND a.context->>'delegationId' = ANY(d.ids)`;
+  return rows.map((r) => r.gatewayId);
 }
 
 /** In the transaction that revokes the grant (or marks it needs_reauth): one SET per gateway. */
@@ -42,30 +64,30 @@ export async function enqueueCredentialChange(
 ): Promise<number> {
   const gatewayIds = await findGatewaysHandedGrant(tx, grant);
   if (gatewayIds.length === 0) return 0;
-  const [user, provider, gateways] = await Promise.all([
-    tx.user.findUnique({ where: { id: grant.userId }, select: { issuer: true, subject: true } }),
-    tx.provider.findUnique({ where: { id: grant.providerId }, select: { slug: true, resourceUrls: true } }),
-    tx.gateway.findMany({ where: { id: { in: gatewayIds }, status: "active", webhookUrl: { not: null } }, select: { id: true } }),
-  ]);
-  if (!user || !provider) return 0;
+  // One round trip (this runs inside the revoking transaction, which holds the grant's lock).
+  const [found] = await tx.$queryRaw<{ issuer: string; subject: string; slug: string; resourceUrls: string[]; gateways: string[] }[]>`
+    SELECT u.issuer, u.subject, p.slug, p."resourceUrls",
+           ARRAY(SELECT g.id FROM "Gateway" g WHERE g.id = ANY(${gatewayIds}) AND g.status = 'active' AND g."webhookUrl" IS NOT NULL ORDER BY g.id) AS gateways
+      FROM "User" u, "Provider" p WHERE u.id = ${grant.userId} AND p.id = ${grant.providerId}`;
+  if (!found) return 0;
   const at = Math.floor(Date.now() / 1000);
   await enqueueOutboxEvents(
     tx,
-    gateways.map((g) => ({
+    found.gateways.map((gatewayId) => ({
       kind: "gateway.credential_change" as const,
-      target: g.id,
+      target: gatewayId,
       payload: {
         grantId: grant.id,
-        userIssuer: user.issuer,
-        userSubject: user.subject,
-        providerSlug: provider.slug,
-        resources: provider.resourceUrls,
+        userIssuer: found.issuer,
+        userSubject: found.subject,
+        providerSlug: found.slug,
+        resources: found.resourceUrls,
         ...change,
         at,
       },
     })),
   );
-  return gateways.length;
+  return found.gateways.length;
 }
 
 /** The SET's claims (iss, aud, iat and jti are added when it is signed). */
