@@ -127,6 +127,8 @@ export const envSchema = z.object({
   OUTBOX_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /** How often each instance looks for due events besides being woken by its own commits. */
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  /** Delivered and given-up outbox events are deleted this many days after they ended (hourly, by every instance). */
+  OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(14),
   /** On SIGTERM: how long to keep serving (readiness already 503) so the load balancer stops routing here. */
   FRONTDESK_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(2_000),
   /** On SIGTERM: the longest to wait for in-flight requests before exiting anyway. */

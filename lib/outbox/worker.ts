@@ -16,6 +16,7 @@ import { log } from "@/lib/log";
 import { retryDelayMs } from "./backoff";
 import { deliverOutboxEvent } from "./deliver";
 import { DeliveryError } from "./post";
+import { pruneOutbox } from "./prune";
 import { setOutboxWaker } from "./wake";
 
 export interface ClaimedEvent {
@@ -158,11 +159,22 @@ class OutboxPump {
 
 // On globalThis: lib/ is loaded twice in the server process (tsx for server.ts, Next's bundle),
 // and both copies must wake the same single worker.
-const holder = globalThis as typeof globalThis & { __frontdeskOutbox?: { pump: OutboxPump; started: boolean } };
+const holder = globalThis as typeof globalThis & { __frontdeskOutbox?: { pump: OutboxPump; started: boolean; pruner?: NodeJS.Timeout } };
 
 function state() {
   holder.__frontdeskOutbox ??= { pump: new OutboxPump(), started: false };
   return holder.__frontdeskOutbox;
+}
+
+const PRUNE_EVERY_MS = 3_600_000;
+
+async function pruneQuietly(): Promise<void> {
+  try {
+    const { deleted } = await pruneOutbox();
+    if (deleted > 0) log.info("outbox: pruned ended events", { deleted, retentionDays: env().OUTBOX_RETENTION_DAYS });
+  } catch (e) {
+    log.warn("outbox: pruning failed", { reason: e instanceof Error ? e.name : "unknown" });
+  }
 }
 
 /** Starts this process's delivery worker (idempotent: one per process however often called). */
@@ -172,6 +184,10 @@ export function startOutboxWorker(): void {
   s.started = true;
   setOutboxWaker(() => s.pump.wake());
   s.pump.start(env().OUTBOX_POLL_MS);
+  // Retention: delivered and given-up events go after OUTBOX_RETENTION_DAYS (lib/outbox/prune.ts).
+  s.pruner = setInterval(() => void pruneQuietly(), PRUNE_EVERY_MS);
+  s.pruner.unref();
+  void pruneQuietly();
 }
 
 export function stopOutboxWorker(): void {
@@ -179,6 +195,8 @@ export function stopOutboxWorker(): void {
   s.started = false;
   setOutboxWaker(undefined);
   s.pump.stop();
+  clearInterval(s.pruner);
+  s.pruner = undefined;
 }
 
 /** Delivers everything that is due now, in this process, and waits for it (tests, CLI). */

@@ -14,7 +14,6 @@ import { DEMO_MCP_AUDIENCE, DEMO_NOTES_SCOPES } from "@/demo/ports";
 import { startAgentgatewayShaped, type AgentgatewayShaped } from "../helpers/agentgateway-shaped";
 import { startE2eEnvironment, type E2eEnvironment } from "../helpers/e2e-environment";
 import { runFixture } from "../helpers/fixture-process";
-import { runDemoFixture } from "../helpers/mcp-environment";
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from "../helpers/smtp-sink";
 
 const SLOW = { timeout: 60_000 };
@@ -77,7 +76,8 @@ async function signIn(browser: Browser, url: string, user: "alice" | "bob", land
 }
 
 test("agentgateway-shaped exchange -> e-mail -> link from the mail -> consent -> the gateway's next call succeeds; inboxes and notices per user", async ({ browser }) => {
-  test.setTimeout(240_000);
+  // The machine may be loaded: these only end hangs.
+  test.setTimeout(480_000);
   const frontdesk = e2e.frontdesk.url;
 
   const aliceMail = await test.step("the gateway's exchange for alice fails plainly, and alice gets an e-mail", async () => {
@@ -89,9 +89,8 @@ test("agentgateway-shaped exchange -> e-mail -> link from the mail -> consent ->
   });
 
   const link = await test.step("the mail names the requester and the provider in plain words and carries only the portal link", async () => {
-    const [pending] = await runFixture<{ id: string; status: string }[]>(FIXTURES, e2e.env, "pending", { subject: "alice" });
-    expect(pending?.status).toBe("pending");
-    const url = `${frontdesk}/connect/${pending!.id}`;
+    const [url] = urlsIn(aliceMail.text);
+    expect(url).toMatch(new RegExp(`^${frontdesk}/connect/eli_[A-Za-z0-9_-]{43}$`));
     expect(aliceMail.envelopeTo).toEqual(["alice@example.test"]);
     expect(aliceMail.subject).toBe("agentgateway asks to use your Notes account");
     expect(aliceMail.text).toContain("agentgateway asks to use your Notes account with these permissions: notes:read.");
@@ -101,34 +100,31 @@ test("agentgateway-shaped exchange -> e-mail -> link from the mail -> consent ->
     expect(aliceMail.raw).not.toContain(seed.gatewaySecret);
     expect(aliceMail.raw).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
     expect(aliceMail.raw).not.toContain("bob");
-    return url;
+    return url!;
   });
+  const aliceRequest = link.split("/").pop()!;
 
-  await test.step("a retry by the gateway reuses the request: no second mail", async () => {
-    expect((await callGateway("alice")).status).toBe(400);
-    const rows = await runFixture<{ kind: string; payload: { elicitationId?: string } }[]>(FIXTURES, e2e.env, "outbox", {});
-    const id = link.split("/").pop();
-    expect(rows.filter((r) => r.kind === "notice.email" && r.payload.elicitationId === id)).toHaveLength(1);
-  });
+  // A retry by the gateway reuses the pending request: no second notice (checked at the end).
+  expect((await callGateway("alice")).status).toBe(400);
 
   await test.step("bob's inbox lists only his own request; the header counts it; answering it drops it off", async () => {
     expect((await callGateway("bob")).status).toBe(400);
-    await smtp.waitFor(mailTo("bob@example.test"), 60_000);
-    const [bobs] = await runFixture<{ id: string }[]>(FIXTURES, e2e.env, "pending", { subject: "bob" });
+    const bobMail = await smtp.waitFor(mailTo("bob@example.test"), 60_000);
+    const bobRequest = urlsIn(bobMail.text)[0]!.split("/").pop()!;
     const page = await signIn(browser, `${frontdesk}/requests`, "bob", "/requests");
     await expect(page.getByRole("heading", { name: "Requests waiting for you" })).toBeVisible(SLOW);
     const list = page.getByRole("list", { name: "Waiting requests" });
     await expect(list.getByRole("listitem")).toHaveCount(1);
     await expect(list.getByText("agentgateway asks to use your Notes account")).toBeVisible();
-    await expect(list.getByRole("link", { name: "Review and answer" })).toHaveAttribute("href", `/connect/${bobs!.id}`);
-    expect(await page.content()).not.toContain(link.split("/").pop()!);
+    await expect(list.getByRole("link", { name: "Review and answer" })).toHaveAttribute("href", `/connect/${bobRequest}`);
+    expect(await page.content()).not.toContain(aliceRequest);
     await expect(page.getByTestId("waiting-count")).toHaveText("1");
 
     await page.getByRole("button", { name: "Turn notices off" }).click();
     await expect(page.getByText("Notices are off: requests only appear here and in your agent.")).toBeVisible(SLOW);
 
     await list.getByRole("link", { name: "Review and answer" }).click();
-    await page.waitForURL(`${frontdesk}/connect/${bobs!.id}`, SLOW);
+    await page.waitForURL(`${frontdesk}/connect/${bobRequest}`, SLOW);
     await page.getByRole("button", { name: "Decline" }).click();
     await expect(page.getByText(/declined/i).first()).toBeVisible(SLOW);
     await page.goto(`${frontdesk}/requests`);
@@ -139,13 +135,10 @@ test("agentgateway-shaped exchange -> e-mail -> link from the mail -> consent ->
 
   await test.step("notices off: bob's next request sends no mail", async () => {
     expect((await callGateway("bob")).status).toBe(400);
-    const [latest] = await runFixture<{ id: string; status: string }[]>(FIXTURES, e2e.env, "pending", { subject: "bob" });
-    expect(latest?.status).toBe("pending");
-    // carol's request, made after bob's, is mailed: by then bob's would have been too.
+    // carol's request, made after bob's, is mailed: by then bob's would have been too (the
+    // outbox rows checked at the end show that none was even queued).
     expect((await callGateway("carol")).status).toBe(400);
     await smtp.waitFor(mailTo("carol@example.test"), 60_000);
-    const rows = await runFixture<{ kind: string; payload: { elicitationId?: string } }[]>(FIXTURES, e2e.env, "outbox", {});
-    expect(rows.filter((r) => r.payload.elicitationId === latest!.id)).toEqual([]);
     expect(smtp.messages.filter(mailTo("bob@example.test"))).toHaveLength(1);
   });
 
@@ -172,22 +165,28 @@ test("agentgateway-shaped exchange -> e-mail -> link from the mail -> consent ->
     expect(gateway.exchanges.at(-1)).toEqual({ kind: "token" });
   });
 
-  await test.step("no token or secret in any mail, outbox row or server log", async () => {
-    const grant = await runDemoFixture<{ accessToken: string; refreshToken: string | null }>(e2e, "credential", { subject: "alice" });
+  await test.step("one notice per request, none for bob's second; no token or secret in any mail, outbox row or server log", async () => {
+    const { outbox, credential } = await runFixture<{
+      outbox: { row: string; kind: string; payload: { elicitationId?: string; to?: string } }[];
+      credential: { accessToken: string; refreshToken: string | null } | null;
+    }>(FIXTURES, e2e.env, "evidence", { subject: "alice" });
+    const emails = outbox.filter((r) => r.kind === "notice.email");
+    expect(emails.filter((r) => r.payload.elicitationId === aliceRequest)).toHaveLength(1);
+    expect(emails.map((r) => r.payload.to).sort()).toEqual(["alice@example.test", "bob@example.test", "carol@example.test"]);
+
+    expect(credential?.accessToken).toBeTruthy();
     const secrets: Record<string, string> = {
-      "upstream access token": grant.accessToken,
+      "upstream access token": credential!.accessToken,
       "gateway secret": seed.gatewaySecret,
       "upstream client secret": e2e.upstream.clientSecret,
       "IdP client secret": e2e.idp.clientSecret,
       "alice's subject token": await userToken("alice"),
       "bob's subject token": await userToken("bob"),
     };
-    if (grant.refreshToken) secrets["upstream refresh token"] = grant.refreshToken;
-    const rows = await runFixture<{ row: string }[]>(FIXTURES, e2e.env, "outbox", {});
-    expect(rows.length).toBeGreaterThanOrEqual(3);
+    if (credential!.refreshToken) secrets["upstream refresh token"] = credential!.refreshToken;
     const places: Record<string, string> = {
       mails: smtp.messages.map((m) => m.raw).join("\n"),
-      "outbox rows": rows.map((r) => r.row).join("\n"),
+      "outbox rows": outbox.map((r) => r.row).join("\n"),
       "server log": e2e.frontdesk.logs(),
     };
     const found: string[] = [];
