@@ -8,7 +8,7 @@ import type { AuditTx } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { enqueueOutboxEvents } from "@/lib/outbox/enqueue";
 import type { OutboxPayload } from "@/lib/outbox/kinds";
-import { postToReceiver } from "@/lib/outbox/post";
+import { postToReceiver, type AttemptBudget } from "@/lib/outbox/post";
 import { wakeOutbox } from "@/lib/outbox/wake";
 import { signFrontdeskJwt } from "@/lib/signing/sign";
 import { wakeElicitationWaiters } from "./elicitation-watch";
@@ -33,7 +33,7 @@ export function notifyElicitationSettled(elicitationId: string): void {
 
 export async function deliverElicitationSettled(
   event: { id: string; target: string; payload: OutboxPayload<"gateway.elicitation_settled"> },
-  opts: { timeoutMs: number },
+  opts: AttemptBudget,
 ): Promise<"delivered" | "skipped:no_webhook" | "skipped:gone"> {
   const db = await getDb();
   const elicitation = await db.elicitation.findUnique({
@@ -53,6 +53,6 @@ export async function deliverElicitationSettled(
     },
     { audience: elicitation.gatewayId, expiresInSeconds: 300, typ: WEBHOOK_JWT_TYPE, jti: event.id },
   );
-  await postToReceiver(url, jws, "application/jwt", opts.timeoutMs);
+  await postToReceiver(url, jws, "application/jwt", opts);
   return "delivered";
 }

@@ -5,7 +5,7 @@
 // and the portal link.
 import { env } from "@/lib/env";
 import type { OutboxPayload } from "@/lib/outbox/kinds";
-import { postToReceiver } from "@/lib/outbox/post";
+import { postToReceiver, type AttemptBudget } from "@/lib/outbox/post";
 import { signFrontdeskJwt } from "@/lib/signing/sign";
 import { loadElicitationNotice, noticeSubject, noticeText } from "./elicitation-notice";
 
@@ -17,7 +17,7 @@ export function isChatEnabled(): boolean {
 
 export async function deliverChatNotice(
   event: { id: string; payload: OutboxPayload<"notice.chat"> },
-  opts: { timeoutMs: number },
+  opts: AttemptBudget,
 ): Promise<"delivered" | "skipped:chat_off" | "skipped:not_pending" | "skipped:notices_off"> {
   const url = env().NOTIFY_CHAT_WEBHOOK_URL;
   if (!url) return "skipped:chat_off";
@@ -39,6 +39,6 @@ export async function deliverChatNotice(
     },
     { audience: url, expiresInSeconds: 600, typ: CHAT_NOTICE_JWT_TYPE, jti: event.id },
   );
-  await postToReceiver(url, jws, "application/jwt", opts.timeoutMs);
+  await postToReceiver(url, jws, "application/jwt", opts);
   return "delivered";
 }

@@ -4,7 +4,7 @@
 import nodemailer, { type Transporter } from "nodemailer";
 import { env, publicUrl } from "@/lib/env";
 import type { OutboxPayload } from "@/lib/outbox/kinds";
-import { DeliveryError } from "@/lib/outbox/post";
+import { DeliveryError, remainingMs, type AttemptBudget } from "@/lib/outbox/post";
 import { loadElicitationNotice, noticeSubject, noticeText } from "./elicitation-notice";
 
 export function isEmailEnabled(): boolean {
@@ -14,15 +14,18 @@ export function isEmailEnabled(): boolean {
 
 let transport: { url: string; transporter: Transporter } | undefined;
 
-function transporter(timeoutMs: number): Transporter {
+/** Per SMTP step; an attempt does not start without enough of its budget left (remainingMs). */
+const SMTP_TIMEOUT_MS = 10_000;
+
+function transporter(): Transporter {
   const url = env().SMTP_URL!;
   if (transport?.url !== url) {
     transport = {
       url,
       transporter: nodemailer.createTransport(url, {
-        connectionTimeout: timeoutMs,
-        greetingTimeout: timeoutMs,
-        socketTimeout: timeoutMs,
+        connectionTimeout: SMTP_TIMEOUT_MS,
+        greetingTimeout: SMTP_TIMEOUT_MS,
+        socketTimeout: SMTP_TIMEOUT_MS,
         disableFileAccess: true,
         disableUrlAccess: true,
       } as never),
@@ -33,7 +36,7 @@ function transporter(timeoutMs: number): Transporter {
 
 export async function deliverEmailNotice(
   event: { id: string; payload: OutboxPayload<"notice.email"> },
-  opts: { timeoutMs: number },
+  opts: AttemptBudget,
 ): Promise<"delivered" | "skipped:email_off" | "skipped:not_pending" | "skipped:notices_off"> {
   if (!isEmailEnabled()) return "skipped:email_off";
   const notice = await loadElicitationNotice(event.payload.elicitationId);
@@ -42,7 +45,8 @@ export async function deliverEmailNotice(
   if (!notice.user.noticesEnabled) return "skipped:notices_off";
   const host = new URL(publicUrl()).hostname;
   try {
-    await transporter(opts.timeoutMs).sendMail({
+    remainingMs(opts);
+    await transporter().sendMail({
       from: env().NOTIFY_EMAIL_FROM,
       to: event.payload.to,
       subject: noticeSubject(notice),
@@ -51,6 +55,7 @@ export async function deliverEmailNotice(
       headers: { "Auto-Submitted": "auto-generated" },
     });
   } catch (e) {
+    if (e instanceof DeliveryError) throw e;
     const code = e && typeof e === "object" && "responseCode" in e ? `smtp_${String((e as { responseCode: unknown }).responseCode)}` : null;
     throw new DeliveryError(code ?? (e instanceof Error && "code" in e ? `smtp_${String((e as { code: unknown }).code).slice(0, 40)}` : "smtp_error"));
   }

@@ -12,7 +12,7 @@ import { getDb } from "@/lib/db/client";
 import { signFrontdeskJwt } from "@/lib/signing/sign";
 import { enqueueOutboxEvents } from "./enqueue";
 import type { OutboxPayload } from "./kinds";
-import { postToReceiver } from "./post";
+import { postToReceiver, type AttemptBudget } from "./post";
 
 export const SET_JWT_TYPE = "secevent+jwt";
 export const SET_CONTENT_TYPE = "application/secevent+jwt";
@@ -109,12 +109,12 @@ export function credentialChangeClaims(change: Change) {
 
 export async function deliverCredentialChange(
   event: { id: string; target: string; payload: Change },
-  opts: { timeoutMs: number },
+  opts: AttemptBudget,
 ): Promise<"delivered" | "skipped:no_webhook"> {
   const db = await getDb();
   const gateway = await db.gateway.findUnique({ where: { id: event.target }, select: { webhookUrl: true, status: true } });
   if (!gateway?.webhookUrl || gateway.status !== "active") return "skipped:no_webhook";
   const set = await signFrontdeskJwt(credentialChangeClaims(event.payload), { audience: event.target, typ: SET_JWT_TYPE, jti: event.id });
-  await postToReceiver(gateway.webhookUrl, set, SET_CONTENT_TYPE, opts.timeoutMs);
+  await postToReceiver(gateway.webhookUrl, set, SET_CONTENT_TYPE, opts);
   return "delivered";
 }

@@ -5,14 +5,14 @@ import { deliverChatNotice } from "@/lib/notify/chat";
 import { deliverEmailNotice } from "@/lib/notify/email";
 import { deliverCredentialChange } from "./credential-change";
 import { isOutboxKind, outboxPayloadSchemas } from "./kinds";
-import { DeliveryError } from "./post";
+import { DeliveryError, type AttemptBudget } from "./post";
 
 /** "delivered", or "skipped:<why>" when there was nothing (left) to send; both end the event. */
 export type DeliveryOutcome = "delivered" | `skipped:${string}`;
 
 export async function deliverOutboxEvent(
   event: { id: string; kind: string; target: string; payload: unknown },
-  opts: { timeoutMs: number },
+  opts: AttemptBudget,
 ): Promise<DeliveryOutcome> {
   if (!isOutboxKind(event.kind)) throw new DeliveryError("unknown_kind", true);
   const base = { id: event.id, target: event.target };

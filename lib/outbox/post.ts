@@ -13,10 +13,30 @@ export class DeliveryError extends Error {
 }
 
 /**
+ * The time an attempt may still take: it must be over before its lease ends, or another instance
+ * could deliver the same event at the same time. The worker sets the deadline when it claims the
+ * event, so time spent before the send (a slow start, loading the signing key) counts against it;
+ * with too little left the attempt is not started at all (the event is simply retried).
+ */
+export interface AttemptBudget {
+  /** Epoch ms by which the attempt must be over. */
+  deadline: number;
+}
+
+const MIN_ATTEMPT_MS = 250;
+
+export function remainingMs(budget: AttemptBudget): number {
+  const ms = budget.deadline - Date.now();
+  if (ms < MIN_ATTEMPT_MS) throw new DeliveryError("attempt_deadline_passed");
+  return ms;
+}
+
+/**
  * POSTs the body; resolves on 2xx, and on 409, which receivers answer when they already hold an
  * event with this id (RFC 8417 `jti`; a retry after a lost response). Anything else throws.
  */
-export async function postToReceiver(url: string, body: string, contentType: string, timeoutMs: number): Promise<void> {
+export async function postToReceiver(url: string, body: string, contentType: string, budget: AttemptBudget): Promise<void> {
+  const timeoutMs = remainingMs(budget);
   let res: Response;
   try {
     res = await fetch(url, {

@@ -71,10 +71,11 @@ async function finish(event: ClaimedEvent, outcome: { ok: true; note?: string } 
   log.warn("outbox delivery failed, will retry", { eventId: event.id, kind: event.kind, attempts: event.attempts, reason, retryInMs: delay });
 }
 
-async function deliverAndFinish(event: ClaimedEvent): Promise<void> {
+async function deliverAndFinish(event: ClaimedEvent, claimStart: number): Promise<void> {
   let outcome: Parameters<typeof finish>[1];
   try {
-    const result = await deliverOutboxEvent(event, { timeoutMs: deliveryTimeoutMs() });
+    // The whole attempt, from the claim on, stays inside half the lease (see AttemptBudget).
+    const result = await deliverOutboxEvent(event, { deadline: claimStart + deliveryTimeoutMs() });
     outcome = { ok: true, note: result === "delivered" ? undefined : result };
   } catch (e) {
     outcome = { ok: false, error: e instanceof DeliveryError ? e : new DeliveryError(e instanceof Error ? e.name : "error") };
@@ -111,7 +112,11 @@ class OutboxPump {
       const room = MAX_IN_FLIGHT - this.inFlight.size;
       if (room <= 0) return;
       let claimed: ClaimedEvent[];
+      let claimStart: number;
       try {
+        // Taken before the claim: the lease starts at the database's clock during the claim, so
+        // every attempt's deadline counted from here ends before its lease does.
+        claimStart = Date.now();
         claimed = await claimDueEvents(room);
       } catch (e) {
         // Database outage: the poll tries again later; nothing is lost, events stay in the table.
@@ -119,7 +124,7 @@ class OutboxPump {
         return;
       }
       for (const event of claimed) {
-        const flight = deliverAndFinish(event).finally(() => {
+        const flight = deliverAndFinish(event, claimStart).finally(() => {
           this.inFlight.delete(flight);
           // A full claim may have left due events behind: look again when a slot frees.
           if (claimed.length === room) this.wake();
@@ -150,9 +155,10 @@ class OutboxPump {
         await Promise.all(this.inFlight);
         continue;
       }
+      const claimStart = Date.now();
       const claimed = await claimDueEvents(MAX_IN_FLIGHT);
       if (claimed.length === 0 && this.inFlight.size === 0 && !this.pumping) return;
-      await Promise.all(claimed.map((event) => deliverAndFinish(event)));
+      await Promise.all(claimed.map((event) => deliverAndFinish(event, claimStart)));
     }
   }
 }

@@ -179,12 +179,11 @@ describe("instances", () => {
     const receiver = await startReceiver(() => (killed ? 202 : "hang"));
     try {
       const gatewayId = await gatewayFor(receiver);
-      // A grant this gateway was handed (an allowed resolve in the audit log), revoked by the child.
+      // A grant the user approved this gateway for (so it may hold its tokens), revoked by the child.
       await db.user.create({ data: { id: "usr_kill", issuer: "https://idp.test", subject: "kill" } });
       await db.provider.create({ data: { id: "prv_kill", slug: "kill", displayName: "Kill", kind: "api_key", resourceUrls: ["https://kill.test"] } });
       await db.grant.create({ data: { id: "grt_kill", userId: "usr_kill", providerId: "prv_kill", scopes: [] } });
-      const { appendAudit } = await import("@/lib/audit/append");
-      await appendAudit({ actorType: "gateway", actorId: gatewayId, userId: "usr_kill", gatewayId, providerId: "prv_kill", action: "token_exchange", decision: "allow", context: { grantId: "grt_kill" } });
+      await db.requesterApproval.create({ data: { id: "apr_kill", grantId: "grt_kill", gatewayId, approvedBy: "user", approvedById: "usr_kill" } });
 
       const child = await startInstance(["revoke", "grt_kill"], { FRONTDESK_URL: "http://frontdesk-b.test", OUTBOX_LEASE_MS: "3000" });
       // The child committed the revocation and its event, and is now inside the delivery.
