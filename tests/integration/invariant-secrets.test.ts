@@ -7,10 +7,14 @@
 // gateway client secrets, client assertions, subject tokens, Frontdesk's signing key), including
 // the failure paths that tend to leak (refresh against a failing upstream, wrong credentials,
 // replays, revocation). Meanwhile every line the process writes to stdout/stderr is captured at
-// LOG_LEVEL=debug. Then: no secret in the logs, in any error body, in any audit row, or in
-// plaintext (or plain base64) in any column of any table.
+// LOG_LEVEL=debug, and the outbox delivers what the run caused (a notice e-mail to a real SMTP
+// server, a signed chat notice, an elicitation webhook, revocation SETs) to real receivers. Then:
+// no secret in the logs, in any error body, in any mail, chat, webhook or SET body, in any audit
+// row, or in plaintext (or plain base64) in any column of any table (outbox rows included).
 import { exportJWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startReceiver, type Receiver } from "../helpers/set-receiver";
+import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
 import { useTestDatabase } from "../helpers/test-db";
 import {
   ACCESS_TOKEN_TYPE,
@@ -47,6 +51,9 @@ function captureOutput() {
 }
 
 let bed: GatewayTestbed;
+let smtp: SmtpSink;
+/** The chat webhook and the gateway's webhook URL (elicitation webhooks and revocation SETs). */
+let receiver: Receiver;
 /** Every secret in play; name -> value. */
 const secrets = new Map<string, string>();
 /** Bodies of responses that must not carry any secret (errors, elicitations, status). */
@@ -56,7 +63,11 @@ const successes: { name: string; text: string; carries: string }[] = [];
 
 beforeAll(async () => {
   captureOutput();
-  bed = await startGatewayTestbed();
+  smtp = await startSmtpSink();
+  receiver = await startReceiver();
+  bed = await startGatewayTestbed({
+    extraEnv: { SMTP_URL: smtp.url, NOTIFY_EMAIL_FROM: "Frontdesk <frontdesk@frontdesk.test>", NOTIFY_CHAT_WEBHOOK_URL: `${receiver.url}/chat` },
+  });
   const { env } = await import("@/lib/env");
   env().LOG_LEVEL = "debug";
 }, 60_000);
@@ -64,6 +75,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const r of restore) r();
   await bed?.close();
+  await smtp?.close();
+  await receiver?.close();
 });
 
 async function flush() {
@@ -85,6 +98,8 @@ describe("one run with every kind of secret", () => {
     const { handleJwks } = await import("@/lib/gateway-api/discovery");
     const db = await getDb();
     const base = bed.frontdeskUrl;
+    // This gateway gets elicitation webhooks and revocation SETs.
+    await db.gateway.update({ where: { id: bed.basic.id }, data: { webhookUrl: `${receiver.url}/gateway` } });
     const basic = { authorization: basicAuth(bed.basic.id, bed.basic.secret!) };
 
     secrets.set("provider client secret", bed.upstream.clientSecret);
@@ -185,9 +200,16 @@ describe("one run with every kind of secret", () => {
     const signing = await getSigningKey();
     if (signing.privateKey.extractable) secrets.set("signing key d", (await exportJWK(signing.privateKey)).d!);
 
-    // Revocation (calls the upstream's RFC 7009 endpoint with the tokens).
+    // bob declines in the portal: the gateway's signed webhook.
+    const { declineElicitation } = await import("@/lib/elicitations/settle");
+    const { drainOutbox } = await import("@/lib/outbox/worker");
+    await drainOutbox(); // bob's e-mail and chat notice go out while the request is pending
+    await declineElicitation(eliId, { issuer: bed.idp.issuer, subject: bed.idp.users.bob.sub });
+
+    // Revocation (calls the upstream's RFC 7009 endpoint with the tokens), and its SETs.
     await revokeGrant(grantId, { type: "admin", id: "t" });
     await record("resolve after revocation", await resolve(resolveRequest(base, { subject_token: subjectToken, provider: "notes" }, basic)));
+    await drainOutbox();
     await flush();
     expect(refusals.length).toBeGreaterThan(8);
   });
@@ -215,6 +237,17 @@ describe("where the secrets are not", () => {
     expect(found).toEqual([]);
   });
 
+  it("not in any mail, chat notice, webhook or SET that the outbox delivered", () => {
+    const mails = smtp.messages.map((m) => ({ name: `mail to ${m.envelopeTo.join(",")}`, text: `${m.raw}\n${m.subject}\n${m.text}` }));
+    const posts = receiver.received.map((r) => ({ name: `${r.contentType} ${String(r.claims.event ?? r.typ)}`, text: `${r.body}\n${JSON.stringify(r.claims)}` }));
+    // The run really produced each kind: a notice mail, a chat notice, a webhook, SETs.
+    expect(mails.length).toBeGreaterThanOrEqual(1);
+    expect(receiver.received.map((r) => r.typ).sort()).toEqual(expect.arrayContaining(["frontdesk-notice+jwt", "frontdesk-webhook+jwt", "secevent+jwt"]));
+    const found: string[] = [];
+    for (const m of [...mails, ...posts]) for (const [k, v] of secrets) if (encodings(v).some((e) => m.text.includes(e))) found.push(`${m.name}: ${k}`);
+    expect(found).toEqual([]);
+  });
+
   it("not in any audit row (every column)", async () => {
     const { getDb } = await import("@/lib/db/client");
     const rows = await (await getDb()).$queryRawUnsafe<{ row: string }[]>(`SELECT t::text AS row FROM "AuditEvent" t`);
@@ -228,7 +261,9 @@ describe("where the secrets are not", () => {
     const { getDb } = await import("@/lib/db/client");
     const db = await getDb();
     const tables = await db.$queryRawUnsafe<{ name: string }[]>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`);
-    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["Grant", "Provider", "Gateway", "AuditEvent", "SigningKey", "ReplayNonce"]));
+    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["Grant", "Provider", "Gateway", "AuditEvent", "SigningKey", "ReplayNonce", "OutboxEvent"]));
+    // Outbox rows are part of the scan: notices, a webhook and SETs were written.
+    expect(await db.outboxEvent.count()).toBeGreaterThanOrEqual(4);
     const found: string[] = [];
     let rowsSeen = 0;
     for (const { name } of tables) {
