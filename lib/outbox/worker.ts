@@ -13,6 +13,7 @@
 import { getDb } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
+import { getSigningKey } from "@/lib/signing/key";
 import { retryDelayMs } from "./backoff";
 import { deliverOutboxEvent } from "./deliver";
 import { DeliveryError } from "./post";
@@ -139,7 +140,13 @@ class OutboxPump {
     if (this.timer) return;
     this.timer = setInterval(() => this.wake(), pollMs);
     this.timer.unref();
-    this.wake();
+    // Load the signing key before the first claim, so that a starting instance's first attempts
+    // do not spend their budget on it (AttemptBudget); the poll covers a failure here.
+    void getSigningKey()
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.timer) this.wake();
+      });
   }
 
   stop(): void {
