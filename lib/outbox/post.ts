@@ -21,13 +21,16 @@ export class DeliveryError extends Error {
 export interface AttemptBudget {
   /** Epoch ms by which the attempt must be over. */
   deadline: number;
+  /**
+   * Less time left than this and the send is not started: a request cut short by its timeout
+   * after the receiver took it would count as failed and be sent again (a needless duplicate).
+   */
+  minimumMs: number;
 }
-
-const MIN_ATTEMPT_MS = 250;
 
 export function remainingMs(budget: AttemptBudget): number {
   const ms = budget.deadline - Date.now();
-  if (ms < MIN_ATTEMPT_MS) throw new DeliveryError("attempt_deadline_passed");
+  if (ms < budget.minimumMs) throw new DeliveryError("attempt_deadline_passed");
   return ms;
 }
 

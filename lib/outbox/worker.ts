@@ -76,7 +76,7 @@ async function deliverAndFinish(event: ClaimedEvent, claimStart: number): Promis
   let outcome: Parameters<typeof finish>[1];
   try {
     // The whole attempt, from the claim on, stays inside half the lease (see AttemptBudget).
-    const result = await deliverOutboxEvent(event, { deadline: claimStart + deliveryTimeoutMs() });
+    const result = await deliverOutboxEvent(event, { deadline: claimStart + deliveryTimeoutMs(), minimumMs: deliveryTimeoutMs() / 4 });
     outcome = { ok: true, note: result === "delivered" ? undefined : result };
   } catch (e) {
     outcome = { ok: false, error: e instanceof DeliveryError ? e : new DeliveryError(e instanceof Error ? e.name : "error") };

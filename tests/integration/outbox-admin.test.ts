@@ -90,7 +90,7 @@ describe("an attempt past its deadline", () => {
     const [id] = await db.$transaction((tx) => enqueueOutboxEvents(tx, [settled(3)]));
     await seedElicitation("eli_3");
     const before = receiver.received.length;
-    await expect(deliverOutboxEvent({ id: id!, kind: "gateway.elicitation_settled", target: "gw_admin", payload: { elicitationId: "eli_3" } }, { deadline: Date.now() - 1 })).rejects.toMatchObject({
+    await expect(deliverOutboxEvent({ id: id!, kind: "gateway.elicitation_settled", target: "gw_admin", payload: { elicitationId: "eli_3" } }, { deadline: Date.now() + 1_000, minimumMs: 2_000 })).rejects.toMatchObject({
       reason: "attempt_deadline_passed",
     });
     expect(receiver.received.length).toBe(before);
