@@ -9,6 +9,8 @@
 // - `client_id` is the authenticated gateway (client continuity), else invalid_grant;
 // - `exp`, `iat`, `jti`, `sub` present; not expired, not issued in the future, not older than an
 //   hour; the `jti` is used once across all instances (ReplayNonce);
+// - no `cnf` (DPoP binding, §8.6) and no `authorization_details`: neither is supported, so
+//   neither is silently ignored;
 // - `scope` (the IdP's ceiling) and `resource` (which provider) are returned for the caller.
 // Every refusal is an IdJagRejected with a stable audit reason; the token endpoint answers
 // invalid_grant (§4.4.1 names it for audience and client mismatches; RFC 7523 §3.1 for the rest).
@@ -93,6 +95,10 @@ export async function verifyInboundIdJag(assertion: string, gateway: { id: strin
   if (aud !== issuerUrl()) throw new IdJagRejected("wrong_audience", "The ID-JAG was issued for another authorization server", seen);
   if (payload.client_id !== gateway.id) throw new IdJagRejected("wrong_client", "The ID-JAG was issued for another client", seen);
   if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 1024) throw new IdJagRejected("bad_sub", "The ID-JAG has no usable subject", seen);
+  // §8.6: a `cnf` binds the ID-JAG to a key whose DPoP proof Frontdesk does not check yet, and
+  // `authorization_details` (RFC 9396) it cannot honour: refused rather than treated as plain.
+  if (payload.cnf !== undefined) throw new IdJagRejected("sender_constrained_unsupported", "Sender-constrained ID-JAGs (cnf) are not supported", seen);
+  if (payload.authorization_details !== undefined) throw new IdJagRejected("authorization_details_unsupported", "ID-JAGs with authorization_details are not supported", seen);
   const jti = String(payload.jti);
   // Single use (RFC 7523 §3 item 7 permits it; a captured ID-JAG must not buy a second token).
   if (!(await consumeAssertionId(`id-jag|${issuer}`, jti, new Date(payload.exp! * 1000)))) {

@@ -373,6 +373,7 @@ describe("inbound (interface B): a gateway with an ID-JAG for Frontdesk", () => 
       ["another client", "id_jag:wrong_client", forged({ client_id: bed.post.id }).then((a) => redeem(a))],
       ["presented by another gateway", "id_jag:wrong_client", idJagFromIdp("alice").then((a) => redeem(a, { gateway: bed.post }))],
       ["typ JWT (an ID token is not an ID-JAG)", "id_jag:wrong_typ", forged({}, { typ: "JWT" }).then((a) => redeem(a))],
+      ["sender-constrained (cnf) without DPoP support", "id_jag:sender_constrained_unsupported", forged({ cnf: { jkt: "abc" } }).then((a) => redeem(a))],
       ["untrusted issuer", "id_jag:untrusted_issuer", forged({}, { key: privateKey as CryptoKey, iss: "https://idp.attacker.test" }).then((a) => redeem(a))],
     ];
     for (const [name, reason, pending] of cases) {
