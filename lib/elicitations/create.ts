@@ -67,40 +67,27 @@ export async function createElicitation(input: CreateElicitationInput): Promise<
     requestId: input.requestId ?? null,
   });
   const also = input.alsoAudit?.(id) ?? [];
+  const fields = {
+    id,
+    userIssuer: input.userIssuer,
+    userSubject: input.userSubject,
+    gatewayId: input.gatewayId,
+    agentId: input.agentId ?? null,
+    providerId: input.providerId,
+    scopes,
+    context: context.data,
+  };
   if (input.knownUser !== undefined && !isEmailEnabled() && !isChatEnabled()) {
     // The gateway hot path: no notice to enqueue and the user already known, so the row and its
     // audit events join the next group-commit batch instead of a transaction of their own.
-    const row = {
-      id,
-      userIssuer: input.userIssuer,
-      userSubject: input.userSubject,
-      gatewayId: input.gatewayId,
-      agentId: input.agentId ?? null,
-      providerId: input.providerId,
-      scopes,
-      context: context.data,
-      expiresAt: expiresAt.toISOString(),
-      createdAt: new Date().toISOString(),
-    };
+    const row = { ...fields, expiresAt: expiresAt.toISOString(), createdAt: new Date().toISOString() };
     await appendAuditWithRows([createdEvent(input.knownUser?.id ?? null), ...also], [{ sql: ELICITATION_INSERT_SQL, rows: [row] }]);
     recordElicitation("created");
     return { id, expiresAt, url: elicitationUrl(id) };
   }
   const db = await getDb();
   await db.$transaction(async (tx) => {
-    await tx.elicitation.create({
-      data: {
-        id,
-        userIssuer: input.userIssuer,
-        userSubject: input.userSubject,
-        gatewayId: input.gatewayId,
-        agentId: input.agentId ?? null,
-        providerId: input.providerId,
-        scopes,
-        context: context.data,
-        expiresAt,
-      },
-    });
+    await tx.elicitation.create({ data: { ...fields, expiresAt } });
     const user = await tx.user.findUnique({
       where: { issuer_subject: { issuer: input.userIssuer, subject: input.userSubject } },
       select: { id: true, email: true, noticesEnabled: true },
