@@ -60,6 +60,11 @@ export interface UpstreamProvider {
   idJagRedemptions: IdJagRedemption[];
   failTokenEndpoint(mode: "none" | "5xx" | "timeout"): void;
   delayTokenEndpoint(ms: number): void;
+  /**
+   * Holds each token response for `ms` after the request was processed (a refresh token already
+   * rotated, the answer not yet sent): the window in which a client that dies loses the new tokens.
+   */
+  delayTokenResponse(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -80,6 +85,7 @@ export async function startUpstreamProvider(opts: {
   const notes: Record<string, string[]> = Object.fromEntries(Object.entries(NOTES).map(([k, v]) => [k, [...v]]));
   let failure: "none" | "5xx" | "timeout" = "none";
   let delayMs = 0;
+  let responseDelayMs = 0;
   const ttl = opts.accessTokenTtl ?? 3600;
   const idJagIssuers = opts.idJagIssuers;
   const idJagRedemptions: IdJagRedemption[] = [];
@@ -88,12 +94,24 @@ export async function startUpstreamProvider(opts: {
     const path = new URL(req.url ?? "/", "http://local").pathname;
     if (path === "/token" && req.method === "POST") {
       stats.tokenRequests++;
-      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      if (delayMs > 0) {
+        await new Promise((r) => setTimeout(r, delayMs));
+        // The client gave up (or died) while the request waited: it is never processed.
+        if (res.destroyed || req.socket.destroyed) return true;
+      }
       if (failure === "5xx") {
         res.writeHead(503, { "content-type": "application/json" }).end('{"error":"temporarily_unavailable"}');
         return true;
       }
       if (failure === "timeout") return true; // never answers; close() destroys the socket
+      if (responseDelayMs > 0) {
+        const hold = responseDelayMs;
+        const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+        res.end = ((...args: unknown[]) => {
+          setTimeout(() => end(...args), hold);
+          return res;
+        }) as typeof res.end;
+      }
       return false;
     }
     if (path === "/token/revocation" && req.method === "POST") {
@@ -162,6 +180,9 @@ export async function startUpstreamProvider(opts: {
     },
     delayTokenEndpoint(ms) {
       delayMs = ms;
+    },
+    delayTokenResponse(ms) {
+      responseDelayMs = ms;
     },
     close: server.close,
   };

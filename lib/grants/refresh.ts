@@ -11,7 +11,7 @@
 // A refresh the caller stopped waiting for is not aborted: the provider may already have rotated
 // the refresh token, and the response must still be stored (or the grant is lost).
 import * as client from "openid-client";
-import { appendAudit } from "@/lib/audit/append";
+import { appendAudit, type AuditEventInput } from "@/lib/audit/append";
 import { sealFields } from "@/lib/crypto/envelope";
 import { getDb } from "@/lib/db/client";
 import { env } from "@/lib/env";
@@ -45,6 +45,9 @@ type LockedOutcome =
   | FreshGrant
   | { kind: "upstream_failed"; grant: SealedGrant; reason: string }
   | { kind: "refreshed_unaudited"; grant: SealedGrant };
+
+/** Inside the transaction: the new tokens are written; its audit record follows the commit. */
+type StoredOutcome = { kind: "stored"; grant: SealedGrant; credential: OpenCredential; audit: AuditEventInput };
 
 export interface RefreshContext {
   gatewayId?: string | null;
@@ -215,9 +218,21 @@ async function refreshUnderLock(seen: SealedGrant, provider: Provider, ctx: Refr
   const db = await getDb();
   // The transaction outlives the upstream call (bounded by the provider config's timeout), so
   // the lock is held exactly while this instance talks to the token endpoint.
-  return withRefreshSlot(() =>
+  const outcome = await withRefreshSlot(() =>
     db.$transaction((tx) => refreshLocked(tx, seen.id, provider, ctx, prepared, rejectedAccessToken), { timeout: 60_000, maxWait: 30_000 }),
   );
+  if (outcome.kind !== "stored") return outcome;
+  // The provider has already spent the old refresh token, so the new tokens are committed first,
+  // before anything else that could fail or take time (the audit chain's lock under load): a
+  // crash in between must not lose them (the grant could not be refreshed again). No credential
+  // leaves before the audit record exists; if it cannot be written the tokens stay, unserved.
+  try {
+    await appendAudit(outcome.audit);
+  } catch {
+    log.error("refreshed tokens stored without their audit record; no credential served", { grantId: seen.id, providerId: provider.id });
+    return { kind: "refreshed_unaudited", grant: outcome.grant };
+  }
+  return { kind: "fresh", grant: outcome.grant, refreshed: true, credential: outcome.credential };
 }
 
 async function refreshLocked(
@@ -227,7 +242,7 @@ async function refreshLocked(
   ctx: RefreshContext,
   prepared: Prepared,
   rejectedAccessToken?: string | null,
-): Promise<LockedOutcome> {
+): Promise<LockedOutcome | StoredOutcome> {
   await lockGrant(tx, grantId);
   const current = await tx.grant.findUnique({ where: { id: grantId }, select: SEALED_GRANT_SELECT });
   if (!current || current.status === "revoked") return { kind: "gone" };
@@ -297,31 +312,18 @@ async function refreshLocked(
     },
     select: SEALED_GRANT_SELECT,
   });
-  // The provider has already spent the old refresh token: rolling the new one back because the
-  // audit write failed would force the user to reconnect. So the audit runs in a savepoint; if it
-  // fails, the tokens are kept (and the failure logged) but no credential is served.
-  await tx.$executeRawUnsafe("SAVEPOINT grant_refresh_audit");
-  try {
-    await appendAudit(
-      {
-        actorType: "system",
-        userId: current.userId,
-        gatewayId: ctx.gatewayId ?? null,
-        providerId: current.providerId,
-        action: "grant.refreshed",
-        decision: "info",
-        context: { grantId, rotated: response.refresh_token !== undefined, expiresIn },
-        requestId: ctx.requestId ?? null,
-      },
-      tx,
-    );
-  } catch {
-    await tx.$executeRawUnsafe("ROLLBACK TO SAVEPOINT grant_refresh_audit");
-    log.error("refreshed tokens stored without their audit record; no credential served", { grantId, providerId: current.providerId });
-    return { kind: "refreshed_unaudited", grant: updated };
-  }
   const credential: OpenCredential = { kind: "oauth", accessToken, tokenType: updated.tokenType, expiresAt: updated.expiresAt };
-  return { kind: "fresh", grant: updated, refreshed: true, credential };
+  const audit: AuditEventInput = {
+    actorType: "system",
+    userId: current.userId,
+    gatewayId: ctx.gatewayId ?? null,
+    providerId: current.providerId,
+    action: "grant.refreshed",
+    decision: "info",
+    context: { grantId, rotated: response.refresh_token !== undefined, expiresIn },
+    requestId: ctx.requestId ?? null,
+  };
+  return { kind: "stored", grant: updated, credential, audit };
 }
 
 async function markNeedsReauth(tx: Tx, grant: SealedGrant, reason: string, ctx: RefreshContext): Promise<LockedOutcome> {

@@ -1,3 +1,16 @@
+// Faults across two Frontdesk instances on one PostgreSQL behind a real HAProxy
+// (tests/helpers/fault-harness.ts).
+//
+// Brute force across instances: wrong secrets sent alternately to both instances are counted in
+// one shared limit (PostgreSQL): 401 up to RATE_LIMIT_AUTH_FAILURES_PER_SOURCE (30) in total, then
+// 429 with Retry-After on either instance, while the real gateway gets 200 on both meanwhile.
+//
+// kill -9 mid-refresh: an instance dies while its refresh is at the provider, (a) before the
+// provider processed it (nothing is lost: the other instance refreshes with the same refresh
+// token), (b) after the provider rotated the refresh token but before the answer arrived (the new
+// tokens never reach Frontdesk; the provider, which revokes a grant whose spent refresh token is
+// presented again, ends the connection: needs_reauth and a consent link, never a 5xx).
+//
 // A rolling restart of two Frontdesk instances behind a real HAProxy, under load, with a
 // key-encryption-key rotation carried through it in the documented order (README "Key rotation"):
 // add the new key last (restart each), promote it first (restart each), `keys rotate`, remove the
@@ -48,6 +61,96 @@ async function keysCli(args: string[], keys: string): Promise<string> {
   });
   return stdout;
 }
+
+async function resolveOn(port: number, user: "alice" | "bob") {
+  const subject_token = await bed.idp.signSubjectToken({ sub: bed.idp.users[user].sub, aud: SUBJECT_AUDIENCE });
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/resolve`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: basicAuth(bed.basic.id, bed.basic.secret!) },
+    body: JSON.stringify({ subject_token, provider: "notes" }),
+  });
+  return { status: res.status, json: JSON.parse(await res.text()) };
+}
+
+/** Resolves once `check` holds, polled (the upstream's counters are the event). */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe("brute force across two instances", () => {
+  it("failed client authentication adds up across both instances: 429 for the attacker on either, 200 for the real gateway on both", async () => {
+    const te = new URLSearchParams({ grant_type: TOKEN_EXCHANGE_GRANT, subject_token: "x", subject_token_type: ACCESS_TOKEN_TYPE, audience: "notes" }).toString();
+    const wrong = basicAuth(bed.post.id, "fdgs_" + "x".repeat(43));
+    const ports = [harness.instance(0).port, harness.instance(1).port];
+    // The limits count in fixed one-minute windows: start at least 20 s before one ends.
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 20_000) await new Promise((r) => setTimeout(r, left + 50));
+    const attacker: { status: number; retryAfter: string | null; error: string }[] = [];
+    const real: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`http://127.0.0.1:${ports[i % 2]}/oauth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: wrong },
+        body: te,
+      });
+      attacker.push({ status: res.status, retryAfter: res.headers.get("retry-after"), error: ((await res.json()) as { error: string }).error });
+      if (i % 5 === 4) for (const port of ports) real.push((await resolveOn(port, "alice")).status);
+    }
+    console.log(`[fault] brute force over 2 instances: attacker ${JSON.stringify(attacker.reduce<Record<number, number>>((a, r) => ({ ...a, [r.status]: (a[r.status] ?? 0) + 1 }), {}))}, real gateway ${JSON.stringify(real.reduce<Record<number, number>>((a, s) => ({ ...a, [s]: (a[s] ?? 0) + 1 }), {}))}`);
+    expect(attacker.slice(0, 30).map((r) => r.status)).toEqual(Array(30).fill(401));
+    for (const r of attacker.slice(30)) {
+      expect(r.status).toBe(429);
+      expect(r.error).toBe("temporarily_unavailable");
+      expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+    }
+    expect(real).toEqual(Array(16).fill(200));
+  }, 300_000);
+});
+
+describe("kill -9 mid-refresh", () => {
+  it("killed before the provider processed the refresh: the other instance refreshes, nothing lost; killed after it rotated: needs_reauth and a consent link, no 5xx", async () => {
+    const { getDb } = await import("@/lib/db/client");
+    const db = await getDb();
+    const victim = harness.instance(0);
+    const survivor = harness.instance(1);
+
+    // (a) The request waits at the provider, unprocessed, when the instance dies.
+    const a = await connectNotes(bed, { user: "bob", expiresAt: new Date(Date.now() - 1000) });
+    bed.upstream.delayTokenEndpoint(5_000);
+    const arrived = bed.upstream.stats.tokenRequests;
+    const refreshedBefore = bed.upstream.stats.refreshRequests;
+    const doomedA = resolveOn(victim.port, "bob").catch((e: unknown) => e);
+    await until(() => bed.upstream.stats.tokenRequests > arrived);
+    await victim.kill("SIGKILL");
+    expect(await doomedA).toBeInstanceOf(Error);
+    bed.upstream.delayTokenEndpoint(0);
+    const afterA = await resolveOn(survivor.port, "bob");
+    expect(afterA.status).toBe(200);
+    expect(afterA.json.header.value).not.toBe(`Bearer ${a.accessToken}`);
+    expect(bed.upstream.stats.refreshRequests - refreshedBefore).toBe(1);
+    await harness.restart(0);
+
+    // (b) The provider has rotated the refresh token; its answer is still on the way when the instance dies.
+    await db.grant.update({ where: { id: a.grantId }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    bed.upstream.delayTokenResponse(60_000);
+    const rotatedBefore = bed.upstream.stats.refreshRequests;
+    const doomedB = resolveOn(harness.instance(0).port, "bob").catch((e: unknown) => e);
+    await until(() => bed.upstream.stats.refreshRequests > rotatedBefore);
+    await harness.instance(0).kill("SIGKILL");
+    expect(await doomedB).toBeInstanceOf(Error);
+    bed.upstream.delayTokenResponse(0);
+    const afterB = await resolveOn(survivor.port, "bob");
+    expect(afterB.status).toBe(403);
+    expect(afterB.json.error.code).toBe(-32042);
+    const row = await db.grant.findUniqueOrThrow({ where: { id: a.grantId } });
+    expect(row.status).toBe("needs_reauth");
+    console.log(
+      `[fault] kill -9 mid-refresh: before the provider processed it: 0 grants lost (the other instance answered 200 with a refreshed token); ` +
+        `after the provider rotated: 1 of 1 lost (provider revoked the grant on reuse; answered ${afterB.status} with a consent link, no 5xx)`,
+    );
+    await harness.restart(0);
+  }, 600_000);
+});
 
 describe("rolling restart behind HAProxy", () => {
   it("six restarts carrying a key rotation (add last, promote, rotate, remove) lose no request", async () => {
