@@ -20,7 +20,7 @@ import nextConfig from "./next.config";
 import { extAuthzHandler } from "@/lib/egress/ext-authz";
 import { proxyHandler } from "@/lib/egress/proxy";
 import { handleElicitationStatus } from "@/lib/gateway-api/elicitation-status";
-import { handleLive, handleReady } from "@/lib/health/readiness";
+import { checkReadiness, handleLive, handleReady } from "@/lib/health/readiness";
 import { installGracefulShutdown } from "@/lib/server/graceful-shutdown";
 import { MAX_BODY_BYTES } from "@/lib/gateway-api/http";
 import { handleResolve } from "@/lib/gateway-api/resolve";
@@ -29,6 +29,7 @@ import { env } from "@/lib/env";
 import { startConfiguredMetricsServer } from "@/lib/observability/metrics-server";
 import { startConfiguredExtAuthzGrpcServer } from "@/lib/egress/ext-authz-grpc";
 import { installEdgeListeners, rejectAtEdge } from "@/lib/http-edge/install";
+import { guardServerErrors, unavailablePage, unreadableAction } from "@/lib/http-edge/server-error-guard";
 import { sendThenDrain } from "@/lib/http-edge/respond";
 import { startTracing } from "@/lib/observability/tracing";
 import { startFrontdesk } from "@/lib/startup";
@@ -204,6 +205,14 @@ async function main() {
     const q = url.indexOf("?");
     const route = findGatewayHandler(req.method ?? "GET", q === -1 ? url : url.slice(0, q), url);
     if (!route) {
+      // Next's 500s: a page whose database read failed gets a branded 503 with Retry-After; a
+      // server-action POST (to a page, not an API route) that failed with the database fine had
+      // a body Next could not decode: 400 (lib/http-edge/server-error-guard.ts).
+      const isActionPost = req.method === "POST" && !url.startsWith("/api/");
+      guardServerErrors(res, async () => {
+        if ((await checkReadiness()).checks.database === "unreachable") return unavailablePage();
+        return isActionPost ? unreadableAction() : null;
+      });
       void handleNext(req, res);
       return;
     }

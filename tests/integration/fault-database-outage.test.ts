@@ -3,12 +3,14 @@
 // resolves and token exchanges keep coming. Wanted (design.md invariant 15): no 500 ever, every
 // failure a structured 503 with Retry-After (`temporarily_unavailable` at the token endpoint),
 // readiness reporting the database, and a request succeeding within 1 s of the database serving
-// connections again.
+// connections again. Pages rendered by Next (a server process over the production build) answer a
+// branded 503 page with Retry-After during the stop, not Next's 500.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTemplate, createTestDatabase } from "../helpers/databases";
-import { ACCESS_TOKEN_TYPE, basicAuth, connectNotes, resolveRequest, startGatewayTestbed, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, tokenRequest, type GatewayTestbed } from "../helpers/gateway-testbed";
+import { distDir, ensureBuild, startFrontdesk, type FrontdeskServer } from "../helpers/frontdesk-server";
+import { ACCESS_TOKEN_TYPE, basicAuth, connectNotes, gatewayEnv, resolveRequest, startGatewayTestbed, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, tokenRequest, type GatewayTestbed } from "../helpers/gateway-testbed";
 import { startPostgresCluster } from "../helpers/postgres-cluster";
 
 const cluster = await startPostgresCluster();
@@ -20,9 +22,15 @@ let bed: GatewayTestbed;
 let resolve: (req: Request) => Promise<Response>;
 let exchange: (req: Request) => Promise<Response>;
 let subjectToken: string;
+let server: FrontdeskServer;
 
 beforeAll(async () => {
+  ensureBuild(distDir());
   bed = await startGatewayTestbed();
+  const { FRONTDESK_URL: _ownUrl, ...shared } = gatewayEnv(bed.idp, bed.frontdeskUrl);
+  server = await startFrontdesk({
+    env: { ...shared, DATABASE_URL: process.env.DATABASE_URL!, FRONTDESK_KEYS: process.env.FRONTDESK_KEYS!, AUTH_SECRET: randomBytes(32).toString("base64url"), LOG_LEVEL: "error" },
+  });
   resolve = (await import("@/lib/gateway-api/resolve")).handleResolve;
   exchange = (await import("@/lib/gateway-api/token-exchange")).handleTokenRequest;
   await connectNotes(bed, { user: "alice" });
@@ -30,6 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await server?.stop();
   const { closeDb } = await import("@/lib/db/client");
   const { closeAuditPool } = await import("@/lib/audit/writer-pool");
   await closeDb();
@@ -174,6 +183,16 @@ describe("database outage under load", () => {
     const during = await checkReadiness();
     expect(during.ready).toBe(false);
     expect(during.checks.database).toBe("unreachable");
+    // Pages: a session cookie makes each one read the database (the session), which is down.
+    const pages = ["/", "/connections", "/requests", "/admin", "/connect/eli_missing"];
+    for (const p of pages) {
+      const res = await fetch(`http://127.0.0.1:${server.port}${p}`, { headers: { cookie: "frontdesk.session-token=some-session" }, redirect: "manual" });
+      const body = await res.text();
+      expect({ page: p, status: res.status }).toEqual({ page: p, status: 503 });
+      expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+      expect(body).toContain("Temporarily unavailable");
+    }
     // The outage itself lasts 10 s of wall time: that is the fault being injected, not a guess.
     await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - stoppedAt))));
     const { back, postgresMs } = await resumeDatabase();
@@ -185,5 +204,8 @@ describe("database outage under load", () => {
     expect(load.outcomes.filter((o) => o.at > stoppedAt + 1_000 && o.at < back).every((o) => o.status === 503)).toBe(true);
     expect(recoveryMs).toBeLessThanOrEqual(1_000);
     expect((await checkReadiness()).ready).toBe(true);
+    // Back: the same page renders again (signed out: the cookie names no session).
+    const home = await fetch(`http://127.0.0.1:${server.port}/`, { headers: { cookie: "frontdesk.session-token=some-session" }, redirect: "manual" });
+    expect(home.status).toBeLessThan(500);
   });
 });

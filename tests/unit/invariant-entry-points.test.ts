@@ -75,7 +75,8 @@ describe("gateway API routes", () => {
     const direct = [...server.matchAll(/handler: (handle\w+),/g)].map((m) => m[1]).sort();
     // Plus readiness (lib/health, no credentials involved): it must see this process's shutdown state.
     expect(direct).toEqual(["handleElicitationStatus", "handleReady", "handleResolve", "handleTokenRequest"]);
-    expect(server).toMatch(/import \{ handleLive, handleReady \} from "@\/lib\/health\/readiness";/);
+    // checkReadiness: the server-error guard asks it whether the database is down (no handler).
+    expect(server).toMatch(/import \{ (checkReadiness, )?handleLive, handleReady \} from "@\/lib\/health\/readiness";/);
   });
 });
 
