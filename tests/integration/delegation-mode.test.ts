@@ -111,13 +111,13 @@ async function exchange(pairs: [string, string][], gateway: GatewayFixture = bed
 }
 
 /** The scheduler with the user present: their subject token and its own actor token. */
-async function askWithUser(user: "alice" | "bob", scope: string) {
+async function askWithUser(user: "alice" | "bob", scope: string, agent: keyof typeof agents = "scheduler") {
   const subjectToken = await bed.idp.signSubjectToken({ sub: bed.idp.users[user].sub, aud: SUBJECT_AUDIENCE });
   return exchange([
     ["grant_type", TOKEN_EXCHANGE_GRANT],
     ["subject_token", subjectToken],
     ["subject_token_type", ACCESS_TOKEN_TYPE],
-    ["actor_token", await svid("scheduler")],
+    ["actor_token", await svid(agent)],
     ["actor_token_type", JWT_TOKEN_TYPE],
     ["audience", "notes"],
     ["scope", scope],
@@ -207,6 +207,24 @@ describe("delegate for N days at consent", () => {
     // Who may use the connection now names the agent by its registered name.
     const requesters = (await lib.listRequestersByGrant(bed.users.alice)).get(aliceGrant)!;
     expect(requesters.map((r) => [r.gatewayName, r.agentName])).toEqual(expect.arrayContaining([[bed.basic.name, "Nightly report job"]]));
+  });
+
+  it("an agent disabled between the page and the approval: the approval stands, no delegation, audited", async () => {
+    const { json } = await askWithUser("alice", "notes:read", "other");
+    const id = json.elicitation.elicitationId as string;
+    await db.agent.update({ where: { id: agents.other }, data: { status: "disabled" } });
+    try {
+      expect(await lib.approveRequester(id, await viewerFor(bed.users.alice), { delegateDays: 3 })).toEqual({ ok: true });
+    } finally {
+      await db.agent.update({ where: { id: agents.other }, data: { status: "active" } });
+    }
+    expect(await db.delegation.count({ where: { agentId: agents.other } })).toBe(0);
+    await lib.flushGroupCommit();
+    expect(await db.auditEvent.findFirst({ where: { action: "delegation.not_created" }, orderBy: { seq: "desc" } })).toMatchObject({
+      decision: "deny",
+      userId: bed.users.alice,
+      context: expect.objectContaining({ elicitationId: id }),
+    });
   });
 
   it("connect mode carries the chosen days through the upstream authorization", async () => {
