@@ -66,6 +66,9 @@ export async function forwardThroughFrontdesk(req: IncomingMessage, res: ServerR
     if (typeof value === "string") headers[name] = value;
   }
   const body = req.method === "GET" || req.method === "HEAD" ? undefined : new Uint8Array(await readAll(req));
+  // A 2026 retry may wait at Frontdesk for the user (Frontdesk-Wait seconds) before the answer starts.
+  const waitSeconds = Number(headers["frontdesk-wait"] ?? 0);
+  const timeoutMs = TIMEOUT_MS + (Number.isFinite(waitSeconds) && waitSeconds > 0 ? Math.min(waitSeconds, 60) * 1000 : 0);
   let answer: Response;
   try {
     answer = await f.fetch(`${f.frontdeskUrl}${PROXY_PATH}/${encodeURIComponent(f.provider)}${f.rest}`, {
@@ -73,7 +76,7 @@ export async function forwardThroughFrontdesk(req: IncomingMessage, res: ServerR
       headers,
       body,
       redirect: "manual",
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch {
     f.log(`${f.provider}: Frontdesk unavailable`);
