@@ -18,6 +18,8 @@ const nav = [
   { href: "/admin/sessions", label: "Sessions" },
   { href: "/admin/providers", label: "Providers" },
   { href: "/admin/gateways", label: "Gateways" },
+  { href: "/admin/agents", label: "Agents" },
+  { href: "/admin/delegations", label: "Delegations" },
   { href: "/admin/policy", label: "Policy" },
   { href: "/admin/audit", label: "Audit log" },
   { href: "/admin/deliveries", label: "Deliveries" },

@@ -5,7 +5,8 @@ import { z } from "zod";
 import { appendAudit } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
-import { selectsSubject, type PolicyRuleInput } from "@/lib/policy/evaluate";
+import { isSpiffeId } from "@/lib/agents/spiffe";
+import { isAgentRule, selectsAgent, selectsSubject, type PolicyRuleInput } from "@/lib/policy/evaluate";
 import { forgetPolicyRules } from "@/lib/policy/load";
 import type { AdminActor } from "./access";
 
@@ -19,6 +20,12 @@ export const policyDraftSchema = z
     users: z.array(z.string().trim().min(1).max(320)).max(500),
     groups: z.array(z.string().trim().min(1).max(200)).max(200),
     description: z.string().trim().max(500),
+    /** Gateway rules: the users it selects need not approve this gateway per connection (lib/consent). */
+    preApproved: z.boolean().default(false),
+    /** Agent selectors: any of them makes this an agent rule (lib/policy/evaluate.ts). */
+    agents: z.array(z.string().trim().min(1).max(128)).max(200).default([]),
+    agentIssuer: z.string().trim().max(2048).nullable().default(null),
+    agentSubjectPrefix: z.string().trim().max(1024).nullable().default(null),
   })
   .strict();
 
@@ -31,15 +38,28 @@ export async function validatePolicyDraft(input: unknown): Promise<PolicyDraft> 
     const issue = parsed.error.issues[0];
     throw new AppError("invalid_body", `${issue?.path.join(".") || "rule"}: ${issue?.message ?? "invalid"}`);
   }
-  const draft = { ...parsed.data, scopes: parsed.data.scopes.length > 0 ? [...new Set(parsed.data.scopes)] : ["*"] };
+  const draft = {
+    ...parsed.data,
+    scopes: parsed.data.scopes.length > 0 ? [...new Set(parsed.data.scopes)] : ["*"],
+    agents: [...new Set(parsed.data.agents)],
+    agentIssuer: parsed.data.agentIssuer || null,
+    agentSubjectPrefix: parsed.data.agentSubjectPrefix || null,
+  };
   if (draft.scopes.includes("*") && draft.scopes.length > 1) throw new AppError("invalid_body", "scopes: * already allows every scope; list nothing else");
+  const agentRule = isAgentRule(draft);
+  if (draft.preApproved && (!draft.gatewayId || agentRule)) throw new AppError("invalid_body", "preApproved: only a gateway rule can pre-approve its gateway");
+  if (draft.agentSubjectPrefix?.startsWith("spiffe:") && !isSpiffeId(draft.agentSubjectPrefix.replace(/\/$/, ""))) {
+    throw new AppError("invalid_body", "agentSubjectPrefix: not a SPIFFE ID (spiffe://trust-domain/path)");
+  }
   const db = await getDb();
-  const [provider, gateway] = await Promise.all([
+  const [provider, gateway, agents] = await Promise.all([
     db.provider.findUnique({ where: { id: draft.providerId }, select: { id: true } }),
     draft.gatewayId ? db.gateway.findUnique({ where: { id: draft.gatewayId }, select: { id: true } }) : null,
+    draft.agents.length ? db.agent.count({ where: { id: { in: draft.agents } } }) : 0,
   ]);
   if (!provider) throw new AppError("invalid_body", "provider: no such provider");
   if (draft.gatewayId && !gateway) throw new AppError("invalid_body", "gateway: no such gateway");
+  if (agents !== draft.agents.length) throw new AppError("invalid_body", "agents: no such agent");
   return draft;
 }
 
@@ -48,6 +68,19 @@ export async function findPolicyRule(id: string) {
   if (id.includes("\0")) return null;
   const db = await getDb();
   return db.policyRule.findUnique({ where: { id } });
+}
+
+function ruleAuditView(r: PolicyRuleInput) {
+  return {
+    scopes: r.scopes,
+    users: r.users,
+    groups: r.groups,
+    gatewayId: r.gatewayId,
+    preApproved: r.preApproved ?? false,
+    agents: r.agents ?? [],
+    agentIssuer: r.agentIssuer ?? null,
+    agentSubjectPrefix: r.agentSubjectPrefix ?? null,
+  };
 }
 
 export async function updatePolicyRule(id: string, draft: PolicyDraft, actor: AdminActor) {
@@ -66,8 +99,8 @@ export async function updatePolicyRule(id: string, draft: PolicyDraft, actor: Ad
         decision: "info",
         context: {
           ruleId: id,
-          before: { scopes: before.scopes, users: before.users, groups: before.groups, gatewayId: before.gatewayId },
-          after: { scopes: rule.scopes, users: rule.users, groups: rule.groups, gatewayId: rule.gatewayId },
+          before: ruleAuditView(before),
+          after: ruleAuditView(rule),
         },
       },
       tx,
@@ -128,6 +161,21 @@ export interface PolicyPreview {
   lostWithActiveGrants: number;
   scopesBefore: string[];
   scopesAfter: string[];
+  /** For an agent rule: which registered agents the provider's agent rules select, before and after. */
+  agents?: AgentPreview;
+}
+
+export interface AgentPreview {
+  agentsConsidered: number;
+  selectedBefore: number;
+  selectedAfter: number;
+  /** Display names (a sample). */
+  gained: string[];
+  lost: string[];
+  gainedCount: number;
+  lostCount: number;
+  /** The provider's agentsExplicit: unselected agents are denied (else they inherit user ∩ gateway). */
+  explicit: boolean;
 }
 
 const SAMPLE = 20;
@@ -158,7 +206,7 @@ function scopesOf(rules: Rule[]): string[] {
 /** Who gains or loses access to the provider (user rules) or to this gateway's requests (gateway rules). */
 export async function previewPolicyChange(change: PolicyChange): Promise<PolicyPreview> {
   const db = await getDb();
-  const select = { id: true, providerId: true, gatewayId: true, scopes: true, users: true, groups: true, enabled: true } as const;
+  const select = { id: true, providerId: true, gatewayId: true, scopes: true, users: true, groups: true, enabled: true, agents: true, agentIssuer: true, agentSubjectPrefix: true } as const;
   const target =
     change.kind === "create" ? change.draft : await db.policyRule.findUnique({ where: { id: change.id }, select });
   if (!target) throw new AppError("not_found", "No such policy rule");
@@ -167,7 +215,11 @@ export async function previewPolicyChange(change: PolicyChange): Promise<PolicyP
   const audience = { providerId: after.providerId, gatewayId: after.gatewayId ?? null };
   const current = await db.policyRule.findMany({ where: { providerId: { in: [...new Set([target.providerId, audience.providerId])] } }, select });
   const proposed = applyChange(current, change);
-  const relevant = (rules: Rule[]) => rules.filter((r) => r.enabled && r.providerId === audience.providerId && r.gatewayId === audience.gatewayId);
+  // Agent rules narrow (or, with agentsExplicit, admit) agents; they never let a user connect or a
+  // gateway request, so they only count in the agent part of the preview.
+  const agentChange = isAgentRule(after) || isAgentRule(target);
+  const relevant = (rules: Rule[]) =>
+    rules.filter((r) => r.enabled && r.providerId === audience.providerId && isAgentRule(r) === agentChange && (agentChange || r.gatewayId === audience.gatewayId));
   const beforeRules = relevant(current);
   const afterRules = relevant(proposed);
 
@@ -192,7 +244,9 @@ export async function previewPolicyChange(change: PolicyChange): Promise<PolicyP
   const lostWithActiveGrants = lostIds.length
     ? await db.grant.count({ where: { providerId: audience.providerId, status: "active", userId: { in: lostIds } } })
     : 0;
+  const agents = agentChange ? await previewAgents(audience.providerId, beforeRules, afterRules) : undefined;
   return {
+    ...(agents ? { agents } : {}),
     audience,
     usersConsidered: users.length,
     coveredBefore,
@@ -204,5 +258,36 @@ export async function previewPolicyChange(change: PolicyChange): Promise<PolicyP
     lostWithActiveGrants,
     scopesBefore: scopesOf(beforeRules),
     scopesAfter: scopesOf(afterRules),
+  };
+}
+
+async function previewAgents(providerId: string, beforeRules: Rule[], afterRules: Rule[]): Promise<AgentPreview> {
+  const db = await getDb();
+  const [provider, agents] = await Promise.all([
+    db.provider.findUnique({ where: { id: providerId }, select: { agentsExplicit: true } }),
+    db.agent.findMany({ select: { id: true, issuer: true, subject: true, displayName: true }, orderBy: { createdAt: "asc" }, take: PREVIEW_USER_LIMIT }),
+  ]);
+  const gained: string[] = [];
+  const lost: string[] = [];
+  let selectedBefore = 0;
+  let selectedAfter = 0;
+  for (const a of agents) {
+    const ref = { agentId: a.id, issuer: a.issuer, subject: a.subject };
+    const was = beforeRules.some((r) => selectsAgent(r, ref));
+    const is = afterRules.some((r) => selectsAgent(r, ref));
+    if (was) selectedBefore++;
+    if (is) selectedAfter++;
+    if (!was && is) gained.push(a.displayName);
+    if (was && !is) lost.push(a.displayName);
+  }
+  return {
+    agentsConsidered: agents.length,
+    selectedBefore,
+    selectedAfter,
+    gained: gained.slice(0, SAMPLE),
+    lost: lost.slice(0, SAMPLE),
+    gainedCount: gained.length,
+    lostCount: lost.length,
+    explicit: provider?.agentsExplicit ?? false,
   };
 }

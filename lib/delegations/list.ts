@@ -86,11 +86,11 @@ export async function listUserDelegations(userId: string): Promise<DelegationSum
 }
 
 /** The dashboard's list: newest first, optionally only the active ones. */
-export async function listDelegations(filter: { activeOnly?: boolean; take?: number } = {}): Promise<DelegationSummary[]> {
+export async function listDelegations(filter: { activeOnly?: boolean; agentId?: string; take?: number } = {}): Promise<DelegationSummary[]> {
   const db = await getDb();
   const now = new Date();
   const rows = await db.delegation.findMany({
-    where: filter.activeOnly ? { revokedAt: null, expiresAt: { gt: now } } : {},
+    where: { ...(filter.activeOnly ? { revokedAt: null, expiresAt: { gt: now } } : {}), ...(filter.agentId ? { agentId: filter.agentId } : {}) },
     orderBy: { createdAt: "desc" },
     take: Math.min(filter.take ?? 200, 500),
     select: SELECT,

@@ -19,6 +19,7 @@ interface Setup {
   gatewaySecret: string;
   users: { alice: string; bob: string };
   ruleIds: string[];
+  agentId: string;
 }
 
 let env: E2eEnvironment;
@@ -272,6 +273,9 @@ const ADMIN_PAGES = (s: Setup) => [
   "/admin/audit",
   "/admin/audit/1",
   "/admin/deliveries",
+  "/admin/agents",
+  `/admin/agents/${s.agentId}`,
+  "/admin/delegations",
 ];
 
 /** Every server action exported by a module under app/(admin), with fields that would make it act. */
@@ -291,9 +295,15 @@ const ADMIN_ACTIONS = (s: Setup, bobNotesGrant: string, gw: string): Record<stri
   "app/(admin)/admin/gateways/actions.ts#updateGatewaySettingsAction": { gatewayId: gw, trustedSubject: "on" },
   "app/(admin)/admin/gateways/actions.ts#allowGatewayProviderAction": { gatewayId: gw, providerId: s.notesId, scopes: "*" },
   "app/(admin)/admin/gateways/actions.ts#removeGatewayRuleAction": { ruleId: s.ruleIds[0]! },
-  "app/(admin)/admin/policy/actions.ts#savePolicyRuleAction": { providerId: s.notesId, gatewayId: gw, scopes: "*", intent: "save" },
+  "app/(admin)/admin/policy/actions.ts#savePolicyRuleAction": { providerId: s.notesId, kind: "gateway", gatewayId: gw, scopes: "*", intent: "save" },
   "app/(admin)/admin/policy/actions.ts#setPolicyRuleEnabledAction": { ruleId: s.ruleIds[1]!, enabled: "false" },
   "app/(admin)/admin/policy/actions.ts#deletePolicyRuleAction": { ruleId: s.ruleIds[1]! },
+  "app/(admin)/admin/policy/actions.ts#setAgentsExplicitAction": { providerId: s.notesId, agentsExplicit: "true" },
+  "app/(admin)/admin/policy/actions.ts#previewEffectiveDecisionAction": { userId: s.users.bob, gatewayId: gw, providerId: s.notesId, scopes: "notes:read" },
+  "app/(admin)/admin/agents/actions.ts#registerAgentAction": { issuer: "https://evil.example", subject: "evil" },
+  "app/(admin)/admin/agents/actions.ts#updateAgentAction": { agentId: s.agentId, displayName: "Hijacked", owner: "", description: "" },
+  "app/(admin)/admin/agents/actions.ts#setAgentStatusAction": { agentId: s.agentId, status: "disabled" },
+  "app/(admin)/admin/delegations/actions.ts#revokeDelegationAction": { delegationId: "dlg_any" },
 });
 
 /** Every admin route handler, with each method it answers. */
@@ -354,7 +364,7 @@ test("a non-admin is refused (404, audited, nothing changes) on every admin page
   }
 
   const deniedBefore = (await adminFixture<{ events: unknown[] }>(env.env, "audit", { action: "admin.access_denied" })).events.length;
-  const stateBefore = { grants: await grants(), gateway: await adminFixture(env.env, "gateway", { id: gw }) };
+  const stateBefore = { grants: await grants(), gateway: await adminFixture(env.env, "gateway", { id: gw }), agent: await adminFixture(env.env, "agent", { id: ids.agentId }) };
   const alice = await signedIn(browser, env, "alice", "/connections");
   const base = env.frontdesk.url;
 
@@ -401,6 +411,7 @@ test("a non-admin is refused (404, audited, nothing changes) on every admin page
   // Nothing changed, and every refusal was audited with alice as the actor.
   expect(await grants()).toEqual(stateBefore.grants);
   expect(await adminFixture(env.env, "gateway", { id: gw })).toEqual(stateBefore.gateway);
+  expect(await adminFixture(env.env, "agent", { id: ids.agentId })).toEqual(stateBefore.agent);
   const denied = await adminFixture<{ events: { actorId: string; reason: string; context: { surface: string } }[] }>(env.env, "audit", { action: "admin.access_denied" });
   const fresh = denied.events.slice(deniedBefore);
   const byAlice = fresh.filter((e) => e.actorId === ids.users.alice);

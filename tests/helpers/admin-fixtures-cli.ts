@@ -7,7 +7,9 @@ import { verifyAuditChain } from "@/lib/audit/verify";
 import { getDb } from "@/lib/db/client";
 import { createGateway } from "@/lib/gateways/register";
 import { saveGrant, type GrantCredential } from "@/lib/grants/save";
+import { registerAgent } from "@/lib/agents/admin";
 import { recordApproval } from "@/lib/consent/approvals";
+import { createDelegation } from "@/lib/delegations/create";
 import { newId } from "@/lib/ids";
 import { createPolicyRule } from "@/lib/policy/rules";
 import { createProvider } from "@/lib/providers/create";
@@ -52,7 +54,9 @@ const commands: FixtureCommands = {
       });
       users[name] = row.id;
     }
-    return { notesId: notes.id, keysId: keys.id, gatewayId: gateway.id, gatewaySecret: secret, users, ruleIds };
+    // One registered agent, so the agents pages have a detail page to show.
+    const agent = await registerAgent({ issuer: "https://agents.e2e.test", subject: "nightly-digest", displayName: "Nightly digest", owner: "platform team" }, SETUP_ACTOR);
+    return { notesId: notes.id, keysId: keys.id, gatewayId: gateway.id, gatewaySecret: secret, users, ruleIds, agentId: agent.id };
   },
   async grant(input) {
     const provider = await findProviderBySlug(String(input.provider));
@@ -66,6 +70,26 @@ const commands: FixtureCommands = {
       }
     });
     return saved;
+  },
+  // The user approves a (gateway, agent) requester for one of their connections (lib/consent).
+  async approve(input) {
+    const db = await getDb();
+    const grant = await db.grant.findFirstOrThrow({ where: { userId: String(input.userId), provider: { slug: String(input.provider) }, status: "active" }, select: { id: true } });
+    await db.$transaction((tx) =>
+      recordApproval(tx, { grantId: grant.id, requester: { gatewayId: String(input.gatewayId), agentId: String(input.agentId) }, approvedBy: "user", approvedById: String(input.userId) }),
+    );
+    return { grantId: grant.id };
+  },
+  // A standing delegation, as the user's connections page creates it (lib/delegations).
+  async delegate(input) {
+    const db = await getDb();
+    const grant = await db.grant.findFirstOrThrow({ where: { userId: String(input.userId), provider: { slug: String(input.provider) }, status: "active" }, select: { id: true } });
+    const d = await createDelegation({ userId: String(input.userId), grantId: grant.id, agentId: String(input.agentId), scopes: input.scopes as string[], days: Number(input.days) });
+    return { delegationId: d.id };
+  },
+  async agent(input) {
+    const db = await getDb();
+    return db.agent.findUnique({ where: { id: String(input.id) }, select: { id: true, status: true, displayName: true } });
   },
   async grants() {
     const db = await getDb();

@@ -70,6 +70,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
       <FilterBar path="/admin/audit">
         <FilterInput name="user" label="User (email or id)" defaultValue={q.user} />
         <FilterInput name="gateway" label="Gateway (name or id)" defaultValue={q.gateway} />
+        <FilterInput name="agent" label="Agent (name, subject or id)" defaultValue={q.agent} />
         <FilterInput name="provider" label="Provider (slug or id)" defaultValue={q.provider} />
         <FilterInput name="action" label="Action" defaultValue={q.action} placeholder="resolve, grant.revoked…" suggestions={KNOWN_ACTIONS} />
         <FilterSelect name="decision" label="Decision" defaultValue={q.decision} options={["allow", "deny", "info"].map((d) => ({ value: d, label: d }))} />
@@ -81,7 +82,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         {total.toLocaleString("en-US")} matching event{total === 1 ? "" : "s"}
         {before ? ` · older than #${before}` : ""}
       </p>
-      <DataTable caption="Audit events" head={["#", "Time (UTC)", "Actor", "Action", "Decision", "User", "Gateway", "Provider", "Reason"]} empty={page.events.length === 0}>
+      <DataTable caption="Audit events" head={["#", "Time (UTC)", "Actor", "Action", "Decision", "User", "Gateway", "Agent", "Provider", "Reason"]} empty={page.events.length === 0}>
         {page.events.map((e) => (
           <tr key={e.seq.toString()}>
             <Td>
@@ -99,6 +100,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             </Td>
             <Td className="text-xs">{subjectOf(e) ? (names.users.get(subjectOf(e)!) ?? subjectOf(e)) : "—"}</Td>
             <Td className="text-xs">{e.gatewayId ? (names.gateways.get(e.gatewayId) ?? e.gatewayId) : "—"}</Td>
+            <Td className="text-xs">{e.agentId ? (names.agents.get(e.agentId) ?? e.agentId) : "—"}</Td>
             <Td className="text-xs">{e.providerId ? (names.providers.get(e.providerId) ?? e.providerId) : "—"}</Td>
             <Td className="max-w-64 truncate text-xs text-slate-600">{e.reason ?? ""}</Td>
           </tr>

@@ -4,6 +4,7 @@ import type { ReactNode } from "react";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { Badge } from "@/components/admin/table";
+import { delegationChain } from "@/lib/admin/audit-chain";
 import { findAuditEvent, loadAuditNames } from "@/lib/admin/audit-log";
 import { requireAdminPage } from "@/lib/admin/guard";
 import { computeAuditHash } from "@/lib/audit/hash";
@@ -18,6 +19,7 @@ export default async function AuditEventPage({ params }: { params: Promise<{ id:
   if (!event) notFound();
   const names = await loadAuditNames([event]);
   const selfOk = computeAuditHash(event) === event.hash;
+  const chain = delegationChain(event, names);
   const rows: [string, ReactNode][] = [
     ["Sequence", event.seq.toString()],
     ["Id", event.id],
@@ -28,6 +30,7 @@ export default async function AuditEventPage({ params }: { params: Promise<{ id:
     ["Reason", event.reason ?? "—"],
     ["User", event.userId ? `${names.users.get(event.userId) ?? ""} (${event.userId})` : "—"],
     ["Gateway", event.gatewayId ? `${names.gateways.get(event.gatewayId) ?? ""} (${event.gatewayId})` : "—"],
+    ["Agent", event.agentId ? `${names.agents.get(event.agentId) ?? ""} (${event.agentId})` : "—"],
     ["Provider", event.providerId ? `${names.providers.get(event.providerId) ?? ""} (${event.providerId})` : "—"],
     ["Request id", event.requestId ?? "—"],
     ["Previous hash", event.prevHash],
@@ -51,6 +54,23 @@ export default async function AuditEventPage({ params }: { params: Promise<{ id:
           </div>
         ))}
       </dl>
+      {chain.length > 1 ? (
+        <section aria-labelledby="chain" className="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+          <h2 id="chain" className="font-semibold">
+            On behalf of
+          </h2>
+          <ol className="mt-3 space-y-1 text-sm" aria-label="Delegation chain, from the user to the gateway">
+            {chain.map((l, i) => (
+              <li key={`${l.role}-${i}`} className="flex flex-wrap items-baseline gap-2">
+                <span className="w-40 shrink-0 text-xs font-medium uppercase tracking-wide text-slate-500">{l.role}</span>
+                <span className="font-medium [overflow-wrap:anywhere]">{l.label}</span>
+                {l.detail ? <span className="font-mono text-xs text-slate-600 [overflow-wrap:anywhere]">{l.detail}</span> : null}
+                {l.verified ? null : <Badge value="needs_reauth" label="unverified" />}
+              </li>
+            ))}
+          </ol>
+        </section>
+      ) : null}
       <section aria-labelledby="context" className="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
         <h2 id="context" className="font-semibold">
           Context

@@ -20,9 +20,10 @@ export default async function PolicyRulePage({ params }: { params: Promise<{ id:
   const db = await getDb();
   const rule = await findPolicyRule(id);
   if (!rule) notFound();
-  const [providers, gateways, ifDeleted] = await Promise.all([
+  const [providers, gateways, agents, ifDeleted] = await Promise.all([
     db.provider.findMany({ select: { id: true, displayName: true }, orderBy: { slug: "asc" } }),
     db.gateway.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" } }),
+    db.agent.findMany({ select: { id: true, displayName: true, subject: true }, orderBy: { displayName: "asc" }, take: 200 }),
     previewPolicyChange({ kind: "delete", id }),
   ]);
   return (
@@ -34,7 +35,7 @@ export default async function PolicyRulePage({ params }: { params: Promise<{ id:
       </p>
       <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Policy rule {rule.id}</h1>
       <Panel title="Edit">
-        <RuleForm formToken={formToken} rule={rule} providers={providers} gateways={gateways} />
+        <RuleForm formToken={formToken} rule={rule} providers={providers} gateways={gateways} agents={agents} />
       </Panel>
       <Panel title="Disable or delete">
         <EnableToggle
