@@ -25,7 +25,7 @@ function gatewayError(status: number, code: string, message: string): { status: 
   if (code === "consent_declined" || code === "consent_failed") return { status: 403, body: { error: "access_denied", error_description: message }, invalidToken: false };
   if (code === "invalid_request_state") return { status: 400, body: { error: code, error_description: message }, invalidToken: false };
   // The user's identity token is the only input that came from the caller: its 401.
-  if (status === 401) return { status: 401, body: { error: "invalid_token", error_description: message }, invalidToken: true };
+  if (status === 401 || code === "invalid_subject") return { status: 401, body: { error: "invalid_token", error_description: message }, invalidToken: true };
   if (status === 429 || status >= 500) return { status: 502, body: { error: "credential_unavailable", error_description: message }, invalidToken: false };
   return { status, body: { error: code, error_description: message }, invalidToken: false };
 }
