@@ -6,6 +6,16 @@ import { isPresetName, normalizeSlackTokenResponse, presetDefaults, presetNames,
 const secrets = { clientId: "client", clientSecret: "secret-value" };
 
 describe("provider input", () => {
+  it("cross-app access is off by default, needs an issuer (the ID-JAG's audience) and an OAuth provider", () => {
+    expect(providerInputSchema.parse({ slug: "a", displayName: "A", kind: "oidc", issuer: "https://x.example", ...secrets })).toMatchObject({ crossAppAccess: "off", crossAppAccessFallback: "deny" });
+    const noIssuer = providerInputSchema.safeParse({
+      slug: "a", displayName: "A", kind: "oauth2", authorizationEndpoint: "https://x.example/a", tokenEndpoint: "https://x.example/t", crossAppAccess: "always", ...secrets,
+    });
+    expect(noIssuer.success).toBe(false);
+    const apiKey = providerInputSchema.safeParse({ slug: "a", displayName: "A", kind: "api_key", apiKeyHeader: "X-Key", crossAppAccess: "when_advertised" });
+    expect(apiKey.success).toBe(false);
+    expect(providerInputSchema.safeParse({ slug: "a", displayName: "A", kind: "oidc", issuer: "https://x.example", crossAppAccess: "sometimes", ...secrets }).success).toBe(false);
+  });
   it("accepts an oidc provider and fills defaults", () => {
     const p = providerInputSchema.parse({ slug: "notes", displayName: "Notes", kind: "oidc", issuer: "https://notes.example", ...secrets });
     expect(p).toMatchObject({ tokenEndpointAuth: "client_secret_basic", defaultScopes: [], scopeSeparator: " ", allowInsecureHttp: false });
