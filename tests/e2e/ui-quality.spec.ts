@@ -105,3 +105,87 @@ test("every admin page fits a phone and passes axe", async ({ browser }) => {
   for (const path of pages) await check(page, path);
   await context.close();
 });
+
+/** Presses Tab until the focused element's text or label matches `name`; it must show a visible focus indicator. */
+async function tabTo(page: Page, name: RegExp, where: string) {
+  for (let presses = 0; presses < 40; presses++) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return null;
+      const label = el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null;
+      const style = getComputedStyle(el);
+      const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== "none";
+      return { name: `${label ?? ""} ${el.getAttribute("aria-label") ?? ""} ${el.textContent ?? ""} ${(el as HTMLInputElement).value ?? ""}`, ring };
+    });
+    if (focused && name.test(focused.name)) {
+      expect(focused.ring, `${where}: ${name} has no visible focus indicator`).toBe(true);
+      return;
+    }
+  }
+  throw new Error(`${where}: Tab never reached ${name}`);
+}
+
+test("bob completes the whole consent flow by keyboard alone, every control he uses showing its focus", async ({ browser }) => {
+  const request = await fixture<{ url: string }>(env.env, "elicit", {
+    issuer: env.idp.issuer,
+    subject: env.idp.users.bob.sub,
+    gatewayId,
+    provider: "notes",
+    scopes: ["notes:read"],
+    expired: false,
+  });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(request.url);
+  await expect(page).toHaveURL(/\/sign-in\?callbackUrl=/);
+  await tabTo(page, /Sign in with/, "Frontdesk sign-in");
+  await page.keyboard.press("Enter");
+  // The organization's identity provider.
+  await tabTo(page, /Username/, "IdP sign-in");
+  await page.keyboard.type("bob");
+  await tabTo(page, /Password/, "IdP sign-in");
+  await page.keyboard.type(env.idp.users.bob.password);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(request.url);
+  // Consent: Approve comes before Decline in tab order.
+  await tabTo(page, /Approve and continue|Decline/, "consent page");
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(/Approve and continue/);
+  await page.keyboard.press("Enter");
+  // The upstream's own sign-in and authorization pages.
+  await tabTo(page, /Username/, "upstream sign-in");
+  await page.keyboard.type("bob");
+  await tabTo(page, /Password/, "upstream sign-in");
+  await page.keyboard.type(env.idp.users.bob.password);
+  await page.keyboard.press("Enter");
+  await tabTo(page, /Authorize/, "upstream consent");
+  await page.keyboard.press("Enter");
+  await expect(page.getByText("You can return to your agent")).toBeVisible();
+  await context.close();
+});
+
+test("an admin edits a provider's scope lines: a bad line is announced as an error, a good one as saved, and the consent page shows it", async ({ browser }) => {
+  const { context, page } = await signedIn(browser, env, "admin", "/admin/providers");
+  await page.getByRole("link", { name: /Notes/ }).first().click();
+  const form = page.getByRole("form", { name: "Provider settings" });
+  const lines = form.getByLabel(/What each scope lets an agent do/);
+  await lines.fill("notes:read Read your notes");
+  await form.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByRole("alert")).toContainText("line 1");
+  await lines.fill("notes:read = Look through your notes");
+  await form.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByRole("status")).toContainText(/saved|updated|changed/i);
+  await context.close();
+
+  const request = await fixture<{ url: string }>(env.env, "elicit", {
+    issuer: env.idp.issuer,
+    subject: env.idp.users.alice.sub,
+    gatewayId,
+    provider: "notes",
+    scopes: ["notes:read"],
+    expired: false,
+  });
+  const alice = await signedIn(browser, env, "alice", new URL(request.url).pathname);
+  await expect(alice.page.getByRole("listitem").filter({ hasText: "Look through your notes" })).toContainText("notes:read");
+  await alice.context.close();
+});

@@ -3,6 +3,7 @@
 // through the same lib/ functions the dashboard and CLI use, so it is audited like real use.
 // Expectations for the scale spec are computed with plain SQL, independently of lib/admin.
 //   tsx tests/helpers/admin-fixtures-cli.ts <command> '<json>'
+import { NOTES_SCOPE_DESCRIPTIONS } from "@/demo/upstream-provider";
 import { verifyAuditChain } from "@/lib/audit/verify";
 import { getDb } from "@/lib/db/client";
 import { createGateway } from "@/lib/gateways/register";
@@ -35,6 +36,7 @@ const commands: FixtureCommands = {
         defaultScopes: ["notes:read"],
         resourceUrls: [up.apiUrl],
         allowInsecureHttp: true,
+        scopeDescriptions: NOTES_SCOPE_DESCRIPTIONS,
       },
       SETUP_ACTOR,
     );
