@@ -142,7 +142,9 @@ export async function startUpstreamProvider(opts: {
       ...(idJagIssuers ? { discovery: { authorization_grant_profiles_supported: [GRANT_PROFILE_ID_JAG] } } : {}),
       scopes: ["openid", "offline_access", ...UPSTREAM_SCOPES],
       features: { devInteractions: { enabled: false }, revocation: { enabled: true } },
-      ttl: { AccessToken: ttl, RefreshToken: 30 * 24 * 3600, Grant: 30 * 24 * 3600, Session: 3600, Interaction: 600 },
+      // Codes live 10 minutes (RFC 6749 4.1.2's maximum; oidc-provider's default is 60 s): a
+      // test that holds a code while it tries other attacks must not lose it to a slow machine.
+      ttl: { AccessToken: ttl, AuthorizationCode: 600, RefreshToken: 30 * 24 * 3600, Grant: 30 * 24 * 3600, Session: 3600, Interaction: 600 },
       // Like most SaaS APIs: a refresh token with every authorization code, no offline_access needed.
       issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
       rotateRefreshToken: () => opts.rotateRefreshTokens ?? true,

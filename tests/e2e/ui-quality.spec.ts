@@ -142,6 +142,7 @@ test("bob completes the whole consent flow by keyboard alone, every control he u
   await tabTo(page, /Sign in with/, "Frontdesk sign-in");
   await page.keyboard.press("Enter");
   // The organization's identity provider.
+  await expect(page.getByLabel("Username")).toBeVisible();
   await tabTo(page, /Username/, "IdP sign-in");
   await page.keyboard.type("bob");
   await tabTo(page, /Password/, "IdP sign-in");
@@ -153,11 +154,13 @@ test("bob completes the whole consent flow by keyboard alone, every control he u
   expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(/Approve and continue/);
   await page.keyboard.press("Enter");
   // The upstream's own sign-in and authorization pages.
+  await expect(page.getByLabel("Username")).toBeVisible();
   await tabTo(page, /Username/, "upstream sign-in");
   await page.keyboard.type("bob");
   await tabTo(page, /Password/, "upstream sign-in");
   await page.keyboard.type(env.idp.users.bob.password);
   await page.keyboard.press("Enter");
+  await expect(page.getByRole("button", { name: "Authorize" })).toBeVisible();
   await tabTo(page, /Authorize/, "upstream consent");
   await page.keyboard.press("Enter");
   await expect(page.getByText("You can return to your agent")).toBeVisible();
@@ -165,16 +168,18 @@ test("bob completes the whole consent flow by keyboard alone, every control he u
 });
 
 test("an admin edits a provider's scope lines: a bad line is announced as an error, a good one as saved, and the consent page shows it", async ({ browser }) => {
-  const { context, page } = await signedIn(browser, env, "admin", "/admin/providers");
+  const { context, page } = await signedIn(browser, env, "admin", "/admin");
+  await page.goto(`${env.frontdesk.url}/admin/providers`);
   await page.getByRole("link", { name: /Notes/ }).first().click();
   const form = page.getByRole("form", { name: "Provider settings" });
   const lines = form.getByLabel(/What each scope lets an agent do/);
   await lines.fill("notes:read Read your notes");
   await form.getByRole("button", { name: "Save changes" }).click();
-  await expect(page.getByRole("alert")).toContainText("line 1");
+  // Announced in the admin layout's live regions (role=alert for errors, role=status for success).
+  await expect(page.getByRole("alert").filter({ hasText: "line 1" })).toBeVisible();
   await lines.fill("notes:read = Look through your notes");
   await form.getByRole("button", { name: "Save changes" }).click();
-  await expect(page.getByRole("status")).toContainText(/saved|updated|changed/i);
+  await expect(page.getByRole("status").filter({ hasText: "Saved: scopeDescriptions changed" })).toBeVisible();
   await context.close();
 
   const request = await fixture<{ url: string }>(env.env, "elicit", {
