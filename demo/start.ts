@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
+import { EMBEDDED_KEY_FILE } from "@/lib/crypto/keyring";
 import { parseEnv } from "@/lib/env";
 import { DEMO_USERS } from "./demo-users";
 import { readOrCreateSecret, writeUserToken } from "./local-files";
@@ -131,11 +132,16 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
       gatewayWebhookUrl: `${urls.gateway}${WEBHOOK_PATH}`,
       revokeStaleGrants: true,
     });
+    // The local key: loaded (created on a first run) here, which prints its LOCAL USE ONLY
+    // warning once; the server then reads the same file as its named key file, without a second one.
+    const { getKeyring } = await import("@/lib/crypto/keyring");
+    getKeyring();
+    const keyFile = config.FRONTDESK_KEYS || config.FRONTDESK_KEYS_FILE ? {} : { FRONTDESK_KEYS_FILE: path.resolve(dataDir, EMBEDDED_KEY_FILE) };
     await closeDb();
     for (const w of seeded.warnings) process.stderr.write(`warning: ${w}\n`);
 
     // No load balancer in front of the demo's server: on stop, no drain delay (unless set).
-    const next = startNext(port, { FRONTDESK_SHUTDOWN_DRAIN_MS: "0", ...process.env });
+    const next = startNext(port, { FRONTDESK_SHUTDOWN_DRAIN_MS: "0", ...process.env, ...keyFile });
     cleanups.push(() => stopChild(next, true));
     next.once("exit", (code) => {
       if (!stopping) {

@@ -8,6 +8,8 @@ import { AppError } from "@/lib/errors";
 import type { ApprovalSource } from "@/lib/generated/prisma/client";
 import { lockGrant } from "@/lib/grants/lock";
 import { newId } from "@/lib/ids";
+import { enqueueCredentialChange } from "@/lib/outbox/credential-change";
+import { wakeOutbox } from "@/lib/outbox/wake";
 import type { Requester } from "./requester";
 
 export interface ApprovalInput {
@@ -126,7 +128,16 @@ export async function withdrawApproval(
       },
       tx,
     );
+    // The withdrawn requester's gateway may hold a token of this connection: tell it to drop it
+    // (RFC 8417 SET, interface H) instead of using it until its cache expires.
+    await enqueueCredentialChange(
+      tx,
+      { id: approval.grantId, userId: approval.grant.userId, providerId: approval.grant.providerId },
+      { changeType: "revoke", initiatingEntity: actor.type, reason: "requester_withdrawn" },
+      { onlyGateways: [approval.gatewayId] },
+    );
   });
+  wakeOutbox();
 }
 
 export interface RequesterSummary {

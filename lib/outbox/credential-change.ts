@@ -56,13 +56,18 @@ export async function findGatewaysHandedGrant(tx: AuditTx, grant: { id: string; 
   return rows.map((r) => r.gatewayId);
 }
 
-/** In the transaction that revokes the grant (or marks it needs_reauth): one SET per gateway. */
+/**
+ * In the transaction that revokes the grant (or marks it needs_reauth): one SET per gateway.
+ * `onlyGateways` narrows it to those (a requester withdrawn from the connection: only its gateway
+ * has to drop what it cached; the others keep their consent).
+ */
 export async function enqueueCredentialChange(
   tx: AuditTx,
   grant: { id: string; userId: string; providerId: string },
   change: Pick<Change, "changeType" | "initiatingEntity" | "reason">,
+  opts: { onlyGateways?: string[] } = {},
 ): Promise<number> {
-  const gatewayIds = await findGatewaysHandedGrant(tx, grant);
+  const gatewayIds = opts.onlyGateways ?? (await findGatewaysHandedGrant(tx, grant));
   if (gatewayIds.length === 0) return 0;
   // One round trip (this runs inside the revoking transaction, which holds the grant's lock).
   const [found] = await tx.$queryRaw<{ issuer: string; subject: string; slug: string; resourceUrls: string[]; gateways: string[] }[]>`

@@ -304,6 +304,7 @@ const ADMIN_ACTIONS = (s: Setup, bobNotesGrant: string, gw: string): Record<stri
   "app/(admin)/admin/agents/actions.ts#updateAgentAction": { agentId: s.agentId, displayName: "Hijacked", owner: "", description: "" },
   "app/(admin)/admin/agents/actions.ts#setAgentStatusAction": { agentId: s.agentId, status: "disabled" },
   "app/(admin)/admin/delegations/actions.ts#revokeDelegationAction": { delegationId: "dlg_any" },
+  "app/(admin)/admin/deliveries/actions.ts#retryDeliveryAction": { eventId: "evt_any" },
 });
 
 /** Every admin route handler, with each method it answers. */

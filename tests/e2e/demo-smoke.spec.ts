@@ -165,4 +165,7 @@ test("SIGTERM stops every demo service", async () => {
   for (const p of [port, base, base + 1, base + 2, base + 3]) {
     await expect.poll(() => isFree(p), { timeout: 15_000, message: `port ${p} is still in use` }).toBe(true);
   }
+  // By now the server has used its keys (the client flow sealed and opened Notes' tokens): the
+  // local-key warning was printed exactly once for the whole demo.
+  expect(output.match(/LOCAL USE ONLY/g) ?? []).toHaveLength(1);
 });

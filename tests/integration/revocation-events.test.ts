@@ -206,6 +206,30 @@ describe("revocation pushed to the reference gateway", () => {
 });
 
 describe("who is told: the gateways the consent records say may hold the grant's tokens", () => {
+  it("a requester withdrawn from a connection: its gateway alone is told to drop the grant's tokens", async () => {
+    const { getDb } = await import("@/lib/db/client");
+    const { createGateway } = await import("@/lib/gateways/register");
+    const { withdrawApproval } = await import("@/lib/consent/approvals");
+    const { createProvider } = await import("@/lib/providers/create");
+    const { saveGrant } = await import("@/lib/grants/save");
+    const { approveGateways } = await import("../helpers/gateway-testbed");
+    const db = await getDb();
+    const admin = { type: "admin" as const, id: "test" };
+    const hooked = async (name: string) =>
+      (await createGateway({ name, authMethod: "client_secret_basic", webhookUrl: `https://${name}.example.test/frontdesk/webhook` }, admin)).gateway.id;
+    const [leaving, staying] = [await hooked("withdrawn-requester"), await hooked("staying-requester")];
+    const provider = await createProvider({ slug: "wiki-withdrawal", displayName: "Wiki", kind: "api_key", apiKeyHeader: "X-Api-Key" });
+    const { grantId } = await saveGrant({ userId: bed.users.alice, providerId: provider.id, scopes: [], credential: { kind: "api_key", apiKey: "w".repeat(32) } });
+    await approveGateways(grantId, bed.users.alice, [leaving, staying]);
+    const row = await db.requesterApproval.findFirstOrThrow({ where: { grantId, gatewayId: leaving } });
+    await withdrawApproval(row.id, { type: "user", id: bed.users.alice });
+    const events = await db.outboxEvent.findMany({ where: { kind: "gateway.credential_change", target: { in: [leaving, staying] } } });
+    expect(events.map((e) => e.target)).toEqual([leaving]);
+    expect(events[0]!.payload).toMatchObject({ grantId, changeType: "revoke", initiatingEntity: "user", reason: "requester_withdrawn" });
+    expect((await db.grant.findUniqueOrThrow({ where: { id: grantId } })).status).toBe("active");
+  });
+
+
   it("approved (also withdrawn) requesters, pinned and used delegations, the last user; not a gateway that was never approved", async () => {
     const { getDb } = await import("@/lib/db/client");
     const { createGateway } = await import("@/lib/gateways/register");
