@@ -244,6 +244,25 @@ test("every admin page renders for the admin; provider discovery test, provider 
   await settings.getByRole("button", { name: "Save changes" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Saved: defaultScopes changed." })).toBeVisible();
 
+  // Egress settings: the request rules are JSON checked against the rules' schema, named in the
+  // error; allowing private addresses is warned about in the answer and on the page.
+  const rulesField = settings.getByLabel("Request rules (JSON)");
+  await rulesField.fill("{ not json");
+  await settings.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "requestRules: not valid JSON" })).toBeVisible();
+  await rulesField.fill('{"notes:read": [{"methods": ["GET"], "paths": ["/notes", "/notes/*"]}]}');
+  await settings.getByLabel("Allow private and loopback addresses").check();
+  await settings.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved: allowPrivateNetwork, requestRules changed. Warning:" })).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole("note").filter({ hasText: "Private network allowed." })).toBeVisible();
+  expect(JSON.parse(await settings.getByLabel("Request rules (JSON)").inputValue())).toEqual({ "notes:read": [{ methods: ["GET"], paths: ["/notes", "/notes/*"] }] });
+  await settings.getByLabel("Allow private and loopback addresses").uncheck();
+  await settings.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved: allowPrivateNetwork changed." })).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole("note").filter({ hasText: "Private network allowed." })).toHaveCount(0);
+
   await page.goto(`${env.frontdesk.url}/admin/policy`);
   const rule = page.getByRole("form", { name: "New rule" });
   await rule.getByLabel("Provider").selectOption({ label: "Notes" });

@@ -26,7 +26,7 @@ let env: McpEnvironment;
 const SLOW = { timeout: 60_000 };
 
 test.beforeAll(async () => {
-  test.setTimeout(120_000);
+  test.setTimeout(360_000);
   env = await startMcpEnvironment();
 });
 
@@ -145,7 +145,7 @@ test("alice and bob each connect Notes through an MCP URL elicitation; no upstre
     for (const n of aliceNotes.notes) expect(bobNotes.notes).not.toContain(n);
   });
 
-  await test.step("the upstream saw each user's own token; MCP never saw any", async () => {
+  await test.step("the upstream saw each user's own token; neither the MCP server nor the gateway (proxy mode) ever saw any", async () => {
     const aliceGrant = await runDemoFixture<{ accessToken: string; refreshToken: string | null }>(env.e2e, "credential", { subject: "alice" });
     const bobGrant = await runDemoFixture<{ accessToken: string; refreshToken: string | null }>(env.e2e, "credential", { subject: "bob" });
     const api = env.e2e.upstream.stats.apiRequests;
@@ -155,12 +155,23 @@ test("alice and bob each connect Notes through an MCP URL elicitation; no upstre
 
     const secrets = new Set([...api.map((r) => r.token), aliceGrant.accessToken, bobGrant.accessToken]);
     for (const refresh of [aliceGrant.refreshToken, bobGrant.refreshToken]) if (refresh) secrets.add(refresh);
-    await Promise.all([alice.traffic.settle(), bob.traffic.settle(), env.mcpServerTraffic.settle()]);
+    await Promise.all([alice.traffic.settle(), bob.traffic.settle(), env.mcpServerTraffic.settle(), env.gatewayTraffic.settle()]);
     const seen = {
       aliceClient: alice.traffic.text(),
       bobClient: bob.traffic.text(),
+      // What the MCP server received from its client is what the clients sent (recorded above);
+      // what it sent to and received from the gateway is this.
       mcpServer: env.mcpServerTraffic.text(),
+      // What the gateway received is the MCP server's traffic above; what it sent and got back is this.
+      gateway: env.gatewayTraffic.text(),
+      gatewayLog: env.logs.gateway.join("\n"),
+      mcpServerLog: env.logs.mcpServer.join("\n"),
     };
+    // The gateway ran in proxy mode: every Notes call went through Frontdesk's egress proxy.
+    expect(seen.gateway).toContain("/api/v1/proxy/notes/notes");
+    expect(seen.gateway).toContain("Follow the white rabbit");
+    expect(seen.gatewayLog).toContain("via Frontdesk -> 200");
+    expect(seen.mcpServerLog.length).toBeGreaterThan(0);
     // The recordings are real: they hold the notes and the elicitation ids that did pass through.
     expect(seen.aliceClient).toContain("Follow the white rabbit");
     expect(seen.aliceClient).toContain(aliceElicitation.elicitationId);
@@ -186,7 +197,7 @@ test("2026-07-28: after alice revokes, a pinned v2 client gets input_required; b
   expect(alice.client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
   expect(alice.client.getProtocolEra()).toBe("modern");
 
-  // The gateway still holds alice's token from the first test; the upstream now rejects it.
+  // Proxy mode: the gateway holds no token; after the revoke Frontdesk's proxy answers consent needed.
   const revokedAt = await test.step("alice revokes her Notes connection", () => revokeNotes(browser, "alice"));
   const call = alice.client.callTool({ name: "list_my_notes" });
   const link = await alice.nextLink(60_000);

@@ -23,6 +23,10 @@ export interface McpEnvironment {
   mcp: NotesMcpServer;
   /** Everything the MCP server exchanged with the gateway. */
   mcpServerTraffic: TrafficLog;
+  /** Everything the gateway sent out (to Frontdesk: the egress proxy, status, JWKS) and got back. */
+  gatewayTraffic: TrafficLog;
+  /** What the gateway and the MCP server logged. */
+  logs: { gateway: string[]; mcpServer: string[] };
   stop(): Promise<void>;
 }
 
@@ -33,7 +37,8 @@ export async function runDemoFixture<T>(
   input: Record<string, unknown>,
   extraEnv: Record<string, string> = {},
 ): Promise<T> {
-  return runFixture<T>(path.join("tests", "helpers", "mcp-seed-cli.ts"), { ...e2e.env, ...extraEnv }, command, input);
+  // Generous: the timeout only ends a hang (a loaded CI machine takes a minute to start tsx + Prisma).
+  return runFixture<T>(path.join("tests", "helpers", "mcp-seed-cli.ts"), { ...e2e.env, ...extraEnv }, command, input, { timeoutMs: 240_000 });
 }
 
 export async function startMcpEnvironment(): Promise<McpEnvironment> {
@@ -56,20 +61,34 @@ export async function startMcpEnvironment(): Promise<McpEnvironment> {
       { FRONTDESK_INSECURE_HTTP_ISSUERS: `${e2e.env.FRONTDESK_INSECURE_HTTP_ISSUERS},${gatewayOrigin}` },
     );
     const meta = (await (await fetch(`${frontdesk.url}/.well-known/oauth-authorization-server`)).json()) as { token_endpoint: string };
+    const logs: McpEnvironment["logs"] = { gateway: [], mcpServer: [] };
+    const gatewayTraffic = recordTraffic();
+    // Proxy mode, as the demo runs it: the gateway never holds an upstream token either.
     const gateway = await startEgressGateway({
       port: gatewayPort,
       frontdeskUrl: frontdesk.url,
       client: { tokenEndpoint: meta.token_endpoint, clientId: seed.gatewayId, clientSecret: seed.gatewaySecret },
       routes: [{ name: DEMO_PROVIDER_SLUG, target: upstream.apiUrl, scopes: DEMO_NOTES_SCOPES }],
+      mode: "proxy",
+      fetch: gatewayTraffic.fetch,
+      log: (line) => logs.gateway.push(line),
     });
     const mcpServerTraffic = recordTraffic();
-    const mcp = await startNotesMcpServer({ issuer: e2e.idp.issuer, audience: DEMO_MCP_AUDIENCE, gatewayUrl: gateway.url, fetch: mcpServerTraffic.fetch });
+    const mcp = await startNotesMcpServer({
+      issuer: e2e.idp.issuer,
+      audience: DEMO_MCP_AUDIENCE,
+      gatewayUrl: gateway.url,
+      fetch: mcpServerTraffic.fetch,
+      log: (line) => logs.mcpServer.push(line),
+    });
     return {
       e2e,
       seed,
       gateway,
       mcp,
       mcpServerTraffic,
+      gatewayTraffic,
+      logs,
       async stop() {
         await mcp.close();
         await gateway.close();
