@@ -9,7 +9,7 @@
 //    Withdrawing the agent as a requester takes away its live-user access too.
 // The admin audit shows the refusal with its reason.
 import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import { startE2eEnvironment, UPSTREAM_PROVIDER_SLUG, type E2eEnvironment } from "../helpers/e2e-environment";
+import { startE2eEnvironment, UPSTREAM_PROVIDER_SLUG, upstreamProviderFields, type E2eEnvironment } from "../helpers/e2e-environment";
 import { runFixture } from "../helpers/fixture-process";
 import { startSpiffeTrustDomain, type SpiffeTrustDomain } from "../helpers/workload-issuers";
 
@@ -82,12 +82,8 @@ test.beforeAll(async () => {
     insecureIssuers: [new URL(spiffe.bundleUrl).origin],
   });
   const ids = await fixture<{ gatewayId: string; gatewaySecret: string }>("setup", {
+    ...upstreamProviderFields(env),
     gatewayName: GATEWAY_NAME,
-    slug: UPSTREAM_PROVIDER_SLUG,
-    issuer: env.upstream.issuer,
-    clientId: env.upstream.clientId,
-    clientSecret: env.upstream.clientSecret,
-    apiUrl: env.upstream.apiUrl,
     trustDomain: TRUST_DOMAIN,
     agents: { [AGENT_PATH]: AGENT_NAME },
   });

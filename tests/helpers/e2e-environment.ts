@@ -24,6 +24,11 @@ export interface E2eEnvironment {
 /** The provider slug under which specs register the upstream (its redirect URI is registered). */
 export const UPSTREAM_PROVIDER_SLUG = "notes";
 
+/** The fields a spec registers the upstream with (as provider UPSTREAM_PROVIDER_SLUG). */
+export function upstreamProviderFields(env: E2eEnvironment) {
+  return { slug: UPSTREAM_PROVIDER_SLUG, issuer: env.upstream.issuer, clientId: env.upstream.clientId, clientSecret: env.upstream.clientSecret, apiUrl: env.upstream.apiUrl };
+}
+
 export function testKey(version = "v1"): string {
   return `${version}:${randomBytes(32).toString("base64")}`;
 }
