@@ -21,6 +21,7 @@ const SUBJECT_AUDIENCE = "https://frontdesk.e2e/subjects";
 const GATEWAY_NAME = "Scheduler Gateway";
 const AGENT_PATH = "/nightly/report";
 const AGENT_NAME = "Nightly report job";
+const OTHER_AGENT_PATH = "/nightly/other";
 const DELEGATION_TYPE = "urn:frontdesk:params:oauth:token-type:delegation";
 const JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt";
 
@@ -55,8 +56,17 @@ async function withAlice(): Promise<Record<string, string>> {
   };
 }
 
-async function byDelegation(): Promise<Record<string, string>> {
-  return { subject_token: delegationId, subject_token_type: DELEGATION_TYPE, actor_token: await spiffe.signSvid(AGENT_PATH), actor_token_type: JWT_TYPE };
+async function byDelegation(agentPath = AGENT_PATH): Promise<Record<string, string>> {
+  return { subject_token: delegationId, subject_token_type: DELEGATION_TYPE, actor_token: await spiffe.signSvid(agentPath), actor_token_type: JWT_TYPE };
+}
+
+/** A refused delegation-mode call: RFC 8693 invalid_request, no token, audited with the reason. */
+async function expectRefused(pairs: Record<string, string>, reason: string, accessToken: string) {
+  const { status, json } = await tokenExchange(pairs);
+  expect({ status, error: json.error }).toEqual({ status: 400, error: "invalid_request" });
+  expect(JSON.stringify(json)).not.toContain(accessToken);
+  const last = (await fixture<{ action: string; decision: string; reason: string | null }[]>("decisions")).filter((e) => e.action === "token_exchange").at(-1);
+  expect(last).toMatchObject({ decision: "deny", reason });
 }
 
 async function signIn(page: Page, user: "alice" | "admin") {
@@ -85,7 +95,7 @@ test.beforeAll(async () => {
     ...upstreamProviderFields(env),
     gatewayName: GATEWAY_NAME,
     trustDomain: TRUST_DOMAIN,
-    agents: { [AGENT_PATH]: AGENT_NAME },
+    agents: { [AGENT_PATH]: AGENT_NAME, [OTHER_AGENT_PATH]: "Other job" },
   });
   gateway = { id: ids.gatewayId, secret: ids.gatewaySecret };
 });
@@ -149,13 +159,6 @@ test("with nobody present, the agent gets the credential by the delegation (its 
   const { status, json } = await tokenExchange(await byDelegation());
   expect(status).toBe(200);
   expect(json).toMatchObject({ access_token: accessToken, token_type: "Bearer", issued_token_type: "urn:ietf:params:oauth:token-type:access_token" });
-  // Without its actor token, the same call is refused.
-  const { actor_token: _a, actor_token_type: _t, ...noActor } = await byDelegation();
-  const refused = await tokenExchange(noActor);
-  expect(refused.status).toBe(400);
-  expect(refused.json.error).toBe("invalid_request");
-  expect(JSON.stringify(refused.json)).not.toContain(accessToken);
-
   const allowed = (await fixture<{ action: string; decision: string; agentId: string | null; context: Record<string, unknown> }[]>("decisions")).filter(
     (e) => e.action === "token_exchange" && e.decision === "allow",
   );
@@ -163,6 +166,18 @@ test("with nobody present, the agent gets the credential by the delegation (its 
   // The connections page shows the delegation was used.
   await alice.page.reload();
   await expect(notesCard(alice.page).getByText(/Until .* · Last used (?!Never)/)).toBeVisible();
+});
+
+test("without its actor token, as another agent, for wider scopes or after expiry, the same call is refused", async () => {
+  const { accessToken } = await fixture<{ accessToken: string }>("notesToken", { subject: "alice" });
+  const { actor_token: _a, actor_token_type: _t, ...noActor } = await byDelegation();
+  await expectRefused(noActor, "delegation:no_actor", accessToken);
+  await expectRefused(await byDelegation(OTHER_AGENT_PATH), "delegation:no_delegation", accessToken);
+  await expectRefused({ ...(await byDelegation()), scope: "notes:read notes:write" }, "delegation:scope_not_delegated", accessToken);
+  const { expiresAt } = await fixture<{ expiresAt: string }>("setDelegationExpiry", { id: delegationId, expiresAt: new Date(Date.now() - 1000).toISOString() });
+  await expectRefused(await byDelegation(), "delegation:expired", accessToken);
+  await fixture("setDelegationExpiry", { id: delegationId, expiresAt });
+  expect((await tokenExchange(await byDelegation())).status).toBe(200);
 });
 
 test("alice revokes the delegation on her connections page; the agent's next call is refused", async () => {
@@ -173,12 +188,7 @@ test("alice revokes the delegation on her connections page; the agent's next cal
   await expect(notesCard(page).getByText("Revoked", { exact: true })).toBeVisible();
 
   const { accessToken } = await fixture<{ accessToken: string }>("notesToken", { subject: "alice" });
-  const after = await tokenExchange(await byDelegation());
-  expect(after.status).toBe(400);
-  expect(after.json.error).toBe("invalid_request");
-  expect(JSON.stringify(after.json)).not.toContain(accessToken);
-  const last = (await fixture<{ action: string; decision: string; reason: string | null }[]>("decisions")).filter((e) => e.action === "token_exchange").at(-1);
-  expect(last).toMatchObject({ decision: "deny", reason: "delegation:revoked" });
+  await expectRefused(await byDelegation(), "delegation:revoked", accessToken);
 
   // With alice present (her subject token) the agent is still an approved requester...
   expect((await tokenExchange(await withAlice())).status).toBe(200);
