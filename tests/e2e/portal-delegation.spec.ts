@@ -140,7 +140,7 @@ test("the agent asks with a real actor token; alice connects Notes on the consen
   // The connections page: the agent may use Notes, and acts for her while she is away, for 7 days.
   await page.goto(`${env.frontdesk.url}/connections`);
   const notes = notesCard(page);
-  await expect(notes.getByText(`agent ${AGENT_NAME} via ${GATEWAY_NAME}`)).toBeVisible();
+  await expect(notes.getByText(`agent ${AGENT_NAME} via ${GATEWAY_NAME}`, { exact: true })).toBeVisible();
   await expect(notes.getByText(`Agent ${AGENT_NAME} via ${GATEWAY_NAME} only`)).toBeVisible();
   await expect(notes.getByText("Active", { exact: true }).last()).toBeVisible();
   delegationId = (await notes.locator("code", { hasText: /^dlg_/ }).innerText()).trim();
