@@ -49,6 +49,13 @@ const commands: FixtureCommands = {
       select: { action: true, decision: true, reason: true, userId: true, agentId: true, context: true },
     });
   },
+  // Moves a delegation's expiry (the refusal after expiry without waiting days); returns the old one.
+  async setDelegationExpiry(input) {
+    const db = await getDb();
+    const before = await db.delegation.findUniqueOrThrow({ where: { id: String(input.id) }, select: { expiresAt: true } });
+    await db.delegation.update({ where: { id: String(input.id) }, data: { expiresAt: new Date(String(input.expiresAt)) } });
+    return { expiresAt: before.expiresAt.toISOString() };
+  },
   // alice's stored Notes access token, decrypted: what the agent must (and must no longer) get.
   async notesToken(input) {
     const db = await getDb();

@@ -24,11 +24,18 @@ export interface E2eEnvironment {
 /** The provider slug under which specs register the upstream (its redirect URI is registered). */
 export const UPSTREAM_PROVIDER_SLUG = "notes";
 
+/** The fields a spec registers the upstream with (as provider UPSTREAM_PROVIDER_SLUG). */
+export function upstreamProviderFields(env: E2eEnvironment) {
+  return { slug: UPSTREAM_PROVIDER_SLUG, issuer: env.upstream.issuer, clientId: env.upstream.clientId, clientSecret: env.upstream.clientSecret, apiUrl: env.upstream.apiUrl };
+}
+
 export function testKey(version = "v1"): string {
   return `${version}:${randomBytes(32).toString("base64")}`;
 }
 
-export async function startE2eEnvironment(opts: { env?: Record<string, string>; upstreamAccessTokenTtl?: number } = {}): Promise<E2eEnvironment> {
+export async function startE2eEnvironment(
+  opts: { env?: Record<string, string>; upstreamAccessTokenTtl?: number; /** More http issuers to allow (e.g. a local workload issuer). */ insecureIssuers?: string[] } = {},
+): Promise<E2eEnvironment> {
   const adminUrl = process.env.E2E_PG_ADMIN_URL ?? process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error("E2E_PG_ADMIN_URL is not set: run through Playwright (its global setup starts PostgreSQL)");
   const databaseUrl = await createTestDatabase(adminUrl);
@@ -54,7 +61,7 @@ export async function startE2eEnvironment(opts: { env?: Record<string, string>; 
     OIDC_ADMIN_GROUP: "frontdesk-admins",
     // The demo IdP releases the groups claim only with the `groups` scope.
     OIDC_SCOPES: "openid email profile groups",
-    FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, upstream.issuer].join(","),
+    FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, upstream.issuer, ...(opts.insecureIssuers ?? [])].join(","),
     ...opts.env,
   };
   let frontdesk: FrontdeskServer;
