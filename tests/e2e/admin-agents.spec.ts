@@ -99,7 +99,7 @@ test("an admin registers an agent, sees its call with the chain, revokes a deleg
   // Its page shows what it used; the audit log filters by agent; the event names the chain once.
   await page.reload();
   const usage = page.getByRole("region", { name: "Decisions for this agent" });
-  await expect(usage.getByRole("row").nth(1)).toContainText("Notes");
+  await expect(usage.getByRole("row").nth(1)).toContainText("notes"); // providers by slug, as in the audit log
   await expect(usage.getByRole("row").nth(1)).toContainText(env.idp.users.alice.email);
   await page.getByRole("link", { name: "All audit events of this agent" }).click();
   await expect(page.getByLabel("Agent (name, subject or id)")).toHaveValue(agentId);
