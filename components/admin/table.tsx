@@ -54,7 +54,7 @@ export function Badge({ value, label }: { value: string; label?: string }) {
 }
 
 export function When({ value }: { value: Date | null | undefined }) {
-  if (!value) return <span className="text-slate-400">never</span>;
+  if (!value) return <span className="text-slate-500">never</span>;
   const iso = value.toISOString();
   return (
     <time dateTime={iso} title={iso} className="whitespace-nowrap">
