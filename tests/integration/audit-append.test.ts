@@ -242,7 +242,9 @@ describe("several processes appending at once", () => {
       const db = await getDb();
       const local = Array.from({ length: 200 }, (_, i) =>
         i % 4 === 0
-          ? db.$transaction((tx) => appendAudit(event(i, { actorId: "local-tx" }), tx))
+          ? // 50 transactions queue for a handful of pooled connections while the chain lock is
+            // contended by two other processes: Prisma's 2 s wait for a connection only ends hangs here.
+            db.$transaction((tx) => appendAudit(event(i, { actorId: "local-tx" }), tx), { maxWait: 120_000, timeout: 120_000 })
           : appendAudit(event(i, { actorId: "local" })),
       );
       await Promise.all([...local, ...workers.map((w) => w.exited)]);
