@@ -147,14 +147,20 @@ test("an admin registers an agent, sees its call with the chain, revokes a deleg
   const denied = await resolveAsAgent("report-bot");
   expect(denied.status).toBe(403);
   const rule = page.getByRole("form", { name: "New rule" });
-  await rule.getByLabel("Provider").selectOption({ label: "Notes" });
-  await rule.getByLabel("Kind of rule").selectOption("agent");
-  await rule.getByLabel("Allowed scopes").fill("notes:read");
-  await rule.getByRole("checkbox", { name: /Report bot/ }).check();
+  // React resets a form after its action ran, so the fields are filled again before saving.
+  const fillRule = async () => {
+    await rule.getByLabel("Provider").selectOption({ label: "Notes" });
+    await rule.getByLabel("Kind of rule").selectOption("agent");
+    await rule.getByLabel("Allowed scopes").fill("notes:read");
+    await rule.getByRole("checkbox", { name: /Report bot/ }).check();
+  };
+  await fillRule();
   await rule.getByRole("button", { name: "Preview who is affected" }).click();
   await expect(status(page, "Preview (nothing saved)").last()).toContainText("1 newly selected (Report bot)");
+  await fillRule();
   await rule.getByRole("button", { name: "Add rule" }).click();
-  await expect(status(page, "Saved.").last()).toBeVisible();
+  await expect(status(page, /^Saved\./).last()).toBeVisible();
+  await page.reload();
   await expect(page.getByRole("region", { name: "Policy rules" })).toContainText("agents Report bot, for everyone");
   await askDecision();
   await expect(status(page, "Effective decision (nothing saved)").last()).toContainText("Allowed. Effective = user ∩ gateway ∩ agent");
