@@ -23,7 +23,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startFaultHarness, startLoad, type FaultHarness, type LoadRequest } from "../helpers/fault-harness";
 import { distDir, ensureBuild } from "../helpers/frontdesk-server";
 import { ACCESS_TOKEN_TYPE, basicAuth, connectNotes, gatewayEnv, startGatewayTestbed, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, type GatewayTestbed } from "../helpers/gateway-testbed";
@@ -72,9 +72,9 @@ async function resolveOn(port: number, user: "alice" | "bob") {
   return { status: res.status, json: JSON.parse(await res.text()) };
 }
 
-/** Resolves once `check` holds, polled (the upstream's counters are the event). */
+/** Resolves once `check` holds, polled (the upstream's counters are the event); the deadline only ends a hang. */
 async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 20));
+  await vi.waitFor(() => expect(check()).toBe(true), { timeout: 120_000, interval: 20 });
 }
 
 describe("brute force across two instances", () => {
