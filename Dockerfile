@@ -10,19 +10,26 @@
 ARG NODE_IMAGE=node:20.20-bookworm-slim
 
 # Build: all dependencies, the Prisma client, the Next.js build and the compiled server (dist/).
+# pkcs11js (the PKCS#11 key source) is a native addon: npm ci compiles it with node-gyp, against the
+# headers the node image ships (/usr/local/include/node, so nothing is downloaded). The compilers
+# exist in this stage and in prod-deps only; the runtime stage gets the compiled module by copy.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-ENV NEXT_TELEMETRY_DISABLED=1
+ENV NEXT_TELEMETRY_DISABLED=1 npm_config_nodedir=/usr/local
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && rm -rf .next/cache
 
-# Production dependencies only: no dev dependencies, no build tools.
+# Production dependencies only: no dev dependencies; the compilers stay in this stage. pkcs11js is
+# an optional dependency (npm would skip it quietly if it failed to build), so its loading is checked.
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
+ENV npm_config_nodedir=/usr/local
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force && node -e "require('pkcs11js')"
 
 # Runtime: what the server, migrator and CLI need, owned by root and read-only to the app user.
 FROM ${NODE_IMAGE} AS runtime

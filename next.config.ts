@@ -31,8 +31,9 @@ const nextConfig: NextConfig = {
   distDir: process.env.FRONTDESK_DIST_DIR || ".next",
   // The build checks the application only; tests and benchmarks are checked by `tsc` in npm test.
   typescript: { tsconfigPath: "tsconfig.build.json" },
-  // PGlite loads its WASM from its own package folder; pg and oidc-provider are Node-only.
-  serverExternalPackages: ["@electric-sql/pglite", "pglite-prisma-adapter", "pg", "oidc-provider"],
+  // PGlite loads its WASM from its own package folder; pg and oidc-provider are Node-only;
+  // pkcs11js is a native addon (the PKCS#11 key source, lib/crypto/pkcs11-keys.ts).
+  serverExternalPackages: ["@electric-sql/pglite", "pglite-prisma-adapter", "pg", "oidc-provider", "pkcs11js"],
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];
   },

@@ -123,6 +123,9 @@ describe("Dockerfile", () => {
     expect(runtime).toMatch(/HEALTHCHECK[\s\S]*CMD \["node", "-e", ".*\/api\/health\/ready/);
     // No dev dependencies or build tools in the final stage: only copies from the other stages.
     expect(runtime).not.toMatch(/^RUN /m);
-    expect(dockerfile.slice(dockerfile.indexOf("AS prod-deps"), dockerfile.indexOf("AS runtime"))).toMatch(/npm ci --omit=dev/);
+    const prodDeps = dockerfile.slice(dockerfile.indexOf("AS prod-deps"), dockerfile.indexOf("AS runtime"));
+    expect(prodDeps).toMatch(/npm ci --omit=dev/);
+    // The native PKCS#11 binding is compiled there (optional dependency: its loading is checked).
+    expect(prodDeps).toMatch(/node -e "require\('pkcs11js'\)"/);
   });
 });
