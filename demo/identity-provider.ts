@@ -19,12 +19,18 @@ export interface IdentityProvider {
   /** Cross-app access (demo/id-jag-issuer.ts): the live policy, and every ID-JAG decision made. */
   crossAppAccess: CrossAppPolicy;
   idJagDecisions: IdJagDecision[];
+  /**
+   * Tests: the token endpoint answers 503, never answers, or drops the connection (as when the
+   * IdP is down); discovery and keys keep working, so only the ID-JAG exchange fails.
+   */
+  failTokenEndpoint(mode: "none" | "5xx" | "timeout" | "reset"): void;
   close(): Promise<void>;
 }
 
 export async function startIdentityProvider(opts: { clients: LocalClient[]; port?: number; crossAppAccess?: CrossAppPolicy }): Promise<IdentityProvider> {
   const crossAppAccess = opts.crossAppAccess ?? { relationships: [] };
   const idJagDecisions: IdJagDecision[] = [];
+  let failure: "none" | "5xx" | "timeout" | "reset" = "none";
   // Every client of this IdP may ask for ID-JAGs; the policy decides what it gets.
   const clients = opts.clients.map((c) => ({ ...c, extraGrantTypes: [...(c.extraGrantTypes ?? []), GRANT_TYPE_TOKEN_EXCHANGE] }));
   const server = await startLocalOidcServer({
@@ -52,7 +58,14 @@ export async function startIdentityProvider(opts: { clients: LocalClient[]; port
         return grant;
       },
     },
-    before: (provider) => (req, res) => handleInteraction(provider, { brand: "Example Corp SSO", accounts: DEMO_USERS, askConsent: false }, req, res),
+    before: (provider) => async (req, res) => {
+      if (failure !== "none" && req.method === "POST" && new URL(req.url ?? "/", "http://local").pathname === "/token") {
+        if (failure === "5xx") res.writeHead(503, { "content-type": "application/json" }).end('{"error":"temporarily_unavailable"}');
+        if (failure === "reset") req.socket.destroy();
+        return true; // "timeout": never answers; close() destroys the socket
+      }
+      return handleInteraction(provider, { brand: "Example Corp SSO", accounts: DEMO_USERS, askConsent: false }, req, res);
+    },
   });
   const key = await importJWK(server.privateJwk, "RS256");
   return {
@@ -72,6 +85,9 @@ export async function startIdentityProvider(opts: { clients: LocalClient[]; port
     },
     crossAppAccess,
     idJagDecisions,
+    failTokenEndpoint(mode) {
+      failure = mode;
+    },
     close: server.close,
   };
 }

@@ -12,6 +12,7 @@
 // agent's delegation-mode call, or a token for another audience never reaches the IdP.
 import { getDb } from "@/lib/db/client";
 import { env } from "@/lib/env";
+import { AppError } from "@/lib/errors";
 import type { Provider } from "@/lib/generated/prisma/client";
 import { recordApproval } from "@/lib/consent/approvals";
 import type { Requester } from "@/lib/consent/requester";
@@ -39,6 +40,30 @@ export interface CrossAppDecision {
   scopes: string[];
 }
 
+/**
+ * The IdP or the provider could not be reached (5xx, timeout, refused connection, unreadable
+ * answer): retryable, 503 with Retry-After. Never a refusal and never a fallback to URL consent,
+ * since neither party has decided anything; the decision says which party was down, for the audit row.
+ */
+export class CrossAppUnavailable extends AppError {
+  constructor(
+    readonly decision: CrossAppDecision,
+    cause: AppError,
+  ) {
+    super("upstream_unavailable", cause.message);
+  }
+}
+
+/** Runs one step of the attempt; an outage of it becomes a CrossAppUnavailable naming that party. */
+async function step<T>(work: () => Promise<T>, down: () => CrossAppDecision): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof AppError && e.code === "upstream_unavailable") throw new CrossAppUnavailable(down(), e);
+    throw e;
+  }
+}
+
 export async function obtainByCrossAppAccess(input: {
   provider: Provider;
   subject: VerifiedSubject;
@@ -55,23 +80,26 @@ export async function obtainByCrossAppAccess(input: {
   if (subject.source !== "subject_token" || !input.subjectToken) return { kind: "not_applicable", reason: "no_user_assertion" };
   if (!e.OIDC_ISSUER || subject.issuer !== e.OIDC_ISSUER) return { kind: "not_applicable", reason: "other_issuer" };
   if (!e.OIDC_CLIENT_ID || !subject.audiences?.includes(e.OIDC_CLIENT_ID)) return { kind: "not_applicable", reason: "subject_token_not_for_frontdesk" };
-  const as = await providerAuthorizationServer(provider);
+  const as = await step(
+    () => providerAuthorizationServer(provider),
+    () => ({ idp: e.OIDC_ISSUER!, audience: provider.issuer ?? provider.slug, idpDecision: "not_asked", providerDecision: "unavailable", scopes: input.scopes }),
+  );
   if (provider.crossAppAccess === "when_advertised" && !as.advertisesIdJag) return { kind: "not_applicable", reason: "not_advertised" };
 
   const base = { idp: e.OIDC_ISSUER, audience: as.issuer };
-  const idp = await requestIdJag({
-    idToken: input.subjectToken,
-    subject,
-    audience: as.issuer,
-    resource: provider.resourceUrls[0],
-    scopes: input.scopes,
-  });
+  const idp = await step(
+    () => requestIdJag({ idToken: input.subjectToken!, subject, audience: as.issuer, resource: provider.resourceUrls[0], scopes: input.scopes }),
+    () => ({ ...base, idpDecision: "unavailable", scopes: input.scopes }),
+  );
   if (idp.kind === "refused") return { kind: "refused", decision: { ...base, idpDecision: idp.error, description: idp.description, scopes: input.scopes } };
   // §4.3.1: the IdP MAY grant fewer scopes; fewer than asked is a refusal of the rest.
   if (missingScopes(idp.scopes, input.scopes).length > 0) {
     return { kind: "refused", decision: { ...base, idpDecision: "scope_narrowed", description: "The identity provider granted fewer scopes than asked", scopes: idp.scopes } };
   }
-  const token = await redeemIdJag(provider, idp.idJag);
+  const token = await step(
+    () => redeemIdJag(provider, idp.idJag),
+    () => ({ ...base, idpDecision: "issued", providerDecision: "unavailable", scopes: idp.scopes }),
+  );
   if (token.kind === "refused") {
     return { kind: "refused", decision: { ...base, idpDecision: "issued", providerDecision: token.error, description: token.description, scopes: idp.scopes } };
   }

@@ -22,7 +22,7 @@ import { evaluatePolicy } from "@/lib/policy/evaluate";
 import { loadPolicyRules } from "@/lib/policy/load";
 import type { VerifiedSubject } from "@/lib/subject-tokens/verify";
 import { withSpan } from "@/lib/observability/tracing";
-import { obtainByCrossAppAccess, type CrossAppDecision } from "@/lib/cross-app/obtain";
+import { CrossAppUnavailable, obtainByCrossAppAccess, type CrossAppDecision } from "@/lib/cross-app/obtain";
 
 export interface ResolveContext {
   agentId?: string;
@@ -328,7 +328,16 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   const tryCrossAppAccess = async (): Promise<ResolveOutcome | null> => {
     if (provider.crossAppAccess === "off" || lookup.approval?.withdrawn) return null;
     const held = grant && grant.status !== "revoked" ? grant.scopes : [];
-    const xaa = await obtainByCrossAppAccess({ provider, subject, subjectToken: req.subjectToken, requester, scopes: [...new Set([...held, ...scopes])] });
+    let xaa;
+    try {
+      xaa = await obtainByCrossAppAccess({ provider, subject, subjectToken: req.subjectToken, requester, scopes: [...new Set([...held, ...scopes])] });
+    } catch (e) {
+      // An outage decides nothing: 503 + Retry-After, audited, and no URL-consent fallback.
+      if (e instanceof CrossAppUnavailable) {
+        await audit("deny", `cross_app_access:${e.decision.providerDecision === "unavailable" ? "provider" : "idp"}_unavailable`, { crossAppAccess: e.decision });
+      }
+      throw e;
+    }
     if (xaa.kind === "not_applicable") {
       crossApp = { notApplicable: xaa.reason };
       return null;

@@ -208,12 +208,120 @@ describe("outbound: Frontdesk obtains the grant through the IdP", () => {
       expect(res.status).toBe(503);
       expect(res.headers.get("retry-after")).toBeTruthy();
       expect(((await res.json()) as { error: string }).error).toBe("temporarily_unavailable");
+      const row = (await auditRows("token_exchange")).at(-1)!;
+      expect(row).toMatchObject({ decision: "deny", reason: "cross_app_access:provider_unavailable" });
+      expect(row.context).toMatchObject({ crossAppAccess: { idpDecision: "issued", providerDecision: "unavailable" } });
     } finally {
       bed.upstream.failTokenEndpoint("none");
     }
     expect(await db.grant.count({ where: { id: grant.id } })).toBe(1);
     const after = await exchange(await idTokenFor("alice"));
     expect(after.status).toBe(200);
+  });
+});
+
+describe("outbound: the IdP down, and providers that do not advertise the grant profile", () => {
+  it("the IdP answering 503, dropping the connection or hanging: 503 + Retry-After, audited, never a 500, never the URL-consent fallback, nothing stored", async () => {
+    const { getDb } = await import("@/lib/db/client");
+    const db = await getDb();
+    await db.grant.deleteMany({ where: { providerId: bed.providerId } });
+    // Fallback consent: the strictest case, since a refusal would fall back to a consent link.
+    await setFallback("consent");
+    try {
+      for (const mode of ["5xx", "reset", "timeout"] as const) {
+        const elicitations = await db.elicitation.count();
+        const asked = bed.idp.idJagDecisions.length;
+        const idToken = await idTokenFor("alice");
+        bed.idp.failTokenEndpoint(mode);
+        let res: Response;
+        try {
+          res = await token(
+            tokenRequest(bed.frontdeskUrl, [["grant_type", TOKEN_EXCHANGE_GRANT], ["subject_token", idToken], ["subject_token_type", ID_TOKEN_TYPE], ["resource", bed.upstream.apiUrl]], {
+              authorization: basicAuth(bed.basic.id, bed.basic.secret!),
+            }),
+          );
+        } finally {
+          bed.idp.failTokenEndpoint("none");
+        }
+        const text = await res.text();
+        expect(res.status, mode).toBe(503);
+        expect(res.headers.get("retry-after"), mode).toBeTruthy();
+        expect((JSON.parse(text) as { error: string }).error, mode).toBe("temporarily_unavailable");
+        // Nothing of the call leaks into the answer: no token, no consent link.
+        expect(text, mode).not.toContain(idToken);
+        expect(text, mode).not.toContain("/connect/");
+        expect(bed.idp.idJagDecisions.length, mode).toBe(asked);
+        expect(await db.elicitation.count(), mode).toBe(elicitations);
+        expect(await db.grant.count({ where: { providerId: bed.providerId } }), mode).toBe(0);
+        const row = (await auditRows("token_exchange")).at(-1)!;
+        expect(row, mode).toMatchObject({ decision: "deny", reason: "cross_app_access:idp_unavailable" });
+        expect(row.context, mode).toMatchObject({ crossAppAccess: { idp: bed.idp.issuer, audience: bed.upstream.issuer, idpDecision: "unavailable" } });
+      }
+    } finally {
+      await setFallback("deny");
+    }
+    // Back up: the same call succeeds.
+    expect((await exchange(await idTokenFor("alice"))).status).toBe(200);
+  }, 90_000);
+
+  it("when_advertised and a provider whose metadata lacks the ID-JAG profile: URL consent, the IdP never asked; set to always, the IdP is asked and the provider's refusal is audited", async () => {
+    const { startUpstream } = await import("../helpers/oidc-upstream");
+    const { createProvider } = await import("@/lib/providers/create");
+    const { createPolicyRule } = await import("@/lib/policy/rules");
+    const { getDb } = await import("@/lib/db/client");
+    const { forgetProviders } = await import("@/lib/gateway-api/providers");
+    // Like most SaaS today: an OAuth server without the jwt-bearer grant or the profile.
+    const plain = await startUpstream({ redirectUris: [`${bed.frontdeskUrl}/api/oauth/callback/tasks`] });
+    try {
+      const tasks = await createProvider({
+        slug: "tasks",
+        displayName: "Tasks",
+        kind: "oidc",
+        issuer: plain.issuer,
+        clientId: plain.clientId,
+        clientSecret: plain.clientSecret,
+        defaultScopes: ["notes:read"],
+        resourceUrls: [plain.apiUrl],
+        allowInsecureHttp: true,
+        crossAppAccess: "when_advertised",
+        crossAppAccessFallback: "deny",
+      });
+      // Policy as for Notes: the gateway may ask for it, and any user may use it.
+      await createPolicyRule({ providerId: tasks.id, gatewayId: bed.basic.id, scopes: ["notes:read"] }, { type: "admin", id: "test" });
+      await createPolicyRule({ providerId: tasks.id, gatewayId: null }, { type: "admin", id: "test" });
+      forgetProviders();
+      // The IdP would issue: so only the metadata check keeps it from being asked.
+      bed.idp.crossAppAccess.relationships.push({ audience: plain.issuer, clientIds: { [IDP_CLIENT.clientId]: plain.clientId }, allowedSubjects: [bed.idp.users.alice.sub], scopes: ["notes:read"] });
+      const call = async () => {
+        const res = await token(
+          tokenRequest(bed.frontdeskUrl, [["grant_type", TOKEN_EXCHANGE_GRANT], ["subject_token", await idTokenFor("alice")], ["subject_token_type", ID_TOKEN_TYPE], ["resource", plain.apiUrl], ["scope", "notes:read"]], {
+            authorization: basicAuth(bed.basic.id, bed.basic.secret!),
+          }),
+        );
+        const db = await getDb();
+        const row = await db.auditEvent.findFirstOrThrow({ where: { action: "token_exchange", providerId: tasks.id }, orderBy: { seq: "desc" } });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown>, row };
+      };
+      const asked = bed.idp.idJagDecisions.length;
+      const advertised = await call();
+      expect(advertised.status).toBe(400);
+      expect(advertised.body.error).toBe("interaction_required");
+      expect((advertised.body.elicitation as { url: string }).url).toMatch(/\/connect\/eli_/);
+      expect(bed.idp.idJagDecisions.length).toBe(asked);
+      expect((advertised.row.context as { crossAppAccess?: unknown }).crossAppAccess).toEqual({ notApplicable: "not_advertised" });
+
+      await (await getDb()).provider.update({ where: { id: tasks.id }, data: { crossAppAccess: "always" } });
+      forgetProviders();
+      const always = await call();
+      expect(bed.idp.idJagDecisions.slice(asked)).toMatchObject([{ subject: "alice", audience: plain.issuer, decision: "issued" }]);
+      expect(always.status).toBe(400);
+      expect(always.body.error).toBe("access_denied");
+      expect(always.row).toMatchObject({ decision: "deny", reason: "cross_app_access:unsupported_grant_type" });
+      expect(always.row.context).toMatchObject({ crossAppAccess: { idpDecision: "issued", providerDecision: "unsupported_grant_type" } });
+      expect(await (await getDb()).grant.count({ where: { providerId: tasks.id } })).toBe(0);
+    } finally {
+      await plain.close();
+    }
   });
 });
 
@@ -364,6 +472,7 @@ describe("inbound (interface B): a gateway with an ID-JAG for Frontdesk", () => 
   it("refuses a replayed, expired, wrong-audience, wrong-client, wrongly typed or untrusted ID-JAG, and one asking beyond its scope; each audited, none yields a token", async () => {
     const fresh = await idJagFromIdp("alice");
     expect((await redeem(fresh)).status).toBe(200);
+    const since = (await auditRows("token_exchange")).at(-1)!;
     const { privateKey } = await generateKeyPair("RS256");
     const cases: [string, string, Promise<{ status: number; body: Record<string, unknown> }>][] = [
       ["replayed", "id_jag:replayed", redeem(fresh)],
@@ -375,17 +484,20 @@ describe("inbound (interface B): a gateway with an ID-JAG for Frontdesk", () => 
       ["typ JWT (an ID token is not an ID-JAG)", "id_jag:wrong_typ", forged({}, { typ: "JWT" }).then((a) => redeem(a))],
       ["sender-constrained (cnf) without DPoP support", "id_jag:sender_constrained_unsupported", forged({ cnf: { jkt: "abc" } }).then((a) => redeem(a))],
       ["untrusted issuer", "id_jag:untrusted_issuer", forged({}, { key: privateKey as CryptoKey, iss: "https://idp.attacker.test" }).then((a) => redeem(a))],
+      ["the trusted issuer's name, another key", "id_jag:unknown_key", forged({}, { key: privateKey as CryptoKey, iss: bed.idp.issuer }).then((a) => redeem(a))],
     ];
-    for (const [name, reason, pending] of cases) {
+    for (const [name, , pending] of cases) {
       const res = await pending;
       expect(res.status, name).toBe(400);
       expect(res.body.error, name).toBe("invalid_grant");
       expect(res.body.access_token, name).toBeUndefined();
-      const row = (await auditRows("token_exchange").then(() => import("@/lib/db/client")).then(async ({ getDb }) =>
-        (await getDb()).auditEvent.findFirst({ where: { action: "token_exchange", reason }, orderBy: { seq: "desc" } })))!;
-      expect(row, name).toBeTruthy();
-      expect(row.decision, name).toBe("deny");
     }
+    // One deny row per refusal, with its own reason (cases sharing a reason need as many rows).
+    const { getDb } = await import("@/lib/db/client");
+    const rows = await (await getDb()).auditEvent.findMany({ where: { action: "token_exchange", seq: { gt: since.seq }, reason: { startsWith: "id_jag:" } } });
+    const expected = cases.map(([, reason]) => reason).sort();
+    expect(rows.map((r) => r.reason).sort()).toEqual(expected);
+    expect(rows.every((r) => r.decision === "deny")).toBe(true);
     const beyond = await redeem(await idJagFromIdp("alice", "notes:read"), { scope: "notes:write" });
     expect(beyond.status).toBe(400);
     expect(beyond.body.error).toBe("invalid_scope");
