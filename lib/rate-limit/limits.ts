@@ -1,15 +1,16 @@
 // Exact shared limits for actions that are rare next to their cost (portal and admin form
-// posts, elicitation creation): one UPSERT per action, counted across all instances.
+// posts, elicitation creation): counted exactly across all instances, concurrent actions of one
+// instance sharing one UPSERT (counter.ts addHitsGrouped).
 import { env } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
-import { addHits } from "./counter";
+import { addHitsGrouped } from "./counter";
 import { rateLimited } from "./limited";
 
 const MINUTE = 60_000;
 
 /** Throws rate_limited when any key is over its limit in this minute (the hit counts either way). */
 async function enforce(name: string, keys: { key: string; limit: number }[], message: string): Promise<void> {
-  const states = await addHits(keys.map((k) => ({ key: k.key, windowMs: MINUTE })));
+  const states = await addHitsGrouped(keys.map((k) => ({ key: k.key, windowMs: MINUTE })));
   const over = states.filter((s, i) => s.hits > keys[i]!.limit);
   if (over.length > 0) throw rateLimited(name, message, Math.max(...over.map((s) => s.resetSeconds)));
 }

@@ -113,6 +113,34 @@ describe("shared counters", () => {
     expect([c!.hits, d!.hits]).toEqual([1, 2]);
   });
 
+  it("grouped hits: concurrent calls share one UPSERT and each sees the count it would have seen alone", async () => {
+    const { addHits, addHitsGrouped } = await import("@/lib/rate-limit/counter");
+    const { getHotPool } = await import("@/lib/db/hot-pool");
+    await awayFromWindowEdge();
+    // Another instance's hits in this window come first.
+    await addHits([{ key: "test:grouped", windowMs: 60_000, weight: 2 }]);
+    const pool = getHotPool()!;
+    const query = pool.query.bind(pool);
+    let statements = 0;
+    pool.query = ((...args: Parameters<typeof pool.query>) => {
+      statements++;
+      return query(...args);
+    }) as typeof pool.query;
+    try {
+      const results = await Promise.all([
+        addHitsGrouped([{ key: "test:grouped", windowMs: 60_000 }]),
+        addHitsGrouped([{ key: "test:grouped", windowMs: 60_000, weight: 3 }, { key: "test:grouped-b", windowMs: 60_000 }]),
+        addHitsGrouped([{ key: "test:grouped", windowMs: 60_000 }]),
+      ]);
+      expect(results.map((r) => r.map((s) => s.hits))).toEqual([[3], [6, 1], [7]]);
+      expect(statements).toBe(1);
+    } finally {
+      pool.query = query;
+    }
+    const [after] = await addHits([{ key: "test:grouped", windowMs: 60_000, weight: 0 }]);
+    expect(after!.hits).toBe(7);
+  });
+
   it("calls per gateway are refused beyond the limit once the shared total says so (no query per call)", async () => {
     const { flushGatewayCalls, limitGatewayCall } = await import("@/lib/rate-limit/gateway-calls");
     const { addHits } = await import("@/lib/rate-limit/counter");
@@ -148,6 +176,16 @@ describe("per-user limits", () => {
     expect((await res.json()).error.code).toBe("rate_limited");
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     await expect(create(bed.idp.users.alice.sub)).resolves.toMatchObject({ id: expect.stringMatching(/^eli_/) });
+  });
+
+  it("concurrent elicitation creations for one user: exactly the limit get through", async () => {
+    const { createElicitation } = await import("@/lib/elicitations/create");
+    await awayFromWindowEdge();
+    const create = () =>
+      createElicitation({ userIssuer: bed.idp.issuer, userSubject: "carol-concurrent", gatewayId: bed.post.id, providerId: bed.providerId, scopes: ["notes:read"], context: {} });
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, create));
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(3);
+    for (const o of outcomes.filter((o) => o.status === "rejected")) expect((o as PromiseRejectedResult).reason).toMatchObject({ code: "rate_limited" });
   });
 
   it("portal actions per user and per session", async () => {
