@@ -4,8 +4,9 @@
 #   docker run IMAGE dist/cli.js db migrate        apply migrations (compose's migrate job, Helm's Job)
 #   docker run IMAGE dist/cli.js --help            any admin command
 # The entrypoint is node itself (exec form, no shell): SIGTERM from the runtime reaches the server.
-# Run it with a read-only root filesystem; it writes only to /tmp and /app/.next/cache (mount
-# both as tmpfs/emptyDir). tests/integration/image-build.test.ts reproduces these steps.
+# Run it with a read-only root filesystem: it writes only to the VOLUME paths below (compose
+# mounts them as tmpfs, the Helm chart as emptyDir). tests/integration/image-build.test.ts
+# reproduces these steps from this file and checks that nothing else is written.
 
 ARG NODE_IMAGE=node:20.20-bookworm-slim
 
@@ -43,6 +44,9 @@ COPY --from=build /app/.next ./.next
 COPY --from=build /app/prisma/migrations ./prisma/migrations
 # The vendored ext_authz protos the gRPC listener loads at run time (lib/egress/proto/README.md).
 COPY --from=build /app/lib/egress/proto ./lib/egress/proto
+# The only writable paths: node's temporary files and Next's cache (a plain `docker run --read-only`
+# gets an anonymous volume for each).
+VOLUME ["/tmp", "/app/.next/cache"]
 # The unprivileged user of the official node image (uid 1000).
 USER node
 EXPOSE 3000 9464

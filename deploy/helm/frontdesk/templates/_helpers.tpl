@@ -7,6 +7,13 @@ app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* The server pods only: the migration Job's pod shares the selector labels above (the
+NetworkPolicy covers both), but the Service, PodDisruptionBudget and Deployment must not select it. */}}
+{{- define "frontdesk.serverSelectorLabels" -}}
+{{ include "frontdesk.selectorLabels" . }}
+app.kubernetes.io/component: server
+{{- end -}}
+
 {{- define "frontdesk.labels" -}}
 {{ include "frontdesk.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
