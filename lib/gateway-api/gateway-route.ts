@@ -40,7 +40,7 @@ export interface GatewayRouteOptions {
   credentialHeader?: string;
 }
 
-const CLIENT_AUTH_PARAMS = ["client_id", "client_secret", "client_assertion", "client_assertion_type"] as const;
+export const CLIENT_AUTH_PARAMS = ["client_id", "client_secret", "client_assertion", "client_assertion_type"] as const;
 
 function takeClientAuthParams(form: URLSearchParams) {
   const creds: Partial<Record<(typeof CLIENT_AUTH_PARAMS)[number], string>> = {};

@@ -46,6 +46,12 @@ const REPEATABLE = ["resource", "audience"];
 // RFC 7523 §2.1: grant_type, assertion, optional scope; the same target and retry parameters.
 const SINGLE_JWT_BEARER = ["grant_type", "assertion", "scope", ...RETRY_PARAMS];
 
+/** Every body parameter each grant accepts besides client authentication (the OpenAPI document is checked against these). */
+export const TOKEN_REQUEST_PARAMETERS = {
+  tokenExchange: [...SINGLE, ...REPEATABLE],
+  jwtBearer: [...SINGLE_JWT_BEARER, ...REPEATABLE],
+} as const;
+
 function checkParameters(form: URLSearchParams, single: string[]) {
   for (const name of new Set(form.keys())) {
     if (!single.includes(name) && !REPEATABLE.includes(name)) throw new AppError("invalid_request", `Unknown parameter ${name}`);

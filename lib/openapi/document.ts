@@ -65,8 +65,10 @@ export function buildOpenApiDocument() {
   registry.registerPath({
     method: "post",
     path: "/oauth/token",
-    summary: "Token endpoint (interface B): RFC 8693 token exchange for a user's upstream access token",
-    description: "Client authentication: client_secret_basic, client_secret_post or private_key_jwt (client_assertion).",
+    summary: "Token endpoint (interface B): a user's upstream access token by RFC 8693 token exchange or an ID-JAG (RFC 7523 jwt-bearer)",
+    description:
+      "Client authentication: client_secret_basic, client_secret_post or private_key_jwt (client_assertion). " +
+      "Both grants answer alike (same policy, consent per requester, audit and fields); a refused ID-JAG is invalid_grant.",
     security: [{ [basic.name]: [] }, {}],
     request: { body: { content: { "application/x-www-form-urlencoded": { schema: wire.tokenRequestSchema } } } },
     responses: {

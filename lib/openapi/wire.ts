@@ -89,26 +89,52 @@ export const elicitationStatusSchema = z
   .strict()
   .meta({ id: "ElicitationStatus" });
 
-export const tokenRequestSchema = z
+// Client authentication in the body (client_secret_post, private_key_jwt), for either grant.
+const clientAuthFields = {
+  client_id: z.string().optional(),
+  client_secret: z.string().optional(),
+  client_assertion_type: z.string().optional(),
+  client_assertion: z.string().optional(),
+};
+// Which provider, and the MCP 2026-07-28 retry extensions: the same for both grants.
+const targetAndRetryFields = {
+  resource: z.string().optional().meta({ description: "An upstream API URL under a provider's API bases (or audience = the provider slug). May repeat." }),
+  audience: z.string().optional(),
+  scope: z.string().optional(),
+  request_state: z.string().optional().meta({ description: "Extension: the requestState of a consent-needed answer (MCP 2026-07-28 retry)." }),
+  request_digest: z.string().optional(),
+  wait: z.string().optional().meta({ description: "Extension: seconds a retry may wait for the user (with request_state)." }),
+};
+
+export const tokenExchangeRequestSchema = z
   .object({
-    grant_type: z.string().meta({ description: "urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693)." }),
+    grant_type: z.literal("urn:ietf:params:oauth:grant-type:token-exchange").meta({ description: "RFC 8693 token exchange (interface A)." }),
     subject_token: z.string().meta({ description: "The user's identity token from the organization's IdP, or a standing delegation's id (delegation mode)." }),
     subject_token_type: z.string(),
     actor_token: z.string().optional().meta({ description: "The agent's own token (RFC 8693 actor), verified against the configured actor issuers." }),
     actor_token_type: z.string().optional(),
-    resource: z.string().optional().meta({ description: "An upstream API URL under a provider's API bases (or audience = the provider slug)." }),
-    audience: z.string().optional(),
-    scope: z.string().optional(),
     requested_token_type: z.string().optional(),
-    request_state: z.string().optional().meta({ description: "Extension: the requestState of a consent-needed answer (MCP 2026-07-28 retry)." }),
-    request_digest: z.string().optional(),
-    wait: z.string().optional().meta({ description: "Extension: seconds a retry may wait for the user (with request_state)." }),
-    client_id: z.string().optional(),
-    client_secret: z.string().optional(),
-    client_assertion_type: z.string().optional(),
-    client_assertion: z.string().optional(),
+    ...targetAndRetryFields,
+    ...clientAuthFields,
   })
-  .meta({ id: "TokenRequest", description: "application/x-www-form-urlencoded; every parameter at most once." });
+  .meta({ id: "TokenExchangeRequest", description: "application/x-www-form-urlencoded; every parameter at most once except resource and audience." });
+
+export const jwtBearerRequestSchema = z
+  .object({
+    grant_type: z.literal("urn:ietf:params:oauth:grant-type:jwt-bearer").meta({
+      description: "RFC 7523 JWT bearer grant with an ID-JAG for Frontdesk (draft-ietf-oauth-identity-assertion-authz-grant-03 §4.4); offered only where ID_JAG_ISSUERS is set.",
+    }),
+    assertion: z.string().meta({
+      description: "The ID-JAG (typ oauth-id-jag+jwt) a trusted IdP issued with aud = Frontdesk's issuer and client_id = this gateway; single use. Its resource claim names the provider when no resource is sent.",
+    }),
+    ...targetAndRetryFields,
+    ...clientAuthFields,
+  })
+  .meta({ id: "JwtBearerRequest", description: "application/x-www-form-urlencoded; scope at most what the ID-JAG grants." });
+
+export const tokenRequestSchema = z
+  .discriminatedUnion("grant_type", [tokenExchangeRequestSchema, jwtBearerRequestSchema])
+  .meta({ id: "TokenRequest", description: "One of the two grants, told apart by grant_type; both answer alike." });
 
 export const tokenResponseSchema = z
   .object({

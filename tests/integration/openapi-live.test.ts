@@ -17,6 +17,8 @@ import {
   tokenRequest,
   type GatewayTestbed,
 } from "../helpers/gateway-testbed";
+import { requestJwtAuthorizationGrant } from "@modelcontextprotocol/client";
+import { AGENT_IDP_CLIENT } from "../helpers/oidc-idp";
 
 await useTestDatabase();
 
@@ -27,7 +29,8 @@ let ajv: Ajv2020;
 let handlers: Record<"token" | "resolve" | "status" | "metadata" | "jwks", (req: Request) => Promise<Response>> & { live: () => Response; ready: () => Promise<Response> };
 
 beforeAll(async () => {
-  bed = await startGatewayTestbed();
+  // With cross-app access set up, so that the token endpoint also takes the jwt-bearer grant.
+  bed = await startGatewayTestbed({ crossAppAccess: { fallback: "deny" } });
   const [{ buildOpenApiDocument }, te, rs, es, disc, health] = await Promise.all([
     import("@/lib/openapi/document"),
     import("@/lib/gateway-api/token-exchange"),
@@ -129,6 +132,33 @@ describe("live answers match docs/openapi.json", () => {
     const unauthenticated = await exchange("alice", { authorization: basicAuth(bed.basic.id, "wrong-secret") });
     expect(unauthenticated.status).toBe(401);
     await expectDocumented(unauthenticated, "/oauth/token");
+  });
+
+  it("token endpoint, jwt-bearer grant with an ID-JAG from the IdP: the request is a documented TokenRequest; token and invalid_grant answers", async () => {
+    const { jwtAuthGrant } = await requestJwtAuthorizationGrant({
+      tokenEndpoint: `${bed.idp.issuer}/token`,
+      audience: bed.frontdeskUrl,
+      resource: bed.upstream.apiUrl,
+      idToken: await bed.idp.signSubjectToken({ sub: bed.idp.users.alice.sub, aud: AGENT_IDP_CLIENT.clientId }),
+      clientId: AGENT_IDP_CLIENT.clientId,
+      clientSecret: AGENT_IDP_CLIENT.clientSecret,
+      scope: "notes:read",
+    });
+    // agentgateway's second leg: grant_type, assertion, scope (client_secret_basic).
+    const form: [string, string][] = [
+      ["grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"],
+      ["assertion", jwtAuthGrant],
+      ["scope", "notes:read"],
+    ];
+    const requestSchema = ajv.getSchema("frontdesk#/paths/~1oauth~1token/post/requestBody/content/application~1x-www-form-urlencoded/schema")!;
+    expect(requestSchema(Object.fromEntries(form)), ajv.errorsText(requestSchema.errors)).toBe(true);
+    expect(requestSchema({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", scope: "notes:read" })).toBe(false);
+    const ok = await handlers.token(tokenRequest(bed.frontdeskUrl, form, auth()));
+    expect(ok.status).toBe(200);
+    expect((await expectDocumented(ok, "/oauth/token")).token_type).toBe("Bearer");
+    const replayed = await handlers.token(tokenRequest(bed.frontdeskUrl, form, auth()));
+    expect(replayed.status).toBe(400);
+    expect((await expectDocumented(replayed, "/oauth/token")).error).toBe("invalid_grant");
   });
 
   it("discovery and health", async () => {

@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
 import { buildOpenApiDocument } from "@/lib/openapi/document";
+import { CLIENT_AUTH_PARAMS } from "@/lib/gateway-api/gateway-route";
+import { TOKEN_REQUEST_PARAMETERS } from "@/lib/gateway-api/token-exchange";
 
 describe("OpenAPI document", () => {
   const built = JSON.parse(JSON.stringify(buildOpenApiDocument()));
@@ -20,6 +22,21 @@ describe("OpenAPI document", () => {
     // The validator does refuse a broken document (no info, a response without a description).
     const broken = { ...built, info: undefined, paths: { "/x": { get: { responses: { 200: {} } } } } };
     expect((await new Validator().validate(broken)).valid).toBe(false);
+  });
+
+  it("TokenRequest is one schema per grant, listing exactly the parameters the token endpoint accepts for it", () => {
+    const schemas = built.components.schemas as Record<string, { properties?: Record<string, { enum?: string[] }>; required?: string[]; oneOf?: { $ref: string }[] }>;
+    expect(schemas.TokenRequest!.oneOf!.map((s) => s.$ref)).toEqual(["#/components/schemas/TokenExchangeRequest", "#/components/schemas/JwtBearerRequest"]);
+    const grants = [
+      ["TokenExchangeRequest", TOKEN_REQUEST_PARAMETERS.tokenExchange, "urn:ietf:params:oauth:grant-type:token-exchange", ["grant_type", "subject_token", "subject_token_type"]],
+      ["JwtBearerRequest", TOKEN_REQUEST_PARAMETERS.jwtBearer, "urn:ietf:params:oauth:grant-type:jwt-bearer", ["assertion", "grant_type"]],
+    ] as const;
+    for (const [name, accepted, grantType, required] of grants) {
+      const schema = schemas[name]!;
+      expect(Object.keys(schema.properties!).sort(), name).toEqual([...accepted, ...CLIENT_AUTH_PARAMS].sort());
+      expect(schema.properties!.grant_type!.enum, name).toEqual([grantType]);
+      expect([...schema.required!].sort(), name).toEqual([...required].sort());
+    }
   });
 
   it("describes every gateway-facing route", () => {
