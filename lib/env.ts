@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { actorIssuerListSchema } from "@/lib/agents/issuer-config";
-import { KeySpecError, parseKeySpecs } from "@/lib/crypto/key-spec";
+import { KEY_VERSION_PATTERN, KeySpecError, parseKeySpecs } from "@/lib/crypto/key-spec";
 
 const csv = z
   .string()
@@ -40,6 +40,21 @@ export const envSchema = z.object({
     }),
   /** Instead of FRONTDESK_KEYS: a file (mode 0600) with the same list, read again when a row names an unknown version. */
   FRONTDESK_KEYS_FILE: z.string().min(1).optional(),
+  /**
+   * Key-encryption keys in a PKCS#11 token (an HSM; lib/crypto/pkcs11-keys.ts): the vendor's
+   * module, the token (by label, or by slot id), a file holding the user PIN (mode 0600), and the
+   * labels of the token's AES keys to use, first active. With FRONTDESK_KEYS(_FILE) also set, those
+   * only decrypt (a migration to the HSM; `keys rotate` moves every record over).
+   */
+  FRONTDESK_PKCS11_MODULE: z.string().min(1).optional(),
+  FRONTDESK_PKCS11_TOKEN_LABEL: z.string().min(1).max(32).optional(),
+  FRONTDESK_PKCS11_SLOT: z.coerce.number().int().min(0).optional(),
+  FRONTDESK_PKCS11_PIN_FILE: z.string().min(1).optional(),
+  FRONTDESK_PKCS11_KEYS: csv.refine((labels) => labels.every((l) => KEY_VERSION_PATTERN.test(l)), "key labels are key versions: 1-32 of A-Z a-z 0-9 _ -"),
+  /** Sessions the token is used through at once (one wrap or unwrap each). */
+  FRONTDESK_PKCS11_SESSIONS: z.coerce.number().int().min(1).max(64).default(4),
+  /** With a token and local keys both configured: the version that wraps (default: the token's first). */
+  FRONTDESK_ACTIVE_KEY_VERSION: z.string().regex(KEY_VERSION_PATTERN, "1-32 of A-Z a-z 0-9 _ -").optional(),
   /** Public origin of the portal and API, e.g. https://frontdesk.example.com. */
   FRONTDESK_URL: url.optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
@@ -191,6 +206,17 @@ export type Env = z.output<typeof envSchema>;
 // Settings that only make sense together (checked after the field-level schema).
 const pairedSchema = envSchema.superRefine((e, ctx) => {
   if (e.SMTP_URL && !e.NOTIFY_EMAIL_FROM) ctx.addIssue({ code: "custom", path: ["NOTIFY_EMAIL_FROM"], message: "required when SMTP_URL is set" });
+  if (e.FRONTDESK_PKCS11_MODULE) {
+    if ((e.FRONTDESK_PKCS11_TOKEN_LABEL === undefined) === (e.FRONTDESK_PKCS11_SLOT === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["FRONTDESK_PKCS11_TOKEN_LABEL"], message: "set FRONTDESK_PKCS11_TOKEN_LABEL or FRONTDESK_PKCS11_SLOT (one of them)" });
+    }
+    if (!e.FRONTDESK_PKCS11_PIN_FILE) ctx.addIssue({ code: "custom", path: ["FRONTDESK_PKCS11_PIN_FILE"], message: "required when FRONTDESK_PKCS11_MODULE is set" });
+  } else {
+    for (const name of ["FRONTDESK_PKCS11_TOKEN_LABEL", "FRONTDESK_PKCS11_SLOT", "FRONTDESK_PKCS11_PIN_FILE"] as const) {
+      if (e[name] !== undefined) ctx.addIssue({ code: "custom", path: [name], message: "needs FRONTDESK_PKCS11_MODULE" });
+    }
+    if (e.FRONTDESK_PKCS11_KEYS.length) ctx.addIssue({ code: "custom", path: ["FRONTDESK_PKCS11_KEYS"], message: "needs FRONTDESK_PKCS11_MODULE" });
+  }
 });
 
 export class EnvError extends Error {

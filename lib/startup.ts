@@ -1,7 +1,7 @@
 // Process start-up checks shared by the web server and the CLI.
 import { env } from "@/lib/env";
 import { getAuthSecret } from "@/lib/auth/auth-secret";
-import { getKeyring } from "@/lib/crypto/keyring";
+import { ensureKeyring } from "@/lib/crypto/keyring";
 import { getDb, isEmbedded } from "@/lib/db/client";
 import { log } from "@/lib/log";
 import { startOutboxWorker } from "@/lib/outbox/worker";
@@ -18,7 +18,7 @@ async function runStartupChecks(): Promise<void> {
   try {
     env();
     // Keys before the database: without a usable key-encryption key nothing may be stored.
-    const keyring = getKeyring();
+    const keyring = await ensureKeyring();
     // Sessions and CSRF tokens depend on it; a replica without it must not come up half-working.
     getAuthSecret();
     await getDb();

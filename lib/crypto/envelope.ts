@@ -8,7 +8,7 @@
 //  - the wrapped DEK's AAD names table, record id and KEK version: a wrapped key copied to another
 //    row fails, and rotation only ever re-wraps the DEK (field ciphertexts stay untouched).
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { getKeyring, keyringWithVersion, type KeyEncryptionKeys } from "./keyring";
+import { ensureKeyring, keyringWithVersion, KeyStoreUnavailableError, type KeyEncryptionKeys } from "./keyring";
 import { withSpan } from "@/lib/observability/tracing";
 
 export type SealedTable = "Grant" | "Provider" | "OAuthTransaction" | "SigningKey" | "RequestStateKey";
@@ -76,7 +76,9 @@ export async function unwrapDataKey(
   let dataKey: Buffer;
   try {
     dataKey = await keyring.unwrap(ref.keyVersion, Buffer.from(ref.wrappedKey, "base64url"), dataKeyAad(table, id, ref.keyVersion));
-  } catch {
+  } catch (e) {
+    // The key store is down, not the row corrupt: a retryable 503 for the caller.
+    if (e instanceof KeyStoreUnavailableError) throw e;
     // Deliberately no cause attached: crypto library errors are not useful to the caller.
     throw new DecryptError(`cannot decrypt ${what} (data key does not authenticate for this row under key version ${ref.keyVersion})`);
   }
@@ -105,11 +107,11 @@ export async function sealFields<F extends string>(
   existing?: DataKeyRef,
 ): Promise<DataKeyRef & { ciphertexts: Record<F, string | null> }> {
   const dataKey = existing
-    ? await unwrapDataKey(getKeyring(), binding.table, binding.id, existing, `${binding.table} ${binding.id} (existing data key)`)
+    ? await unwrapDataKey(await ensureKeyring(), binding.table, binding.id, existing, `${binding.table} ${binding.id} (existing data key)`)
     : randomBytes(DEK_BYTES);
   try {
     // Read after the unwrap: it may have reloaded the keys (and with them the active version).
-    const keyring = getKeyring();
+    const keyring = await ensureKeyring();
     const ref =
       existing && existing.keyVersion === keyring.activeVersion
         ? { wrappedKey: existing.wrappedKey, keyVersion: existing.keyVersion }
@@ -136,7 +138,7 @@ async function openOne(binding: SealBinding, key: DataKeyRef, field: string, cip
   if (raw.length < 1 + IV_BYTES + TAG_BYTES || raw[0] !== FIELD_FORMAT) {
     throw new DecryptError(`cannot decrypt ${what} (unknown ciphertext format)`);
   }
-  const dataKey = await unwrapDataKey(getKeyring(), binding.table, binding.id, key, what);
+  const dataKey = await unwrapDataKey(await ensureKeyring(), binding.table, binding.id, key, what);
   try {
     const decipher = createDecipheriv("aes-256-gcm", dataKey, raw.subarray(1, 1 + IV_BYTES));
     decipher.setAAD(fieldAad(binding, field));

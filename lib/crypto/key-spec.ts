@@ -4,7 +4,8 @@
 import { randomBytes } from "node:crypto";
 
 export const KEK_BYTES = 32;
-const VERSION_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+export const KEY_VERSION_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+const VERSION_PATTERN = KEY_VERSION_PATTERN;
 // Standard or URL-safe base64, padding optional; Buffer.from() silently skips bad characters,
 // so the alphabet is checked first.
 const BASE64_PATTERN = /^[A-Za-z0-9+/_-]+={0,2}$/;

@@ -1,10 +1,13 @@
 // Key-encryption keys (KEKs): versioned; the first configured is active (new data keys are
 // wrapped under it), every other one is decrypt-only (it still unwraps). They come from a key
-// source: FRONTDESK_KEYS, a key file (FRONTDESK_KEYS_FILE, e.g. a mounted secret), or, with the
-// embedded database and no keys configured, a key generated into the data folder for local use.
-// Everything above this module sees only the KeyEncryptionKeys interface, so another source (a
-// KMS or an HSM doing wrap/unwrap itself, with the AAD as encryption context) can replace the
-// local keys without touching envelope or rotation code.
+// source: FRONTDESK_KEYS, a key file (FRONTDESK_KEYS_FILE, e.g. a mounted secret), a PKCS#11
+// token (FRONTDESK_PKCS11_*, lib/crypto/pkcs11-keys.ts: the HSM wraps and unwraps, the keys never
+// leave it), or, with the embedded database and no keys configured, a key generated into the data
+// folder for local use. With a token and local keys both configured (a migration to the HSM), the
+// token's first key is active and the local keys decrypt-only, unless FRONTDESK_ACTIVE_KEY_VERSION
+// names another. Everything above this module sees only the KeyEncryptionKeys interface, so
+// another source (a cloud KMS doing wrap/unwrap itself, with the AAD as encryption context) is a
+// KeySource and one branch in configuredKeySource (docs/operations.md "Key sources").
 //
 // Rolling rotation (README "Key rotation"): a new key is first added decrypt-only on every
 // instance, then promoted to first. While instances disagree, a row wrapped under a version this
@@ -12,12 +15,14 @@
 // every instance shares (a key file, an HSM) is safe even when the order is not followed.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import path from "node:path";
-import { env } from "@/lib/env";
+import { env, type Env } from "@/lib/env";
 import { generateKeySpec, KeySpecError, parseKeySpecs, type KeySpec } from "./key-spec";
 import { log } from "@/lib/log";
+import { pkcs11KeySource, type Pkcs11Config } from "./pkcs11-keys";
 import { PrivateFileError, readOrCreatePrivateFile, readPrivateFile } from "./private-file";
 
 export { KeySpecError } from "./key-spec";
+export { KeyStoreUnavailableError } from "./key-store-unavailable";
 
 /** The KMS seam: the only operations that touch key-encryption keys. */
 export interface KeyEncryptionKeys {
@@ -28,8 +33,35 @@ export interface KeyEncryptionKeys {
   hasVersion(version: string): boolean;
   /** Wraps a data key under `version`; `aad` must be given again to unwrap. */
   wrap(version: string, dataKey: Buffer, aad: Buffer): Promise<Buffer>;
-  /** Unwraps; throws if the version is unknown or the blob/AAD do not authenticate. */
+  /**
+   * Unwraps; throws if the version is unknown or the blob/AAD do not authenticate, and
+   * KeyStoreUnavailableError when a remote key store cannot answer (retryable, 503).
+   */
   unwrap(version: string, wrapped: Buffer, aad: Buffer): Promise<Buffer>;
+}
+
+/**
+ * One keyring over two (a migration between sources): `activeVersion` (default: the first of
+ * `primary`) wraps, every version of either unwraps. Versions must not repeat across them.
+ */
+export function combineKeyrings(primary: KeyEncryptionKeys, secondary: KeyEncryptionKeys, activeVersion = primary.activeVersion): KeyEncryptionKeys {
+  const repeated = primary.versions.filter((v) => secondary.hasVersion(v));
+  if (repeated.length) throw new KeySpecError(`key version ${repeated.join(", ")} is configured twice (token and local keys); versions must be unique`);
+  const owner = (version: string) => (primary.hasVersion(version) ? primary : secondary.hasVersion(version) ? secondary : undefined);
+  if (!owner(activeVersion)) throw new KeySpecError(`FRONTDESK_ACTIVE_KEY_VERSION ${activeVersion} is not a configured key version`);
+  const of = (version: string) => {
+    const keys = owner(version);
+    if (!keys) throw new KeySpecError(`key version ${version} unknown`);
+    return keys;
+  };
+  const all = [...primary.versions, ...secondary.versions];
+  return {
+    activeVersion,
+    versions: [activeVersion, ...all.filter((v) => v !== activeVersion)],
+    hasVersion: (version) => owner(version) !== undefined,
+    wrap: (version, dataKey, aad) => of(version).wrap(version, dataKey, aad),
+    unwrap: (version, wrapped, aad) => of(version).unwrap(version, wrapped, aad),
+  };
 }
 
 export const EMBEDDED_KEY_FILE = "frontdesk.key";
@@ -84,6 +116,10 @@ export interface KeyringConfig {
   databaseUrl?: string;
   /** Embedded data folder, where a local key is generated when none is configured. */
   dataDir: string;
+  /** FRONTDESK_PKCS11_*: KEKs in a PKCS#11 token; then FRONTDESK_KEYS(_FILE), if set, decrypt-only. */
+  pkcs11?: Pkcs11Config;
+  /** FRONTDESK_ACTIVE_KEY_VERSION: with a token and local keys, which one wraps (rolling migration). */
+  activeVersion?: string;
 }
 
 /**
@@ -126,11 +162,12 @@ export function fileKeySource(file: string): KeySource {
  * FRONTDESK_KEYS_FILE is required; a malformed key always fails; nothing falls back to plaintext.
  */
 export function configuredKeySource(config: KeyringConfig, warn: (message: string) => void = writeStderr): KeySource {
-  if (config.keys !== undefined && config.keys.trim() !== "") {
-    if (config.keysFile) throw new KeySpecError("set FRONTDESK_KEYS or FRONTDESK_KEYS_FILE, not both");
-    return envKeySource(config.keys);
-  }
-  if (config.keysFile) return fileKeySource(path.resolve(config.keysFile));
+  const hasKeys = config.keys !== undefined && config.keys.trim() !== "";
+  if (hasKeys && config.keysFile) throw new KeySpecError("set FRONTDESK_KEYS or FRONTDESK_KEYS_FILE, not both");
+  const local = hasKeys ? envKeySource(config.keys!) : config.keysFile ? fileKeySource(path.resolve(config.keysFile)) : undefined;
+  if (config.pkcs11) return mixedKeySource(pkcs11KeySource(config.pkcs11), local, config.activeVersion);
+  if (config.activeVersion) throw new KeySpecError("FRONTDESK_ACTIVE_KEY_VERSION only applies with a PKCS#11 token and local keys together");
+  if (local) return local;
   if (config.databaseUrl) {
     throw new KeySpecError(
       "FRONTDESK_KEYS is required when DATABASE_URL is set (or FRONTDESK_KEYS_FILE; refusing to store credentials without a key-encryption key); " +
@@ -152,6 +189,21 @@ export function configuredKeySource(config: KeyringConfig, warn: (message: strin
         ].join("\n"),
       );
       return createLocalKeyring(specs);
+    },
+  };
+}
+
+/** The token's keys, and (during a migration) local keys that decrypt what was sealed before. */
+function mixedKeySource(token: KeySource, local: KeySource | undefined, activeVersion: string | undefined): KeySource {
+  if (!local) {
+    if (activeVersion) throw new KeySpecError("FRONTDESK_ACTIVE_KEY_VERSION only applies with a PKCS#11 token and local keys together");
+    return token;
+  }
+  return {
+    description: `${token.description}, with ${local.description} decrypt-only`,
+    async load() {
+      const tokenKeys = await token.load();
+      return combineKeyrings(tokenKeys, await local.load(), activeVersion ?? tokenKeys.activeVersion);
     },
   };
 }
@@ -187,18 +239,65 @@ interface KeyringState {
 const MIN_RELOAD_INTERVAL_MS = 1_000;
 
 // On globalThis so every bundle Next.js builds shares one keyring per process.
-const holder = globalThis as typeof globalThis & { __frontdeskKeys?: KeyringState };
+const holder = globalThis as typeof globalThis & { __frontdeskKeys?: KeyringState; __frontdeskKeysLoading?: Promise<KeyEncryptionKeys> };
 
-/** The process keyring, loaded from configuration on first use (start-up loads it eagerly). */
+/** The key source configuration, from the environment (lib/env.ts). */
+export function keyringConfigFromEnv(e: Env = env()): KeyringConfig {
+  const pkcs11: Pkcs11Config | undefined = e.FRONTDESK_PKCS11_MODULE
+    ? {
+        module: e.FRONTDESK_PKCS11_MODULE,
+        tokenLabel: e.FRONTDESK_PKCS11_TOKEN_LABEL,
+        slot: e.FRONTDESK_PKCS11_SLOT,
+        pinFile: path.resolve(e.FRONTDESK_PKCS11_PIN_FILE ?? ""),
+        keyLabels: e.FRONTDESK_PKCS11_KEYS,
+        sessions: e.FRONTDESK_PKCS11_SESSIONS,
+      }
+    : undefined;
+  return {
+    keys: e.FRONTDESK_KEYS,
+    keysFile: e.FRONTDESK_KEYS_FILE,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.FRONTDESK_DATA_DIR,
+    pkcs11,
+    activeVersion: e.FRONTDESK_ACTIVE_KEY_VERSION,
+  };
+}
+
+/**
+ * The process keyring, loaded from configuration on first use if its source is synchronous.
+ * Asynchronous sources (a token, a KMS) are loaded by ensureKeyring() at start-up; the sealing
+ * code awaits ensureKeyring() and so works with either.
+ */
 export function getKeyring(): KeyEncryptionKeys {
   if (!holder.__frontdeskKeys) {
-    const e = env();
-    const source = configuredKeySource({ keys: e.FRONTDESK_KEYS, keysFile: e.FRONTDESK_KEYS_FILE, databaseUrl: e.DATABASE_URL, dataDir: e.FRONTDESK_DATA_DIR });
+    const source = configuredKeySource(keyringConfigFromEnv());
     const keyring = source.load();
     if (keyring instanceof Promise) throw new KeySpecError(`${source.description} loads asynchronously; install it with useKeySource() at start-up`);
     holder.__frontdeskKeys = { keyring, source, lastReloadAt: 0 };
   }
   return holder.__frontdeskKeys.keyring;
+}
+
+/**
+ * The process keyring, loading the configured source (any kind) on first use; concurrent first
+ * callers share one load, and a failed load is tried again by the next caller.
+ */
+export function ensureKeyring(): Promise<KeyEncryptionKeys> {
+  const state = holder.__frontdeskKeys;
+  if (state) return Promise.resolve(state.keyring);
+  holder.__frontdeskKeysLoading ??= (async () => {
+    try {
+      return await useKeySource(configuredKeySource(keyringConfigFromEnv()));
+    } finally {
+      holder.__frontdeskKeysLoading = undefined;
+    }
+  })();
+  return holder.__frontdeskKeysLoading;
+}
+
+/** What the process keyring was loaded from (never key material), or "not loaded". */
+export function loadedKeySourceDescription(): string {
+  return holder.__frontdeskKeys?.source.description ?? "not loaded";
 }
 
 /** Whether the process has its keys loaded (readiness). Never loads them. */

@@ -10,7 +10,7 @@
 import { getDb } from "@/lib/db/client";
 import { log } from "@/lib/log";
 import { unwrapDataKey, wrapDataKey, type SealedTable } from "./envelope";
-import { getKeyring, type KeyEncryptionKeys } from "./keyring";
+import { ensureKeyring, type KeyEncryptionKeys } from "./keyring";
 import { isSealedTable, sealedTables } from "./sealed-tables";
 
 export interface RotationResult {
@@ -83,7 +83,7 @@ export async function rotateDataKeys(opts: RotationOptions = {}): Promise<Rotati
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) {
     throw new Error("batchSize must be an integer between 1 and 5000");
   }
-  const keyring = getKeyring();
+  const keyring = await ensureKeyring();
   const db = await getDb();
   const total: RotationResult = { scanned: 0, rewrapped: 0, alreadyCurrent: 0, failed: 0 };
   for (const table of await findSealedTables(db)) {

@@ -61,3 +61,33 @@ describe("secrets from files (<NAME>_FILE)", () => {
     expect(() => parseEnv({ AUTH_SECRET_FILE: file("short2", "too-short-secret") })).not.toThrow(/too-short-secret/);
   });
 });
+
+describe("FRONTDESK_PKCS11_* in parseEnv", () => {
+  const module = { FRONTDESK_PKCS11_MODULE: "/usr/lib/softhsm/libsofthsm2.so" };
+  const issues = (source: Record<string, string>) => {
+    try {
+      parseEnv(source);
+    } catch (e) {
+      expect(e).toBeInstanceOf(EnvError);
+      return (e as EnvError).issues;
+    }
+    return [];
+  };
+
+  it("takes the module, a token label or a slot, the PIN file and the key labels (first active)", () => {
+    const e = parseEnv({ ...module, FRONTDESK_PKCS11_TOKEN_LABEL: "frontdesk", FRONTDESK_PKCS11_PIN_FILE: "/run/secrets/pin", FRONTDESK_PKCS11_KEYS: "hsm2, hsm1" });
+    expect(e).toMatchObject({ FRONTDESK_PKCS11_KEYS: ["hsm2", "hsm1"], FRONTDESK_PKCS11_SESSIONS: 4 });
+    expect(parseEnv({ ...module, FRONTDESK_PKCS11_SLOT: "7", FRONTDESK_PKCS11_PIN_FILE: "/pin" }).FRONTDESK_PKCS11_SLOT).toBe(7);
+  });
+
+  it("refuses a half configuration: no token or both, no PIN file, settings without a module, bad key labels", () => {
+    expect(issues({ ...module, FRONTDESK_PKCS11_PIN_FILE: "/pin" })).toEqual([expect.stringMatching(/FRONTDESK_PKCS11_TOKEN_LABEL: set FRONTDESK_PKCS11_TOKEN_LABEL or FRONTDESK_PKCS11_SLOT/)]);
+    expect(issues({ ...module, FRONTDESK_PKCS11_PIN_FILE: "/pin", FRONTDESK_PKCS11_TOKEN_LABEL: "t", FRONTDESK_PKCS11_SLOT: "1" })).toHaveLength(1);
+    expect(issues({ ...module, FRONTDESK_PKCS11_TOKEN_LABEL: "t" })).toEqual([expect.stringMatching(/FRONTDESK_PKCS11_PIN_FILE: required/)]);
+    expect(issues({ FRONTDESK_PKCS11_KEYS: "hsm1", FRONTDESK_PKCS11_PIN_FILE: "/pin" })).toEqual([
+      expect.stringMatching(/FRONTDESK_PKCS11_PIN_FILE: needs FRONTDESK_PKCS11_MODULE/),
+      expect.stringMatching(/FRONTDESK_PKCS11_KEYS: needs FRONTDESK_PKCS11_MODULE/),
+    ]);
+    expect(issues({ ...module, FRONTDESK_PKCS11_TOKEN_LABEL: "t", FRONTDESK_PKCS11_PIN_FILE: "/pin", FRONTDESK_PKCS11_KEYS: "ok,not ok" })).toEqual([expect.stringMatching(/FRONTDESK_PKCS11_KEYS: key labels are key versions/)]);
+  });
+});

@@ -65,9 +65,9 @@ defineCommand({
     if (batchSize !== undefined && (!/^\d+$/.test(String(raw)) || batchSize < 1 || batchSize > 5000)) {
       throw new UsageError("--batch-size must be an integer between 1 and 5000");
     }
-    const { getKeyring } = await import("@/lib/crypto/keyring");
+    const { ensureKeyring } = await import("@/lib/crypto/keyring");
     const { rotateDataKeys } = await import("@/lib/crypto/rotate");
-    const activeVersion = getKeyring().activeVersion;
+    const activeVersion = (await ensureKeyring()).activeVersion;
     const result = await rotateDataKeys({ batchSize });
     const ok = result.failed === 0;
     return {
@@ -92,9 +92,9 @@ defineCommand({
     "it is active or decrypt-only and whether anything still needs it. A decrypt-only key that wraps\n" +
     "nothing is either new (promote it: step 2) or retired (remove it: step 4).",
   async run() {
-    const { getKeyring } = await import("@/lib/crypto/keyring");
+    const { ensureKeyring, loadedKeySourceDescription } = await import("@/lib/crypto/keyring");
     const { countDataKeysByVersion } = await import("@/lib/crypto/rotate");
-    const keyring = getKeyring();
+    const keyring = await ensureKeyring();
     const counts = await countDataKeysByVersion();
     const keys = keyring.versions.map((version) => ({
       version,
@@ -102,12 +102,51 @@ defineCommand({
       dataKeys: counts[version] ?? 0,
     }));
     const unknown = Object.keys(counts).filter((v) => !keyring.hasVersion(v));
-    const lines = keys.map((k) => `${k.version.padEnd(12)} ${k.role.padEnd(13)} wraps ${k.dataKeys} data key(s)`);
+    const lines = [`Key source: ${loadedKeySourceDescription()}`, ...keys.map((k) => `${k.version.padEnd(12)} ${k.role.padEnd(13)} wraps ${k.dataKeys} data key(s)`)];
     for (const v of unknown) lines.push(`${v.padEnd(12)} NOT CONFIGURED wraps ${counts[v]} data key(s): add this key back before anything else`);
     const pending = keys.filter((k) => k.role === "decrypt-only" && k.dataKeys > 0);
     if (pending.length) lines.push("", `Still needed: ${pending.map((k) => k.version).join(", ")} (run keys rotate once every instance has ${keyring.activeVersion} first).`);
     lines.push("", "Rolling rotation:", ...ROTATION_STEPS);
     return { exitCode: unknown.length ? 1 : 0, text: lines.join("\n"), data: { activeVersion: keyring.activeVersion, keys, unknownVersions: unknown } };
+  },
+});
+
+// `keys hsm create`: a new KEK inside the PKCS#11 token (softhsm2-util cannot make secret keys,
+// and a vendor tool may set other attributes than start-up insists on). Uses the same
+// FRONTDESK_PKCS11_MODULE / _TOKEN_LABEL or _SLOT / _PIN_FILE as the server.
+defineCommand({
+  path: ["keys", "hsm", "create"],
+  summary: "Create a key-encryption key inside the PKCS#11 token (AES-256, non-extractable, sensitive)",
+  description:
+    "Generates the key in the token given by FRONTDESK_PKCS11_MODULE, FRONTDESK_PKCS11_TOKEN_LABEL (or\n" +
+    "FRONTDESK_PKCS11_SLOT) and FRONTDESK_PKCS11_PIN_FILE; its bytes never leave the token. The label is\n" +
+    "the key version stored with every data key it wraps. Without --label: the next vN after every\n" +
+    "configured version. Then add the label to FRONTDESK_PKCS11_KEYS in the rolling order below.",
+  options: { label: { type: "string", description: "key label (= key version), [A-Za-z0-9_-]{1,32}", placeholder: "label" } },
+  async run({ options }) {
+    const label = typeof options.label === "string" ? options.label : undefined;
+    if (label !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(label)) throw new UsageError("--label must be 1-32 characters of A-Z a-z 0-9 _ -");
+    const e = env();
+    if (!e.FRONTDESK_PKCS11_MODULE) throw new UsageError("set FRONTDESK_PKCS11_MODULE, FRONTDESK_PKCS11_TOKEN_LABEL (or _SLOT) and FRONTDESK_PKCS11_PIN_FILE first");
+    const { keyringConfigFromEnv } = await import("@/lib/crypto/keyring");
+    const { createTokenKey } = await import("@/lib/crypto/pkcs11-keys");
+    const configured = [...(e.FRONTDESK_KEYS ? parseKeySpecs(e.FRONTDESK_KEYS).map((k) => k.version) : []), ...e.FRONTDESK_PKCS11_KEYS];
+    if (label !== undefined && configured.includes(label)) throw new UsageError(`key version "${label}" is already configured`);
+    const version = label ?? nextKeyVersion(configured);
+    const attributes = await createTokenKey(keyringConfigFromEnv(e).pkcs11!, version);
+    const listed = e.FRONTDESK_PKCS11_KEYS;
+    return {
+      exitCode: 0,
+      text: version,
+      data: { label: version, attributes },
+      note: [
+        `Created AES-256 key "${version}" in the token (extractable: ${attributes.extractable}, sensitive: ${attributes.sensitive}).`,
+        listed.length || e.FRONTDESK_KEYS || e.FRONTDESK_KEYS_FILE
+          ? `Add it LAST first (FRONTDESK_PKCS11_KEYS=${[...listed, version].join(",")}${listed.length ? "" : " with FRONTDESK_ACTIVE_KEY_VERSION set to the current key"}): decrypt-only until every instance has it.`
+          : `Set FRONTDESK_PKCS11_KEYS=${version}.`,
+        ...ROTATION_STEPS,
+      ].join("\n"),
+    };
   },
 });
 
