@@ -54,6 +54,7 @@ export function extAuthzHandler(rawTarget?: string): (req: Request) => Promise<R
       action: "ext_authz",
       gateway,
       subject: caller.subject,
+      subjectToken: caller.subjectToken,
       actor: facts.actor,
       provider,
       scopes: caller.scopes,

@@ -37,6 +37,8 @@ const CONTEXT_HEADERS = { agentId: "frontdesk-agent-id", mcpServer: "frontdesk-m
 
 export interface EgressCaller {
   subject: VerifiedSubject;
+  /** The subject token as presented (verified into `subject`): what cross-app access may present to the IdP. */
+  subjectToken: string | undefined;
   scopes: string[];
   /** The agent's actor token as presented; the route verifies it (establishActor) once it knows the provider. */
   actor: PresentedActor | null;
@@ -96,5 +98,5 @@ export async function identifyCaller(headers: Headers, gateway: AuthenticatedGat
     throw new AppError("invalid_request", `Frontdesk-Wait: whole seconds, at most ${MAX_RETRY_WAIT_SECONDS}`);
   }
   if (waitText !== null && requestState === null) throw new AppError("invalid_request", "Frontdesk-Wait: only with Frontdesk-Request-State");
-  return { subject, scopes, actor: actorToken === null ? null : { token: actorToken, tokenType: actorTokenType! }, context, digest, retry: requestState === null ? null : { requestState, waitSeconds } };
+  return { subject, subjectToken: token ?? undefined, scopes, actor: actorToken === null ? null : { token: actorToken, tokenType: actorTokenType! }, context, digest, retry: requestState === null ? null : { requestState, waitSeconds } };
 }

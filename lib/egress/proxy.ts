@@ -253,6 +253,7 @@ async function proxy(ctx: GatewayRouteContext, rawTarget: string | undefined): P
       action: "proxy",
       gateway,
       subject: caller.subject,
+      subjectToken: caller.subjectToken,
       actor: facts.actor,
       provider,
       scopes: caller.scopes,

@@ -357,6 +357,63 @@ describe("through the reference gateway (demo/gateway, inject mode)", () => {
   });
 });
 
+describe("egress proxy and ext_authz: the same subject token, the same cross-app access", () => {
+  it("alice through the egress proxy and through ext_authz: her notes with no browser step, each obtained through the IdP and audited; bob refused by the IdP's policy", async () => {
+    const { getDb } = await import("@/lib/db/client");
+    const { forgetProviders } = await import("@/lib/gateway-api/providers");
+    const { NOTES_REQUEST_RULES } = await import("@/demo/upstream-provider");
+    const [{ proxyHandler }, { handleExtAuthz }] = await Promise.all([import("@/lib/egress/proxy"), import("@/lib/egress/ext-authz")]);
+    const db = await getDb();
+    // The demo Notes API is on loopback: the proxy may reach it for this provider only.
+    await db.provider.update({ where: { id: bed.providerId }, data: { allowPrivateNetwork: true, requestRules: NOTES_REQUEST_RULES } });
+    forgetProviders();
+    const proxy = proxyHandler();
+    const viaProxy = async (user: "alice" | "bob") =>
+      proxy(
+        new Request(`${bed.frontdeskUrl}/api/v1/proxy/notes/notes`, {
+          headers: { authorization: basicAuth(bed.basic.id, bed.basic.secret!), "frontdesk-subject-token": await idTokenFor(user), "frontdesk-scopes": "notes:read" },
+        }),
+      );
+    // ext_authz as Envoy sends it: the original request's Authorization is the user's token.
+    const viaExtAuthz = async (user: "alice" | "bob") =>
+      handleExtAuthz(
+        new Request(`${bed.frontdeskUrl}/api/v1/ext-authz/notes/notes`, {
+          headers: { "frontdesk-gateway-authorization": basicAuth(bed.basic.id, bed.basic.secret!), authorization: `Bearer ${await idTokenFor(user)}` },
+        }),
+      );
+    const lastRow = async (action: string) => {
+      const { flushAudit } = await import("@/lib/audit/append");
+      await flushAudit();
+      return db.auditEvent.findFirstOrThrow({ where: { action, providerId: bed.providerId }, orderBy: { seq: "desc" } });
+    };
+
+    await db.grant.deleteMany({ where: { providerId: bed.providerId } });
+    let asked = bed.idp.idJagDecisions.length;
+    const proxied = await viaProxy("alice");
+    expect(proxied.status).toBe(200);
+    expect(((await proxied.json()) as { owner: string }).owner).toBe("alice");
+    expect(bed.idp.idJagDecisions.slice(asked)).toMatchObject([{ subject: "alice", decision: "issued" }]);
+    expect(await lastRow("proxy")).toMatchObject({ decision: "allow", context: expect.objectContaining({ obtainedBy: "cross_app_access" }) });
+
+    await db.grant.deleteMany({ where: { providerId: bed.providerId } });
+    asked = bed.idp.idJagDecisions.length;
+    const checked = await viaExtAuthz("alice");
+    expect(checked.status).toBe(200);
+    expect(bed.idp.idJagDecisions.slice(asked)).toMatchObject([{ subject: "alice", decision: "issued" }]);
+    const api = await fetch(`${bed.upstream.apiUrl}/notes`, { headers: { authorization: checked.headers.get("authorization")! } });
+    expect(((await api.json()) as { owner: string }).owner).toBe("alice");
+    expect(await lastRow("ext_authz")).toMatchObject({ decision: "allow", context: expect.objectContaining({ obtainedBy: "cross_app_access" }) });
+
+    for (const [action, call] of [["proxy", viaProxy], ["ext_authz", viaExtAuthz]] as const) {
+      const bob = await call("bob");
+      expect(bob.status, action).toBe(403);
+      expect(await bob.text(), action).not.toContain("/connect/");
+      expect(bed.idp.idJagDecisions.at(-1), action).toMatchObject({ subject: "bob", decision: "refused", reason: "policy_denied" });
+      expect(await lastRow(action), action).toMatchObject({ decision: "deny", reason: "cross_app_access:invalid_grant" });
+    }
+  });
+});
+
 describe("inbound (interface B): a gateway with an ID-JAG for Frontdesk", () => {
   /** The agent's own ID token at the IdP (aud = its IdP client), which it exchanges for an ID-JAG. */
   const agentIdToken = (user: "alice" | "bob") => bed.idp.signSubjectToken({ sub: bed.idp.users[user].sub, aud: AGENT_IDP_CLIENT.clientId });
