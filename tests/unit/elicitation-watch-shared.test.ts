@@ -1,6 +1,7 @@
 // server.ts serves long-polls from its own copy of lib/, while the portal settles elicitations
 // inside Next's bundle: both copies live in one process, so a settle in one must wake the
 // long-polls waiting in the other at once (not at the next database poll).
+import { setImmediate as realSetImmediate } from "node:timers";
 import { describe, expect, it, vi } from "vitest";
 
 describe("elicitation waiters are process-wide", () => {
@@ -9,11 +10,19 @@ describe("elicitation waiters are process-wide", () => {
     vi.resetModules();
     const bundled = await import("@/lib/gateways/elicitation-watch");
     expect(bundled).not.toBe(served);
-    const started = performance.now();
-    // Shorter than the poll interval: only a direct wake can end the wait early.
-    const waiting = served.waitForElicitationChange("eli_shared_watch_test", 150);
-    bundled.wakeElicitationWaiters("eli_shared_watch_test");
-    expect(await waiting).toBe(true);
-    expect(performance.now() - started).toBeLessThan(100);
+    // The wait's deadline and the fallback poll run on fake timers that never advance: only a
+    // direct wake can end the wait, whatever the machine's load.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+    try {
+      const waiting = served.waitForElicitationChange("eli_shared_watch_test", 60_000);
+      expect(served.hasElicitationWaiters("eli_shared_watch_test")).toBe(true);
+      bundled.wakeElicitationWaiters("eli_shared_watch_test");
+      // A wake resolves the wait synchronously; the real setImmediate runs after every pending promise job.
+      const notWoken = new Promise<string>((resolve) => realSetImmediate(() => resolve("not woken")));
+      expect(await Promise.race([waiting, notWoken])).toBe(true);
+      expect(served.hasElicitationWaiters("eli_shared_watch_test")).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
