@@ -5,12 +5,14 @@
 //    proxy method (server.ts answers it from the `connect` event, see respond.ts);
 //  - exactly one Host header, of valid syntax (Node keeps the first of two, a proxy may use the
 //    other: the request would be routed and authorised under different names);
-//  - the request target is origin-form ("/path?query"), "*" for OPTIONS, or absolute-form naming
+//  - the request target is origin-form ("/path?query"), "*" for OPTIONS (answered here with the
+//    allowed methods, RFC 9110 9.3.7: Next.js answered it with 500), or absolute-form naming
 //    this same host, which RFC 9112 3.2.2 requires a server to accept: it is rewritten to
 //    origin-form. An absolute target naming another host is refused (Next.js answered it with a
 //    308 to that host: an open redirect);
 //  - the path's percent-escapes are well formed and decode to UTF-8 without control characters
 //    (Next.js's route matcher threw URIError -> 500 on `/connect/%ZZ`);
+//  - an /api/auth/* callbackUrl that next-auth would answer with 500 (auth-input.ts);
 //  - a possible server action (Next.js treats a POST with a Next-Action header, or any
 //    multipart/form-data POST to a page, as one): same-origin (Next.js refuses a cross-origin one
 //    correctly but as a 500, and throws on an unparsable Origin), a body in one of the two
@@ -19,6 +21,7 @@
 //    a declared length (chunked bodies would pass the size check below) within Next's 1 MB
 //    action limit (over it, Next answers 500).
 import { httpStatus, type ErrorCode } from "@/lib/errors";
+import { hasUnusableAuthCallbackUrl } from "./auth-input";
 
 export interface EdgeRejection {
   status: number;
@@ -34,7 +37,8 @@ export interface EdgeRequest {
   rawHeaders: string[];
 }
 
-export type EdgeVerdict = { ok: true; url: string } | { ok: false; rejection: EdgeRejection };
+/** `serverOptions`: `OPTIONS *`, a question about the server as a whole, answered at the edge. */
+export type EdgeVerdict = { ok: true; url: string } | { ok: false; rejection: EdgeRejection } | { ok: false; serverOptions: true };
 
 /** Next.js's default serverActions.bodySizeLimit (next.config.ts does not change it). */
 export const SERVER_ACTION_MAX_BODY_BYTES = 1024 * 1024;
@@ -116,7 +120,7 @@ export function checkRequestEdge(req: EdgeRequest): EdgeVerdict {
 
   let url = req.url;
   if (url === "*") {
-    return method === "OPTIONS" ? { ok: true, url } : reject("invalid_request", "The request target * is only for OPTIONS");
+    return method === "OPTIONS" ? { ok: false, serverOptions: true } : reject("invalid_request", "The request target * is only for OPTIONS");
   }
   if (!url.startsWith("/")) {
     const absolute = ABSOLUTE_FORM.exec(url);
@@ -128,6 +132,9 @@ export function checkRequestEdge(req: EdgeRequest): EdgeVerdict {
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
   if (!isValidPath(path)) return reject("invalid_request", "The request path has a malformed percent-escape");
+  if (q !== -1 && hasUnusableAuthCallbackUrl(path, url.slice(q + 1))) {
+    return reject("invalid_request", "callbackUrl must be an http(s) URL or a path on this site");
+  }
 
   return checkServerAction(req, path, host) ?? { ok: true, url };
 }

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { newId } from "@/lib/ids";
-import type { EdgeRejection } from "./check-request";
+import { ALLOWED_METHODS, type EdgeRejection } from "./check-request";
 
 /** How much of an unwanted body is read and discarded so that the client sees the answer. */
 export const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
@@ -59,6 +59,11 @@ export function sendThenDrain(req: IncomingMessage, res: ServerResponse, status:
 export function sendRejection(req: IncomingMessage, res: ServerResponse, rejection: EdgeRejection, securityHeaders: [string, string][]): void {
   const headers: [string, string][] = [...securityHeaders, ...Object.entries(BASE_HEADERS), ...Object.entries(rejection.headers ?? {})];
   sendThenDrain(req, res, rejection.status, headers, Buffer.from(rejectionBody(rejection)));
+}
+
+/** `OPTIONS *` (RFC 9110 9.3.7): the methods this server supports, no content. */
+export function sendServerOptions(req: IncomingMessage, res: ServerResponse, securityHeaders: [string, string][]): void {
+  sendThenDrain(req, res, 200, [...securityHeaders, ["Allow", ALLOWED_METHODS], ["Cache-Control", "no-store"]], Buffer.alloc(0));
 }
 
 const REASONS: Record<number, string> = { 400: "Bad Request", 405: "Method Not Allowed", 408: "Request Timeout", 431: "Request Header Fields Too Large" };

@@ -16,9 +16,13 @@ describe("http edge", () => {
     for (const url of ["/", "/connect/eli_abc", "/api/v1/resolve", "/a%20b?x=%ZZ", "/caf%C3%A9"]) {
       expect(check("GET", url)).toEqual({ ok: true, url });
     }
-    expect(check("OPTIONS", "*")).toEqual({ ok: true, url: "*" });
     // Next.js answers "//host/x" with a same-origin 308 to "/host/x": origin-form, not a foreign target.
     expect(check("GET", "//other.host/x")).toEqual({ ok: true, url: "//other.host/x" });
+  });
+
+  it("answers OPTIONS * itself (Next.js answered it with 500) and refuses * for other methods", () => {
+    expect(check("OPTIONS", "*")).toEqual({ ok: false, serverOptions: true });
+    expect(check("GET", "*")).toMatchObject({ ok: false, rejection: { status: 400, code: "invalid_request" } });
   });
 
   it("refuses TRACE, TRACK and CONNECT with 405 and an Allow header", () => {
