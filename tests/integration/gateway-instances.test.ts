@@ -1,14 +1,16 @@
 // Two Frontdesk server processes (server.ts, as in production) on one PostgreSQL: a refresh storm makes exactly
 // one upstream token call, and a long-poll or an MCP 2026-07-28 retry (requestState + wait) on one
-// instance wakes when the elicitation completes elsewhere. Needs a production build; it is made here (own dist dir) when missing.
+// instance wakes when the elicitation completes elsewhere. Runs over the suite's production build
+// (`npm test` makes it in .next before vitest; nothing writes there while the suites run); made
+// here when missing (a file run alone).
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBuild, startFrontdesk, type FrontdeskServer } from "../helpers/frontdesk-server";
+import { distDir, ensureBuild, startFrontdesk, type FrontdeskServer } from "../helpers/frontdesk-server";
 import { approveGateways, basicAuth, connectNotes, gatewayEnv, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
 import { useTestDatabase } from "../helpers/test-db";
 
 const databaseUrl = await useTestDatabase();
-const DIST_DIR = process.env.FRONTDESK_DIST_DIR || ".next-gateway";
+const DIST_DIR = distDir();
 
 let bed: GatewayTestbed;
 const servers: FrontdeskServer[] = [];
