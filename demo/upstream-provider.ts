@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type Provider from "oidc-provider";
 import { handleInteraction, type DemoAccount } from "./oidc-interactions";
+import { reuseGraceAdapter } from "./reuse-grace-adapter";
 import { startLocalOidcServer, type LocalClient } from "./local-oidc";
 import { GRANT_PROFILE_ID_JAG, GRANT_TYPE_JWT_BEARER, registerIdJagRedemption, type IdJagRedemption, type TrustedIdJagIssuer } from "./id-jag-redeemer";
 
@@ -65,6 +66,8 @@ export interface UpstreamProvider {
    * rotated, the answer not yet sent): the window in which a client that dies loses the new tokens.
    */
   delayTokenResponse(ms: number): void;
+  /** Seconds a just-rotated refresh token is still accepted (demo/reuse-grace-adapter.ts); 0: none. */
+  setRefreshTokenReuseGrace(seconds: number): void;
   close(): Promise<void>;
 }
 
@@ -75,6 +78,8 @@ export async function startUpstreamProvider(opts: {
   accessTokenTtl?: number;
   /** Rotate the refresh token at every use (default true, like Atlassian and Slack). */
   rotateRefreshTokens?: boolean;
+  /** Accept a just-rotated refresh token again for this many seconds (default 0, like oidc-provider). */
+  refreshTokenReuseGraceSeconds?: number;
   /**
    * Redeem ID-JAGs from these IdPs with the jwt-bearer grant and advertise the ID-JAG grant
    * profile (demo/id-jag-redeemer.ts). Without it the server offers neither (like most SaaS today).
@@ -86,6 +91,7 @@ export async function startUpstreamProvider(opts: {
   let failure: "none" | "5xx" | "timeout" = "none";
   let delayMs = 0;
   let responseDelayMs = 0;
+  let reuseGraceSeconds = opts.refreshTokenReuseGraceSeconds ?? 0;
   const ttl = opts.accessTokenTtl ?? 3600;
   const idJagIssuers = opts.idJagIssuers;
   const idJagRedemptions: IdJagRedemption[] = [];
@@ -148,6 +154,7 @@ export async function startUpstreamProvider(opts: {
       // Like most SaaS APIs: a refresh token with every authorization code, no offline_access needed.
       issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
       rotateRefreshToken: () => opts.rotateRefreshTokens ?? true,
+      adapter: reuseGraceAdapter(() => reuseGraceSeconds),
     },
     before,
   });
@@ -185,6 +192,9 @@ export async function startUpstreamProvider(opts: {
     },
     delayTokenResponse(ms) {
       responseDelayMs = ms;
+    },
+    setRefreshTokenReuseGrace(seconds) {
+      reuseGraceSeconds = seconds;
     },
     close: server.close,
   };

@@ -154,6 +154,11 @@ export const envSchema = z.object({
    * refresh itself carries on and stores what the provider returns.
    */
   REFRESH_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /**
+   * How often each instance looks for refreshes interrupted (a crash) after the provider may have
+   * rotated the refresh token, to redo them within the provider's reuse grace (lib/grants/refresh-recovery.ts).
+   */
+  REFRESH_RECOVERY_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /** Consecutive failed (or deadline-exceeding) refreshes at one provider that open its circuit breaker. */
   UPSTREAM_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1_000).default(3),
   /** How long an open breaker fails refreshes fast before one trial call (half-open). */

@@ -4,6 +4,7 @@ import { getAuthSecret } from "@/lib/auth/auth-secret";
 import { ensureKeyring } from "@/lib/crypto/keyring";
 import { getDb, isEmbedded } from "@/lib/db/client";
 import { log } from "@/lib/log";
+import { startRefreshRecovery } from "@/lib/grants/refresh-recovery";
 import { startOutboxWorker } from "@/lib/outbox/worker";
 
 // server.ts and Next's instrumentation hook both call this in one process; the checks run once.
@@ -32,9 +33,11 @@ async function runStartupChecks(): Promise<void> {
 
 /**
  * Work a serving process does besides answering requests: the outbox delivery worker (gateway
- * webhooks, revocation events, user notices). Server processes only (Next's instrumentation
- * hook, which also runs inside server.ts); the CLI never delivers. Idempotent per process.
+ * webhooks, revocation events, user notices) and the recovery of interrupted token refreshes.
+ * Server processes only (Next's instrumentation hook, which also runs inside server.ts); the CLI
+ * never delivers. Idempotent per process.
  */
 export function startBackgroundWork(): void {
   startOutboxWorker();
+  startRefreshRecovery();
 }

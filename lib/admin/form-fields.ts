@@ -14,6 +14,10 @@ export const listField = (itemMax: number, maxItems: number) =>
     z.array(z.string().max(itemMax)).max(maxItems),
   );
 
+/** A whole number of seconds from a number input: "" is 0. */
+export const seconds = (max: number) =>
+  z.preprocess((v) => (v === undefined || (typeof v === "string" && v.trim() === "") ? 0 : typeof v === "string" ? Number(v) : v), z.number().int().min(0).max(max));
+
 /** A checkbox: present ("on") is true, absent is false. */
 export const checkbox = z.preprocess((v) => v === "on" || v === "true", z.boolean());
 

@@ -79,6 +79,7 @@ function currentInput(p: Provider): ProviderInput {
     crossAppAccessFallback: p.crossAppAccessFallback,
     allowPrivateNetwork: p.allowPrivateNetwork,
     requestRules: (p.requestRules ?? {}) as ProviderInput["requestRules"],
+    refreshReuseGraceSeconds: p.refreshReuseGraceSeconds,
   };
 }
 
@@ -126,6 +127,7 @@ export async function updateProvider(providerId: string, edit: ProviderEdit, act
     crossAppAccessFallback: next.crossAppAccessFallback,
     allowPrivateNetwork: next.allowPrivateNetwork,
     requestRules: next.requestRules,
+    refreshReuseGraceSeconds: next.refreshReuseGraceSeconds,
     ...(sealed ?? {}),
   };
   const provider = await db.$transaction(async (tx) => {

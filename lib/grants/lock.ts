@@ -8,3 +8,9 @@ export type Tx = AuditTx;
 export async function lockGrant(tx: Tx, key: string): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${"grant:" + key}))`;
 }
+
+/** Takes the lock only if no other transaction holds it (a refresh in progress elsewhere). */
+export async function tryLockGrant(tx: Tx, key: string): Promise<boolean> {
+  const [row] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtext(${"grant:" + key})) AS locked`;
+  return row?.locked === true;
+}

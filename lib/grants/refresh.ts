@@ -10,6 +10,13 @@
 // circuit breaker (upstream-breaker.ts) makes refreshes fail fast once the provider keeps failing.
 // A refresh the caller stopped waiting for is not aborted: the provider may already have rotated
 // the refresh token, and the response must still be stored (or the grant is lost).
+//
+// Interrupted refreshes: `Grant.refreshStartedAt` is committed (on its own) just before the
+// provider is asked and cleared with the outcome. A process that dies (or a transaction that is
+// rolled back) in between leaves it set, and the new tokens may be lost at the provider. The next
+// refresh of that grant then says so (`refresh_interrupted`), and where the provider still accepts
+// the old refresh token for a while (Provider.refreshReuseGraceSeconds), refresh-recovery.ts
+// redoes the refresh within that window, before the old token stops working.
 import * as client from "openid-client";
 import { appendAudit, type AuditEventInput } from "@/lib/audit/append";
 import { sealFields } from "@/lib/crypto/envelope";
@@ -22,7 +29,7 @@ import { observeRefresh, timeUpstream } from "@/lib/observability/metrics";
 import { enqueueCredentialChange } from "@/lib/outbox/credential-change";
 import { wakeOutbox } from "@/lib/outbox/wake";
 import { getOAuthConfig } from "@/lib/providers/oauth-config";
-import { lockGrant, type Tx } from "./lock";
+import { lockGrant, tryLockGrant, type Tx } from "./lock";
 import { grantBinding, openGrantCredential, openRefreshToken, type OpenCredential, SEALED_GRANT_SELECT, type SealedGrant } from "./sealed";
 import { breakerFor, type CircuitBreaker } from "./upstream-breaker";
 
@@ -82,23 +89,25 @@ export async function ensureFreshGrant(
   grant: SealedGrant,
   provider: Provider,
   ctx: RefreshContext = {},
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean; recover?: boolean } = {},
 ): Promise<FreshGrant> {
   // `force`: the upstream rejected this access token although it looks valid (revoked or rotated
   // upstream). Refresh it unless someone already replaced it (checked again under the lock).
   const force = opts.force === true && grant.refreshTokenCipher !== null;
-  if (provider.kind === "api_key" || grant.apiKeyCipher || (!force && !needsRefresh(grant))) return { kind: "fresh", grant, refreshed: false };
+  // `recover`: redo an interrupted refresh (refresh-recovery.ts) if it still is one under the lock.
+  const recover = opts.recover === true && grant.refreshTokenCipher !== null;
+  if (provider.kind === "api_key" || grant.apiKeyCipher || (!force && !recover && !needsRefresh(grant))) return { kind: "fresh", grant, refreshed: false };
   const failedAt = recentFailures.get(grant.id);
-  if (!force && failedAt !== undefined && Date.now() - failedAt < RETRY_AFTER_FAILURE_MS && !isExpired(grant)) {
+  if (!force && !recover && failedAt !== undefined && Date.now() - failedAt < RETRY_AFTER_FAILURE_MS && !isExpired(grant)) {
     return { kind: "fresh", grant, refreshed: false };
   }
-  const flightKey = force ? `${grant.id}:force` : grant.id;
+  const flightKey = force ? `${grant.id}:force` : recover ? `${grant.id}:recover` : grant.id;
   const breaker = providerBreaker(provider);
   let flight = inFlight.get(flightKey);
   if (!flight) {
     // An open breaker: the provider has been failing; do not ask it again yet.
     if (!breaker.tryAcquire().allowed) return servableOrUnavailable(grant, provider, "is failing");
-    flight = startFlight(flightKey, grant, provider, ctx, force, breaker);
+    flight = startFlight(flightKey, grant, provider, ctx, { force, recover }, breaker);
   }
   const outcome = await withinDeadline(flight.outcome, env().REFRESH_DEADLINE_MS);
   if (outcome === DEADLINE) {
@@ -145,9 +154,10 @@ function providerBreaker(provider: Provider): CircuitBreaker {
   return breakerFor(provider.id, { failureThreshold: env().UPSTREAM_BREAKER_FAILURES, openMs: env().UPSTREAM_BREAKER_OPEN_MS });
 }
 
-function startFlight(key: string, grant: SealedGrant, provider: Provider, ctx: RefreshContext, force: boolean, breaker: CircuitBreaker): Flight {
+function startFlight(key: string, grant: SealedGrant, provider: Provider, ctx: RefreshContext, mode: { force: boolean; recover: boolean }, breaker: CircuitBreaker): Flight {
   const flight: Flight = { outcome: undefined as unknown as Promise<LockedOutcome>, slowCounted: false };
-  flight.outcome = observeRefresh(provider.slug, refreshUnderLock(grant, provider, ctx, force ? grant.accessTokenCipher : undefined), refreshOutcome)
+  const refresh = refreshUnderLock(grant, provider, ctx, { rejectedAccessToken: mode.force ? grant.accessTokenCipher : undefined, recover: mode.recover });
+  flight.outcome = observeRefresh(provider.slug, refresh, refreshOutcome)
     .then(withOpenedCredential)
     .then(
       (outcome) => {
@@ -208,7 +218,13 @@ interface Prepared {
   config: ReturnType<typeof getOAuthConfig>;
 }
 
-async function refreshUnderLock(seen: SealedGrant, provider: Provider, ctx: RefreshContext, rejectedAccessToken?: string | null): Promise<LockedOutcome> {
+/** `rejectedAccessToken`: a forced refresh (the upstream rejected it); `recover`: only an interrupted one, never waiting for the lock. */
+interface RefreshMode {
+  rejectedAccessToken?: string | null;
+  recover?: boolean;
+}
+
+async function refreshUnderLock(seen: SealedGrant, provider: Provider, ctx: RefreshContext, mode: RefreshMode): Promise<LockedOutcome> {
   // Opened and configured while the transaction and the lock are being acquired, so the upstream
   // call starts as soon as the lock is held (in a storm each await here also waits its turn
   // behind every other arriving request). Rejections are handled where they are awaited.
@@ -219,7 +235,7 @@ async function refreshUnderLock(seen: SealedGrant, provider: Provider, ctx: Refr
   // The transaction outlives the upstream call (bounded by the provider config's timeout), so
   // the lock is held exactly while this instance talks to the token endpoint.
   const outcome = await withRefreshSlot(() =>
-    db.$transaction((tx) => refreshLocked(tx, seen.id, provider, ctx, prepared, rejectedAccessToken), { timeout: 60_000, maxWait: 30_000 }),
+    db.$transaction((tx) => refreshLocked(tx, seen.id, provider, ctx, prepared, mode), { timeout: 60_000, maxWait: 30_000 }),
   );
   if (outcome.kind !== "stored") return outcome;
   // The provider has already spent the old refresh token, so the new tokens are committed first,
@@ -241,16 +257,20 @@ async function refreshLocked(
   provider: Provider,
   ctx: RefreshContext,
   prepared: Prepared,
-  rejectedAccessToken?: string | null,
+  mode: RefreshMode,
 ): Promise<LockedOutcome | StoredOutcome> {
-  await lockGrant(tx, grantId);
-  const current = await tx.grant.findUnique({ where: { id: grantId }, select: SEALED_GRANT_SELECT });
+  // Recovery does not queue behind a refresh in progress: that one stores or clears the outcome.
+  const locked = mode.recover ? await tryLockGrant(tx, grantId) : (await lockGrant(tx, grantId), true);
+  const current = await tx.grant.findUnique({ where: { id: grantId }, select: { ...SEALED_GRANT_SELECT, refreshStartedAt: true } });
   if (!current || current.status === "revoked") return { kind: "gone" };
   if (current.status === "needs_reauth") return { kind: "needs_reauth", grant: current };
+  if (!locked) return { kind: "fresh", grant: current, refreshed: false };
+  // Set under the lock we now hold: the refresh that set it ended without recording an outcome.
+  const interrupted = current.refreshStartedAt !== null;
   // Another instance (or an earlier flight here) refreshed while we waited for the lock.
   // A forced refresh goes ahead only while the stored token is still the one the upstream rejected.
-  const forced = rejectedAccessToken !== undefined && current.accessTokenCipher === rejectedAccessToken;
-  if (!forced && !needsRefresh(current)) return { kind: "fresh", grant: current, refreshed: false };
+  const forced = mode.rejectedAccessToken !== undefined && current.accessTokenCipher === mode.rejectedAccessToken;
+  if (!forced && !interrupted && !needsRefresh(current)) return { kind: "fresh", grant: current, refreshed: false };
 
   // The row re-read under the lock decides; the token opened beforehand is used only if it is the same.
   const refreshToken = current.refreshTokenCipher === prepared.refreshCipher ? await prepared.refreshToken : await openRefreshToken(current);
@@ -262,16 +282,24 @@ async function refreshLocked(
   let response: client.TokenEndpointResponse;
   try {
     const config = await prepared.config;
+    await markRefreshStarted(grantId);
     response = await timeUpstream(provider.slug, "refresh", () => client.refreshTokenGrant(config, refreshToken));
   } catch (e) {
+    // The database failed, not the provider (which was not asked).
+    if (e instanceof MarkerNotWritten) throw e.cause;
     if (e instanceof client.ResponseBodyError && e.error === "invalid_grant") {
       // Re-read before giving up: if the refresh token changed, someone else rotated it.
       const reread = await tx.grant.findUnique({ where: { id: grantId }, select: SEALED_GRANT_SELECT });
       if (reread && reread.refreshTokenCipher !== current.refreshTokenCipher && reread.status === "active") {
         return { kind: "fresh", grant: reread, refreshed: false };
       }
-      return markNeedsReauth(tx, current, "invalid_grant", ctx);
+      // After an interrupted refresh this is the loss it caused (the provider rotated the token
+      // and the new one never arrived), not a revocation by the user or the provider.
+      return markNeedsReauth(tx, current, interrupted ? "refresh_interrupted" : "invalid_grant", ctx);
     }
+    // An OAuth error answer (RFC 6749 5.2): the provider refused and rotated nothing, the refresh
+    // is over. No answer (timeout, reset) or a 5xx: it may have spent the token first, so the mark stays.
+    if (e instanceof client.ResponseBodyError) await tx.grant.update({ where: { id: grantId }, data: { refreshStartedAt: null }, select: { id: true } });
     const reason = e instanceof client.ResponseBodyError ? `http_${e.status}` : e instanceof Error ? e.name : "unknown";
     log.warn("token refresh failed", { grantId, providerId: provider.id, reason });
     await appendAudit(
@@ -308,6 +336,7 @@ async function refreshLocked(
       tokenType: response.token_type ?? "Bearer",
       expiresAt: new Date(now.getTime() + expiresIn * 1000),
       lastRefreshedAt: now,
+      refreshStartedAt: null,
       scopes,
     },
     select: SEALED_GRANT_SELECT,
@@ -320,14 +349,36 @@ async function refreshLocked(
     providerId: current.providerId,
     action: "grant.refreshed",
     decision: "info",
+    // Recovered: an interrupted refresh redone while the provider still took the old token.
+    reason: interrupted ? "refresh_interrupted" : null,
     context: { grantId, rotated: response.refresh_token !== undefined, expiresIn },
     requestId: ctx.requestId ?? null,
   };
   return { kind: "stored", grant: updated, credential, audit };
 }
 
+class MarkerNotWritten extends Error {
+  constructor(override readonly cause: unknown) {
+    super("refreshStartedAt not written");
+  }
+}
+
+/**
+ * Committed on its own statement (not in the locked transaction) before the provider is asked,
+ * so that it outlives the transaction if this process dies or the transaction is rolled back
+ * after the provider has rotated the refresh token. No refresh reaches the provider without it.
+ */
+async function markRefreshStarted(grantId: string): Promise<void> {
+  try {
+    // A retry of an interrupted refresh keeps the first mark: the provider's grace runs from then.
+    await (await getDb()).grant.updateMany({ where: { id: grantId, refreshStartedAt: null }, data: { refreshStartedAt: new Date() } });
+  } catch (e) {
+    throw new MarkerNotWritten(e);
+  }
+}
+
 async function markNeedsReauth(tx: Tx, grant: SealedGrant, reason: string, ctx: RefreshContext): Promise<LockedOutcome> {
-  const updated = await tx.grant.update({ where: { id: grant.id }, data: { status: "needs_reauth" }, select: SEALED_GRANT_SELECT });
+  const updated = await tx.grant.update({ where: { id: grant.id }, data: { status: "needs_reauth", refreshStartedAt: null }, select: SEALED_GRANT_SELECT });
   await appendAudit(
     {
       actorType: "system",

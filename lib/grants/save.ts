@@ -61,6 +61,8 @@ async function saveIn(tx: Tx, input: SaveGrantInput): Promise<{ grantId: string;
     keyVersion: sealed.keyVersion,
     expiresAt: c.kind === "oauth" ? (c.expiresAt ?? null) : null,
     revokedAt: null,
+    // New tokens from the user's consent: an earlier interrupted refresh no longer matters.
+    refreshStartedAt: null,
   };
   if (existing) await tx.grant.update({ where: { id }, data });
   else await tx.grant.create({ data: { id, userId: input.userId, providerId: input.providerId, ...data } });

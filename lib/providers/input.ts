@@ -12,6 +12,9 @@ export const providerSlugSchema = z
 export const crossAppAccessModeSchema = z.enum(["off", "when_advertised", "always"]);
 export const crossAppAccessFallbackSchema = z.enum(["deny", "consent"]);
 
+/** Seconds; a day at most (providers offer seconds to minutes). */
+export const refreshReuseGraceSchema = z.number().int().min(0).max(86_400);
+
 export const tokenEndpointAuthSchema = z.enum(["client_secret_basic", "client_secret_post", "none"]);
 
 export const providerInputSchema = z
@@ -48,6 +51,11 @@ export const providerInputSchema = z
     crossAppAccess: crossAppAccessModeSchema.default("off"),
     /** When the IdP refuses the ID-JAG: deny the call, or fall back to URL consent. */
     crossAppAccessFallback: crossAppAccessFallbackSchema.default("deny"),
+    /**
+     * The provider's refresh-token reuse grace period in seconds (it still accepts a refresh token
+     * it has just rotated); 0: none. Interrupted refreshes are redone within it (lib/grants/refresh-recovery.ts).
+     */
+    refreshReuseGraceSeconds: refreshReuseGraceSchema.default(0),
   })
   .strict()
   .superRefine((p, ctx) => {

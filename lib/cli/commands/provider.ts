@@ -1,5 +1,6 @@
-// `provider add|list|disable|enable|egress`: register upstream services Frontdesk connects users
-// to, and set what the egress proxy may send to them (request rules, private addresses).
+// `provider add|list|disable|enable|egress|refresh-grace`: register upstream services Frontdesk
+// connects users to, set what the egress proxy may send to them (request rules, private
+// addresses) and the provider's refresh-token reuse grace.
 // The client secret is never taken on the command line (shell history, `ps`): it is read from
 // a file (--client-secret-file) or standard input (--client-secret-stdin).
 import { readFileSync } from "node:fs";
@@ -90,7 +91,16 @@ function summary(p: Provider) {
     redirectUri: p.kind === "api_key" ? null : upstreamRedirectUri(p.slug),
     allowPrivateNetwork: p.allowPrivateNetwork,
     requestRules: p.requestRules,
+    refreshReuseGraceSeconds: p.refreshReuseGraceSeconds,
   };
+}
+
+/** --refresh-reuse-grace: whole seconds (the schema bounds it). */
+function graceSeconds(ctx: CommandContext): number | undefined {
+  const value = str(ctx, "refresh-reuse-grace");
+  if (value === undefined) return undefined;
+  if (!/^\d{1,6}$/.test(value)) throw new UsageError("--refresh-reuse-grace expects whole seconds, e.g. 30 (0: the provider has none)");
+  return Number(value);
 }
 
 defineCommand({
@@ -124,6 +134,7 @@ defineCommand({
     "cross-app-fallback": { type: "string", description: "when the IdP refuses: deny (default) or consent", placeholder: "deny|consent" },
     "request-rules-file": { type: "string", description: "egress proxy: JSON request rules per scope (default: the preset's, else none)", placeholder: "path" },
     "allow-private-network": { type: "boolean", description: "egress proxy: allow private and loopback API addresses (on-premises, development)" },
+    "refresh-reuse-grace": { type: "string", description: "seconds the provider still accepts a just-rotated refresh token (default 0: none)", placeholder: "seconds" },
   },
   async run(ctx) {
     const slug = ctx.args[0]!;
@@ -164,6 +175,7 @@ defineCommand({
         crossAppAccessFallback: str(ctx, "cross-app-fallback") as ProviderInput["crossAppAccessFallback"],
         allowPrivateNetwork: ctx.options["allow-private-network"] === true ? true : undefined,
         requestRules: readRequestRules(ctx),
+        refreshReuseGraceSeconds: graceSeconds(ctx),
       }),
     } as ProviderInput;
     let provider: Provider;
@@ -264,6 +276,44 @@ defineCommand({
       ].join("\n"),
       data: { ...summary(current), changed },
       note: current.allowPrivateNetwork ? PRIVATE_NETWORK_WARNING : undefined,
+    };
+  },
+});
+
+defineCommand({
+  path: ["provider", "refresh-grace"],
+  summary: "Show or set how long the provider still accepts a refresh token it has just rotated",
+  args: { usage: "<slug>", min: 1, max: 1 },
+  description:
+    "The provider's refresh-token reuse grace period (Okta's grace period, Auth0's reuse interval), in seconds.\n" +
+    "Within it, a refresh cut off by a crash after the provider rotated the token is redone; 0: the provider has none\n" +
+    "(such a grant is lost and the user connects again). Without options, prints the current value. Audited.",
+  options: {
+    seconds: { type: "string", description: "set it (0 turns recovery off)", placeholder: "n" },
+  },
+  async run(ctx) {
+    const provider = (await listProviders()).find((p) => p.slug === ctx.args[0]);
+    if (!provider) throw new UsageError(`no provider with slug "${ctx.args[0]}"`);
+    const value = str(ctx, "seconds");
+    let current = provider;
+    let changed: string[] = [];
+    if (value !== undefined) {
+      if (!/^\d{1,6}$/.test(value)) throw new UsageError("--seconds expects whole seconds, e.g. 30");
+      try {
+        ({ provider: current, changed } = await updateProvider(provider.id, { refreshReuseGraceSeconds: Number(value) }, CLI_ACTOR));
+      } catch (e) {
+        if (e instanceof AppError && e.code === "invalid_body") throw new UsageError(e.message);
+        throw e;
+      }
+    }
+    const grace = current.refreshReuseGraceSeconds;
+    return {
+      exitCode: 0,
+      text: [
+        ...(value !== undefined ? [changed.length ? `Updated ${current.slug}: ${changed.join(", ")}` : `Nothing changed for ${current.slug}`] : []),
+        `Refresh-token reuse grace: ${grace > 0 ? `${grace} s (interrupted refreshes are redone within it)` : "none (an interrupted refresh after rotation loses the grant)"}`,
+      ].join("\n"),
+      data: { ...summary(current), changed },
     };
   },
 });

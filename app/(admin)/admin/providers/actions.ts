@@ -3,7 +3,7 @@
 // Client secrets are write-only: accepted here, sealed by lib/providers, never sent back.
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
-import { checkbox, jsonText, listField, optionalText, scopeDescriptionsField } from "@/lib/admin/form-fields";
+import { checkbox, jsonText, listField, optionalText, scopeDescriptionsField, seconds } from "@/lib/admin/form-fields";
 import { adminAction } from "@/lib/admin/guard";
 import { createProviderFromPreset, setProviderStatusById, testIssuerDiscovery, testProviderDiscovery, updateProvider } from "@/lib/admin/providers";
 import { requestRulesSchema } from "@/lib/egress/request-rules";
@@ -48,6 +48,7 @@ const endpointFields = {
   crossAppAccessFallback: z.enum(["deny", "consent"]),
   allowPrivateNetwork: checkbox,
   requestRules: jsonText(64 * 1024, requestRulesSchema),
+  refreshReuseGraceSeconds: seconds(86_400),
 };
 
 /** Said after every save that leaves the egress proxy able to reach private addresses. */

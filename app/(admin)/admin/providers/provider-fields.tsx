@@ -54,6 +54,13 @@ export function ProviderFields({ provider }: { provider?: Provider }) {
           { value: "consent", label: "Ask the user to connect (URL consent)" },
         ]}
       />
+      <TextField
+        name="refreshReuseGraceSeconds"
+        label="Refresh-token reuse grace (seconds)"
+        type="number"
+        defaultValue={String(provider?.refreshReuseGraceSeconds ?? 0)}
+        hint="How long the provider still accepts a refresh token it has just rotated (Okta's grace period, Auth0's reuse interval); 0 if it has none. A refresh cut off by a crash is redone within it; without one the connection is lost and the user is asked to connect again."
+      />
       <CheckboxField name="allowInsecureHttp" label="Allow plain http (development only)" defaultChecked={provider?.allowInsecureHttp} hint="Never in production: tokens would cross the network unencrypted." />
       <fieldset className="space-y-4 md:col-span-2">
         <legend className="text-sm font-semibold text-slate-900">Egress proxy</legend>
