@@ -2,12 +2,23 @@
 // A form bound to an admin server action: the CSRF form token is included, the submit button
 // shows progress (SubmitButton), and the outcome is announced (role=status / role=alert).
 // A secret in the result (a new gateway secret) is shown once, here, and nowhere else.
-import { useActionState, useCallback, type ReactNode } from "react";
+//
+// React resets a form's uncontrolled fields once its action has run (and controlled checkboxes
+// and selects with them, react#30580). A form that stays on screen with what was typed (a preview,
+// or an error to correct) passes its fields as a function of the last submission: they are
+// rendered again from the submitted values, which become their defaults, so the reset keeps them.
+import { Fragment, useActionState, useCallback, type ReactNode } from "react";
 import type { ActionResult } from "@/lib/admin/guard";
 import { Alert } from "@/components/ui/alert";
 import { useAdminFeedback } from "./feedback";
 
 export type AdminActionFn = (prev: ActionResult | null, formData: FormData) => Promise<ActionResult>;
+
+/** The outcome of the last submission and what was submitted (kept in the browser only). */
+export interface LastSubmission {
+  result: ActionResult;
+  submitted: FormData;
+}
 
 export function AdminForm({
   action,
@@ -18,7 +29,8 @@ export function AdminForm({
 }: {
   action: AdminActionFn;
   formToken: string;
-  children: ReactNode;
+  /** The fields; as a function, rendered again from each submission (see above). */
+  children: ReactNode | ((last: LastSubmission | null) => ReactNode);
   className?: string;
   /** Accessible name of the form. */
   label?: string;
@@ -27,19 +39,21 @@ export function AdminForm({
   // Published from the action itself, not from an effect: the re-render that follows an action
   // may remove this form (a revoked row has no revoke form), and its effects would never run.
   const run = useCallback(
-    async (prev: ActionResult | null, formData: FormData) => {
-      const r = await action(prev, formData);
+    async (prev: LastSubmission | null, formData: FormData): Promise<LastSubmission> => {
+      const r = await action(prev?.result ?? null, formData);
       publish?.({ ok: r.ok, message: r.message, at: r.at });
-      return r;
+      return { result: r, submitted: formData };
     },
     [action, publish],
   );
-  const [result, formAction] = useActionState<ActionResult | null, FormData>(run, null);
+  const [last, formAction] = useActionState<LastSubmission | null, FormData>(run, null);
+  const result = last?.result;
   return (
     <div className="space-y-3">
       <form action={formAction} className={className} aria-label={label}>
         <input type="hidden" name="formToken" value={formToken} />
-        {children}
+        {/* A new key per submission mounts the fields afresh, with the submitted values as defaults. */}
+        {typeof children === "function" ? <Fragment key={result?.at ?? "initial"}>{children(last)}</Fragment> : children}
       </form>
       {result ? (
         <div key={result.at}>

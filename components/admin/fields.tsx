@@ -1,21 +1,22 @@
 // Form controls for admin forms (labelled, with hints; secrets are password inputs that never
 // carry a value back to the browser).
-import type { ReactNode } from "react";
+import { useId, type ReactNode } from "react";
 
 const inputClass = "mt-1 block w-full rounded-md border border-slate-300 px-2 py-1.5 text-sm text-slate-900";
 
 // Labels point at their control with htmlFor/id (a label wrapping a <select> would make the
 // options' text part of its accessible name). Names repeat across forms on one page, so ids
-// get a random suffix; these are server-rendered once, never hydrated.
-function fieldId(name: string): string {
-  return `${name}-${Math.random().toString(36).slice(2, 8)}`;
+// come from useId: unique on the page, and the same on the server and in the browser when a
+// client form (the policy rule form) hydrates these fields.
+function useFieldId(name: string): string {
+  return `${name}-${useId()}`;
 }
 
 const labelClass = "block text-sm font-medium text-slate-800";
 const hintClass = "mt-1 block text-xs font-normal text-slate-500";
 
 export function TextField({ name, label, defaultValue, hint, required, type = "text", placeholder }: { name: string; label: string; defaultValue?: string | null; hint?: ReactNode; required?: boolean; type?: string; placeholder?: string }) {
-  const id = fieldId(name);
+  const id = useFieldId(name);
   return (
     <div>
       <label htmlFor={id} className={labelClass}>
@@ -29,7 +30,7 @@ export function TextField({ name, label, defaultValue, hint, required, type = "t
 }
 
 export function SecretField({ name, label, hint }: { name: string; label: string; hint?: ReactNode }) {
-  const id = fieldId(name);
+  const id = useFieldId(name);
   return (
     <div>
       <label htmlFor={id} className={labelClass}>
@@ -42,7 +43,7 @@ export function SecretField({ name, label, hint }: { name: string; label: string
 }
 
 export function TextArea({ name, label, defaultValue, hint, rows = 3 }: { name: string; label: string; defaultValue?: string; hint?: ReactNode; rows?: number }) {
-  const id = fieldId(name);
+  const id = useFieldId(name);
   return (
     <div>
       <label htmlFor={id} className={labelClass}>
@@ -55,7 +56,7 @@ export function TextArea({ name, label, defaultValue, hint, rows = 3 }: { name: 
 }
 
 export function SelectField({ name, label, defaultValue, options, hint }: { name: string; label: string; defaultValue?: string; options: { value: string; label: string }[]; hint?: ReactNode }) {
-  const id = fieldId(name);
+  const id = useFieldId(name);
   return (
     <div>
       <label htmlFor={id} className={labelClass}>

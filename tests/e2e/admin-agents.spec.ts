@@ -146,22 +146,35 @@ test("an admin registers an agent, sees its call with the chain, revokes a deleg
   await expect(status(page, "Effective decision (nothing saved)").last()).toContainText("Denied: the provider requires agents to be allowed explicitly");
   const denied = await resolveAsAgent("report-bot");
   expect(denied.status).toBe(403);
+  // The form keeps its answer's question: the decision form still shows what was asked.
+  await expect(decide.getByLabel("Agent")).toHaveValue(agentId);
+  await expect(decide.getByLabel("Requested scopes")).toHaveValue("notes:read");
   const rule = page.getByRole("form", { name: "New rule" });
-  // React resets a form after its action ran, so the fields are filled again before saving.
-  const fillRule = async () => {
-    await rule.getByLabel("Provider").selectOption({ label: "Notes" });
-    await rule.getByLabel("Kind of rule").selectOption("agent");
-    await rule.getByLabel("Allowed scopes").fill("notes:read");
-    await rule.getByRole("checkbox", { name: /Report bot/ }).check();
-  };
-  await fillRule();
+  await rule.getByLabel("Provider").selectOption({ label: "Notes" });
+  await rule.getByLabel("Kind of rule").selectOption("agent");
+  await rule.getByLabel("Allowed scopes").fill("notes:read");
+  await rule.getByLabel("Why this rule exists").fill("Report bot reads Notes");
+  await rule.getByLabel("Agent subject prefix").fill("report-bot");
+  await rule.getByRole("checkbox", { name: /Report bot/ }).check();
   await rule.getByRole("button", { name: "Preview who is affected" }).click();
   await expect(status(page, "Preview (nothing saved)").last()).toContainText("1 newly selected (Report bot)");
-  await fillRule();
+  // After the preview the form still holds what was typed (React resets a form after its action;
+  // the fields are rendered again from the submission), so Save saves exactly that.
+  await expect(rule.getByLabel("Kind of rule")).toHaveValue("agent");
+  await expect(rule.getByLabel("Provider")).toHaveValue(ids.notesId);
+  await expect(rule.getByLabel("Allowed scopes")).toHaveValue("notes:read");
+  await expect(rule.getByLabel("Why this rule exists")).toHaveValue("Report bot reads Notes");
+  await expect(rule.getByLabel("Agent subject prefix")).toHaveValue("report-bot");
+  await expect(rule.getByRole("checkbox", { name: /Report bot/ })).toBeChecked();
   await rule.getByRole("button", { name: "Add rule" }).click();
   await expect(status(page, /^Saved\./).last()).toBeVisible();
+  // A rule that was added leaves an empty new-rule form behind.
+  await expect(rule.getByLabel("Why this rule exists")).toHaveValue("");
+  await expect(rule.getByRole("checkbox", { name: /Report bot/ })).not.toBeChecked();
   await page.reload();
-  await expect(page.getByRole("region", { name: "Policy rules" })).toContainText("agents Report bot, for everyone");
+  const saved = page.getByRole("region", { name: "Policy rules" }).getByRole("row").filter({ hasText: "Report bot reads Notes" });
+  await expect(saved).toContainText("agents Report bot + subject report-bot…, for everyone");
+  await expect(saved).toContainText("notes:read");
   await askDecision();
   await expect(status(page, "Effective decision (nothing saved)").last()).toContainText("Allowed. Effective = user ∩ gateway ∩ agent");
   expect((await resolveAsAgent("report-bot")).status).toBe(200);

@@ -4,13 +4,14 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { AdminForm } from "@/components/admin/admin-form";
-import { Panel, SelectField, TextField } from "@/components/admin/fields";
+import { Panel } from "@/components/admin/fields";
 import { Badge, DataTable, Td } from "@/components/admin/table";
 import { SubmitButton } from "@/components/ui/button";
 import { requireAdminPage } from "@/lib/admin/guard";
 import { getDb } from "@/lib/db/client";
 import { isAgentRule } from "@/lib/policy/evaluate";
-import { previewEffectiveDecisionAction, setAgentsExplicitAction } from "./actions";
+import { setAgentsExplicitAction } from "./actions";
+import { DecisionForm } from "./decision-form";
 import { RuleForm } from "./rule-form";
 
 export const dynamic = "force-dynamic";
@@ -102,22 +103,17 @@ export default async function PolicyPage() {
 
       <Panel title="Effective decision">
         <p className="max-w-3xl text-sm text-slate-700">What the gateway API would decide for this request today (the rules as saved, the provider&apos;s agent default), and what each dimension allows. Consent and connections are not part of it.</p>
-        <AdminForm action={previewEffectiveDecisionAction} formToken={formToken} className="space-y-4" label="Effective decision">
-          <div className="grid gap-4 md:grid-cols-3">
-            <SelectField name="userId" label="User" options={users.map((u) => ({ value: u.id, label: u.email ?? u.name ?? u.subject }))} />
-            <SelectField name="gatewayId" label="Gateway" options={gateways.map((g) => ({ value: g.id, label: g.name }))} />
-            <SelectField name="agentId" label="Agent" options={[{ value: "", label: "No agent (the user's own call)" }, ...agents.map((a) => ({ value: a.id, label: a.displayName }))]} />
-            <SelectField name="providerId" label="Provider" options={providers.map((p) => ({ value: p.id, label: p.displayName }))} />
-            <TextField name="scopes" label="Requested scopes" required placeholder="notes:read" />
-          </div>
-          <SubmitButton variant="secondary" pendingLabel="Computing…">
-            Show the effective decision
-          </SubmitButton>
-        </AdminForm>
+        <DecisionForm
+          formToken={formToken}
+          users={users.map((u) => ({ value: u.id, label: u.email ?? u.name ?? u.subject }))}
+          gateways={gateways.map((g) => ({ value: g.id, label: g.name }))}
+          agents={agents.map((a) => ({ value: a.id, label: a.displayName }))}
+          providers={providers.map((p) => ({ value: p.id, label: p.displayName }))}
+        />
       </Panel>
 
       <Panel title="Add a rule">
-        <RuleForm formToken={formToken} providers={providers} gateways={gateways} agents={agents} />
+        <RuleForm formToken={formToken} providers={providers.map(({ id, displayName }) => ({ id, displayName }))} gateways={gateways} agents={agents} />
       </Panel>
     </>
   );

@@ -8,11 +8,18 @@ import { requireAdminPage } from "@/lib/admin/guard";
 import { findPolicyRule, previewPolicyChange } from "@/lib/admin/policy";
 import { describePreview } from "@/lib/admin/policy-text";
 import { getDb } from "@/lib/db/client";
+import { isAgentRule } from "@/lib/policy/evaluate";
 import { deletePolicyRuleAction, setPolicyRuleEnabledAction } from "../actions";
-import { RuleForm } from "../rule-form";
+import { RuleForm, type RuleFormValues } from "../rule-form";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Policy rule" };
+
+function formValues(rule: NonNullable<Awaited<ReturnType<typeof findPolicyRule>>>): RuleFormValues {
+  const { id, providerId, gatewayId, scopes, users, groups, description, preApproved, agents, agentIssuer, agentSubjectPrefix } = rule;
+  const kind = isAgentRule(rule) ? "agent" : gatewayId ? "gateway" : "user";
+  return { id, kind, providerId, gatewayId, scopes, users, groups, description, preApproved, agents, agentIssuer, agentSubjectPrefix };
+}
 
 export default async function PolicyRulePage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
@@ -35,7 +42,7 @@ export default async function PolicyRulePage({ params }: { params: Promise<{ id:
       </p>
       <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Policy rule {rule.id}</h1>
       <Panel title="Edit">
-        <RuleForm formToken={formToken} rule={rule} providers={providers} gateways={gateways} agents={agents} />
+        <RuleForm formToken={formToken} rule={formValues(rule)} providers={providers} gateways={gateways} agents={agents} />
       </Panel>
       <Panel title="Disable or delete">
         <EnableToggle
