@@ -1,5 +1,6 @@
 // One sentence describing a policy preview, for confirmations and action results.
 import type { DimensionScopes, EffectiveDecision } from "./agent-policy";
+import type { RequesterChange } from "./agent-preview";
 import type { PolicyPreview } from "./policy";
 
 function names(list: { email: string | null; name: string | null; id: string }[], total: number): string {
@@ -12,6 +13,11 @@ function agentNames(list: string[], total: number): string {
   return shown.length ? ` (${shown.join(", ")}${total > shown.length ? `, and ${total - shown.length} more` : ""})` : "";
 }
 
+function requesterChanges(list: RequesterChange[], total: number): string {
+  const shown = list.slice(0, 5).map((c) => `${c.requester}: ${[...c.gained.map((g) => `+${g}`), ...c.lost.map((l) => `−${l}`)].join(" ")}`);
+  return shown.length ? ` (${shown.join("; ")}${total > shown.length ? `; and ${total - shown.length} more` : ""})` : "";
+}
+
 export function describePreview(p: PolicyPreview): string {
   if (p.agents) {
     const a = p.agents;
@@ -22,6 +28,7 @@ export function describePreview(p: PolicyPreview): string {
       `${a.gainedCount} newly selected${agentNames(a.gained, a.gainedCount)}`,
       `${a.lostCount} no longer selected${agentNames(a.lost, a.lostCount)}`,
       effect,
+      `agents acting for users today (approved or delegated, via their gateway): ${a.requestersConsidered}; ${a.requestersGaining} gain scopes, ${a.requestersLosing} lose scopes${requesterChanges(a.changed, a.changedCount)}`,
     ];
     if (p.scopesBefore.join(" ") !== p.scopesAfter.join(" ")) parts.push(`agent scopes ${p.scopesBefore.join(" ") || "none"} → ${p.scopesAfter.join(" ") || "none"}`);
     return `${parts.join("; ")}.`;

@@ -6,9 +6,10 @@ import { appendAudit } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { isSpiffeId } from "@/lib/agents/spiffe";
-import { isAgentRule, selectsAgent, selectsSubject, type PolicyRuleInput } from "@/lib/policy/evaluate";
+import { isAgentRule, selectsSubject, type PolicyRuleInput } from "@/lib/policy/evaluate";
 import { forgetPolicyRules } from "@/lib/policy/load";
 import type { AdminActor } from "./access";
+import { previewAgents, type AgentPreview } from "./agent-preview";
 
 const token = z.string().trim().min(1).max(256).regex(/^[\x21-\x7e]+$/, "no spaces or control characters");
 
@@ -165,19 +166,6 @@ export interface PolicyPreview {
   agents?: AgentPreview;
 }
 
-export interface AgentPreview {
-  agentsConsidered: number;
-  selectedBefore: number;
-  selectedAfter: number;
-  /** Display names (a sample). */
-  gained: string[];
-  lost: string[];
-  gainedCount: number;
-  lostCount: number;
-  /** The provider's agentsExplicit: unselected agents are denied (else they inherit user ∩ gateway). */
-  explicit: boolean;
-}
-
 const SAMPLE = 20;
 /** The preview reads at most this many users (newest last); larger directories get a partial preview. */
 export const PREVIEW_USER_LIMIT = 50_000;
@@ -244,7 +232,7 @@ export async function previewPolicyChange(change: PolicyChange): Promise<PolicyP
   const lostWithActiveGrants = lostIds.length
     ? await db.grant.count({ where: { providerId: audience.providerId, status: "active", userId: { in: lostIds } } })
     : 0;
-  const agents = agentChange ? await previewAgents(audience.providerId, beforeRules, afterRules) : undefined;
+  const agents = agentChange ? await previewAgents(audience.providerId, current, proposed) : undefined;
   return {
     ...(agents ? { agents } : {}),
     audience,
@@ -258,36 +246,5 @@ export async function previewPolicyChange(change: PolicyChange): Promise<PolicyP
     lostWithActiveGrants,
     scopesBefore: scopesOf(beforeRules),
     scopesAfter: scopesOf(afterRules),
-  };
-}
-
-async function previewAgents(providerId: string, beforeRules: Rule[], afterRules: Rule[]): Promise<AgentPreview> {
-  const db = await getDb();
-  const [provider, agents] = await Promise.all([
-    db.provider.findUnique({ where: { id: providerId }, select: { agentsExplicit: true } }),
-    db.agent.findMany({ select: { id: true, issuer: true, subject: true, displayName: true }, orderBy: { createdAt: "asc" }, take: PREVIEW_USER_LIMIT }),
-  ]);
-  const gained: string[] = [];
-  const lost: string[] = [];
-  let selectedBefore = 0;
-  let selectedAfter = 0;
-  for (const a of agents) {
-    const ref = { agentId: a.id, issuer: a.issuer, subject: a.subject };
-    const was = beforeRules.some((r) => selectsAgent(r, ref));
-    const is = afterRules.some((r) => selectsAgent(r, ref));
-    if (was) selectedBefore++;
-    if (is) selectedAfter++;
-    if (!was && is) gained.push(a.displayName);
-    if (was && !is) lost.push(a.displayName);
-  }
-  return {
-    agentsConsidered: agents.length,
-    selectedBefore,
-    selectedAfter,
-    gained: gained.slice(0, SAMPLE),
-    lost: lost.slice(0, SAMPLE),
-    gainedCount: gained.length,
-    lostCount: lost.length,
-    explicit: provider?.agentsExplicit ?? false,
   };
 }
