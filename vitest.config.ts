@@ -19,7 +19,7 @@ export default defineConfig({
           name: "integration",
           include: ["tests/integration/**/*.test.ts"],
           environment: "node",
-          globalSetup: ["tests/helpers/postgres-global-setup.ts"],
+          globalSetup: ["tests/helpers/postgres-global-setup.ts", "tests/helpers/pglite-global-setup.ts"],
           testTimeout: 180_000,
           hookTimeout: 300_000,
           // Two cores: files run in parallel two at a time, each on its own database.

@@ -1,10 +1,9 @@
 // The audit chain on the embedded default (PGlite: one connection, advisory locks available).
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
+import { freshEmbeddedDataDir } from "../helpers/pglite-template";
 
-const dataDir = mkdtempSync(path.join(os.tmpdir(), "frontdesk-audit-pglite-"));
+const dataDir = await freshEmbeddedDataDir("frontdesk-audit-pglite-");
 delete process.env.DATABASE_URL;
 process.env.FRONTDESK_DATA_DIR = dataDir;
 
@@ -22,7 +21,7 @@ afterAll(async () => {
 const event = (i: number) => ({ actorType: "user" as const, userId: "https://idp.test|alice", action: "grant.revoked", decision: "info" as const, context: { i } });
 
 describe("audit on embedded PGlite", () => {
-  it("group-commits concurrent appends, honours caller transactions and verifies", { timeout: 60_000 }, async () => {
+  it("group-commits concurrent appends, honours caller transactions and verifies", async () => {
     expect(isEmbedded()).toBe(true);
     const db = await getDb();
     const before = getAuditWriteStats();

@@ -11,6 +11,7 @@ import { appendAuditMany } from "@/lib/audit/append";
 import { runCli } from "@/lib/cli/main";
 import { getDb } from "@/lib/db/client";
 import { withClient } from "../helpers/databases";
+import { copyPgliteTemplate } from "../helpers/pglite-template";
 import { useTestDatabase } from "../helpers/test-db";
 
 const url = await useTestDatabase({ migrated: false });
@@ -150,6 +151,8 @@ describe("entry points in child processes", () => {
 
   it("embedded start-up without keys generates a 0600 key file, warns loudly, and reuses it", async () => {
     const dataDir = path.join(tmp, "data");
+    // No key file and no migrations yet; the database cluster is a copy of the run's one initdb.
+    await copyPgliteTemplate(path.join(dataDir, "pglite"));
     const first = await startServer({ FRONTDESK_DATA_DIR: dataDir });
     expect(first.code).toBe(0);
     expect(first.stderr).toMatch(/WARNING: .*LOCAL USE ONLY/);

@@ -3,9 +3,7 @@
 // write -> no credential, and no grant stored or revoked without its audit record.
 // Same method as invariant-audit-fail-closed.test.ts: a trigger raises on every INSERT into
 // "AuditEvent".
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ACCESS_TOKEN_TYPE,
@@ -18,8 +16,9 @@ import {
   TOKEN_EXCHANGE_GRANT,
   tokenRequest,
 } from "../helpers/gateway-testbed";
+import { freshEmbeddedDataDir } from "../helpers/pglite-template";
 
-const dataDir = mkdtempSync(path.join(os.tmpdir(), "frontdesk-invariant-pglite-"));
+const dataDir = await freshEmbeddedDataDir("frontdesk-invariant-pglite-");
 delete process.env.DATABASE_URL;
 delete process.env.FRONTDESK_KEYS;
 process.env.FRONTDESK_DATA_DIR = dataDir;
@@ -37,7 +36,7 @@ beforeAll(async () => {
   const minted = await connectNotes(bed);
   accessToken = minted.accessToken;
   grantId = minted.grantId;
-}, 60_000);
+});
 
 afterAll(async () => {
   await bed?.close();
@@ -83,7 +82,7 @@ async function exchangeAlice() {
 }
 
 describe("no audit write, no credential (embedded PGlite)", () => {
-  it("resolve and token exchange hand out nothing while audit INSERTs fail, and work again afterwards", { timeout: 60_000 }, async () => {
+  it("resolve and token exchange hand out nothing while audit INSERTs fail, and work again afterwards", async () => {
     expect(isEmbedded()).toBe(true);
     expect((await resolveAlice()).status).toBe(200);
     await withAuditBlocked(async () => {
@@ -100,7 +99,7 @@ describe("no audit write, no credential (embedded PGlite)", () => {
     expect(again.text).toContain(accessToken);
   });
 
-  it("a grant is neither stored nor revoked without its audit record", { timeout: 60_000 }, async () => {
+  it("a grant is neither stored nor revoked without its audit record", async () => {
     const { saveGrant } = await import("@/lib/grants/save");
     const { revokeGrant } = await import("@/lib/grants/revoke");
     const db = await getDb();

@@ -10,6 +10,7 @@ import { describe, expect, inject, it } from "vitest";
 import { applyMigrations, pgliteRunner, pgRunner } from "@/lib/db/migrate";
 import { PrismaClient } from "@/lib/generated/prisma/client";
 import { createTestDatabase, withClient } from "../helpers/databases";
+import { copyPgliteTemplate } from "../helpers/pglite-template";
 import { findPostgresBin } from "../helpers/postgres-cluster";
 
 const PRISMA_OFFLINE = {
@@ -57,7 +58,8 @@ describe("migrations", () => {
 
   it("apply cleanly to an empty embedded PGlite, and the Prisma client works on it", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "frontdesk-pglite-"));
-    const pglite = await PGlite.create(path.join(dir, "db"));
+    // An empty cluster, as initdb leaves it (a copy of the run's one initdb, pglite-template.ts).
+    const pglite = await PGlite.create(await copyPgliteTemplate(path.join(dir, "db")));
     try {
       const result = await applyMigrations(pgliteRunner(pglite), { lock: false });
       expect(result.applied.length).toBeGreaterThan(0);
