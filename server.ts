@@ -1,5 +1,5 @@
-// Frontdesk's production server (`npm start` runs it after the build, through tsx):
-//   tsx server.ts [--hostname 127.0.0.1] [--port 3000]
+// Frontdesk's production server (`npm start` runs it after the build, compiled to dist/server.js):
+//   node dist/server.js [--hostname 127.0.0.1] [--port 3000]
 // One node:http server. The gateway API's hot paths (REST resolve, token exchange, elicitation
 // status) go straight to their handlers in lib/gateway-api, which are plain
 // `(Request) => Promise<Response>` functions; every other request (portal, dashboard, next-auth,
@@ -10,9 +10,8 @@
 //
 // What differs from the same handler under Next: responses get the same security headers (taken
 // from next.config.ts); the request URL is built from the Host header as Next does, and the
-// handlers only read its path and query. lib/ is loaded twice in this process (here from source,
-// and inside Next's bundle): state that must be shared lives on globalThis (database client,
-// keyring, audit queue, config-cache epoch, hot-path pool, long-poll waiters) or in PostgreSQL.
+// handlers only read its path and query. One copy of lib/ in the process: Next's server bundle
+// requires the same compiled dist/lib modules this server imports (scripts/lib-modules.mjs).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import next from "next";

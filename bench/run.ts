@@ -77,7 +77,7 @@ async function startFrontdeskServer(kind: ServerKind, env: Record<string, string
   const port = await freePort();
   const [command, args] =
     kind === "custom"
-      ? [process.execPath, [...profileArgs(), "--import", "tsx", "server.ts", "--hostname", "127.0.0.1", "--port", String(port)]]
+      ? [process.execPath, [...profileArgs(), "dist/server.js", "--hostname", "127.0.0.1", "--port", String(port)]]
       : [path.join("node_modules", ".bin", "next"), ["start", "--hostname", "127.0.0.1", "--port", String(port)]];
   const server = await startChildServer({
     command,

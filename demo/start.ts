@@ -24,7 +24,7 @@ const NOTES_CLIENT_ID = "frontdesk";
 // Frontdesk's production server: server.ts sends the gateway API straight to lib/gateway-api and
 // everything else to Next.js (README "Benchmarks" says why).
 function startNext(port: number, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", "server.ts", "--hostname", "127.0.0.1", "--port", String(port)], {
+  return spawn(process.execPath, ["dist/server.js", "--hostname", "127.0.0.1", "--port", String(port)], {
     env: { NEXT_TELEMETRY_DISABLED: "1", ...env, NODE_ENV: "production" },
     stdio: "inherit",
     detached: true,

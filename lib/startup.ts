@@ -8,11 +8,11 @@ import { startRefreshRecovery } from "@/lib/grants/refresh-recovery";
 import { startOutboxWorker } from "@/lib/outbox/worker";
 
 // server.ts and Next's instrumentation hook both call this in one process; the checks run once.
-const holder = globalThis as typeof globalThis & { __frontdeskStarted?: Promise<void> };
+let started: Promise<void> | undefined;
 
 export function startFrontdesk(): Promise<void> {
-  holder.__frontdeskStarted ??= runStartupChecks();
-  return holder.__frontdeskStarted;
+  started ??= runStartupChecks();
+  return started;
 }
 
 async function runStartupChecks(): Promise<void> {

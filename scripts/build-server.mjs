@@ -6,11 +6,18 @@
 // packages stay in node_modules (imports left as they are), so the result needs only the
 // production dependencies next to it. Runs after `next build` in `npm run build`.
 import { rm } from "node:fs/promises";
+import { relative } from "node:path";
 import { build } from "esbuild";
+import { libSources } from "./lib-modules.mjs";
+
+// Every lib module is an entry (dist/lib/<path>.js): Next's server bundle requires them by path
+// (next.config.ts), and code shared between entries lives in shared chunks, so the server and
+// Next's routes run the same module instances.
+const libEntries = Object.fromEntries(libSources(process.cwd()).map((file) => [relative(process.cwd(), file).replace(/\.ts$/, ""), file]));
 
 await rm("dist", { recursive: true, force: true });
 await build({
-  entryPoints: { server: "server.ts", cli: "lib/cli/main.ts", launch: "launch.ts" },
+  entryPoints: { server: "server.ts", cli: "lib/cli/main.ts", launch: "launch.ts", ...libEntries },
   outdir: "dist",
   bundle: true,
   splitting: true,

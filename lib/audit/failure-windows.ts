@@ -32,10 +32,7 @@ interface Pending {
   count: number;
 }
 
-const holder = globalThis as typeof globalThis & {
-  __frontdeskFailureWindows?: { known: Map<string, number>; pending: Map<string, Pending>; timer: NodeJS.Timeout | null };
-};
-const state = (holder.__frontdeskFailureWindows ??= { known: new Map(), pending: new Map(), timer: null });
+const state: { known: Map<string, number>; pending: Map<string, Pending>; timer: NodeJS.Timeout | null } = { known: new Map(), pending: new Map(), timer: null };
 
 function keyOf(p: Omit<Pending, "count">): string {
   return `${p.action}\n${p.reason}\n${p.source}\n${p.windowStart}`;

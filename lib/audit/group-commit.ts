@@ -55,15 +55,13 @@ interface QueueState {
   stats: GroupCommitStats;
 }
 
-// On globalThis, like the database client: Next.js may load this module once per bundle, and
-// one queue per process batches best (several queues would only contend for the chain lock).
-const holder = globalThis as typeof globalThis & { __frontdeskAuditQueue?: QueueState };
-const state: QueueState = (holder.__frontdeskAuditQueue ??= {
+// One queue per process batches best (several would only contend for the chain lock).
+const state: QueueState = {
   queue: [],
   queuedEvents: 0,
   draining: null,
   stats: { batches: 0, events: 0, failedBatches: 0, largestBatch: 0 },
-});
+};
 registerAuditQueue(() => state.queuedEvents);
 
 /** Queues events to be committed together with concurrent appends; resolves after commit. */

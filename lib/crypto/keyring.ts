@@ -238,7 +238,10 @@ interface KeyringState {
 // read into a source read: at most one reload per interval, shared by all waiting readers.
 const MIN_RELOAD_INTERVAL_MS = 1_000;
 
-// On globalThis so every bundle Next.js builds shares one keyring per process.
+// On globalThis so the dev server's copies of lib/ share one keyring (one load, one HSM session):
+// `next dev` (Turbopack) gives instrumentation, route handlers and server actions each their own
+// copy of lib/ and re-evaluates modules on edits; a production build has one copy per process
+// (scripts/lib-modules.mjs), where this is a plain module variable in effect.
 const holder = globalThis as typeof globalThis & { __frontdeskKeys?: KeyringState; __frontdeskKeysLoading?: Promise<KeyEncryptionKeys> };
 
 /** The key source configuration, from the environment (lib/env.ts). */

@@ -30,8 +30,10 @@ interface DbState {
   pglite?: PGlite;
 }
 
-// On globalThis so that every bundle Next.js builds (instrumentation, routes, actions)
-// shares one client, and an embedded database is opened once per process.
+// On globalThis so that an embedded database is opened once per process and a dev server does not
+// open a pool per edit: `next dev` (Turbopack) gives instrumentation, route handlers and server
+// actions each their own copy of lib/ and re-evaluates modules on edits; a production build has
+// one copy per process (scripts/lib-modules.mjs), where this is a plain module variable in effect.
 const holder = globalThis as typeof globalThis & { __frontdeskDb?: DbState };
 
 export function isEmbedded(): boolean {

@@ -11,7 +11,10 @@ import { env } from "@/lib/env";
 import { log } from "@/lib/log";
 import { registerPool } from "@/lib/observability/metrics";
 
-// On globalThis like the Prisma client: Next.js bundles and server.ts may each load this module.
+// On globalThis like the Prisma client (lib/db/client.ts), for the dev server: `next dev`
+// (Turbopack) gives instrumentation, route handlers and server actions each their own copy of lib/
+// and re-evaluates modules on edits; a production build has one copy per process
+// (scripts/lib-modules.mjs), where this is a plain module variable in effect.
 const holder = globalThis as typeof globalThis & { __frontdeskHotPool?: { pool: pg.Pool; url: string } };
 
 export function getHotPool(): pg.Pool | null {

@@ -20,10 +20,12 @@ export const LISTENING_POLL_INTERVAL_MS = 1_000;
 export const ELICITATION_CHANNEL = "frontdesk_elicitation";
 export const MAX_WAITERS = 5_000;
 
-// Process-wide, on globalThis: the portal (inside Next's bundle) settles elicitations and wakes
-// waiters, while server.ts serves the long-polls from its own copy of lib/ (same process). With
-// module-level state each copy would see only its own waiters, and a completion on this instance
-// would wait for the next database poll instead of waking the long-poll at once.
+// Process-wide: the portal settles elicitations and wakes the waiters of the long-polls. On
+// globalThis for the dev server only, where the portal's copy of this module is not the long-poll
+// route's (a completion would otherwise wait for the next database poll): `next dev` (Turbopack)
+// gives instrumentation, route handlers and server actions each their own copy of lib/ and
+// re-evaluates modules on edits; a production build has one copy per process
+// (scripts/lib-modules.mjs), where this is a plain module variable in effect.
 interface WatchState {
   waiters: Map<string, Set<() => void>>;
   timer: NodeJS.Timeout | undefined;

@@ -1,13 +1,13 @@
 // A small in-process cache with a time-to-live, for configuration read on every gateway call
 // (gateway rows, providers, policy rules). Changes made in this process invalidate at once;
-// changes made on another instance are seen within the TTL. Secrets-bearing rows are cached
-// only as hashes (gateway secrets), never decrypted material. Concurrent misses for one key
-// share one load.
-// Next.js bundles route handlers and server actions separately, each with its own copy of this
-// module, so a `delete` in an admin action would not reach the copy a gateway route reads.
-// `invalidate` and `clear` (used after a configuration change) therefore also bump one
-// process-wide epoch (on globalThis, shared by all bundles); entries loaded before the current
-// epoch count as stale in every copy. Config changes are rare, so this costs little.
+// changes made on another instance are seen within the TTL. Secrets-bearing rows are cached only
+// as hashes (gateway secrets), never decrypted material. Concurrent misses for one key share one
+// load. `invalidate` and `clear` (used after a configuration change) also bump one process-wide
+// epoch (on globalThis); entries loaded before the current epoch count as stale in every copy of
+// this module. Needed by the dev server only, where an admin action's copy is not the gateway
+// route's: `next dev` (Turbopack) gives instrumentation, route handlers and server actions each
+// their own copy of lib/ and re-evaluates modules on edits; a production build has one copy per
+// process (scripts/lib-modules.mjs), where this is a plain module variable in effect.
 const shared = globalThis as typeof globalThis & { __frontdeskConfigEpoch?: { value: number } };
 const epoch = (shared.__frontdeskConfigEpoch ??= { value: 0 });
 

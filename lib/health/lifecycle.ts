@@ -1,11 +1,8 @@
-// The process's serving state, shared by every copy of lib/ in the process (server.ts loads it
-// from source, Next's bundle loads it again): readiness must say "not ready" the moment a
-// shutdown begins, whichever copy answers the health check.
-const holder = globalThis as typeof globalThis & { __frontdeskLifecycle?: { shuttingDown: boolean; listeners: Set<() => void> } };
+// The process's serving state: readiness must say "not ready" the moment a shutdown begins.
+const serving = { shuttingDown: false, listeners: new Set<() => void>() };
 
 function state() {
-  holder.__frontdeskLifecycle ??= { shuttingDown: false, listeners: new Set() };
-  return holder.__frontdeskLifecycle;
+  return serving;
 }
 
 export function isShuttingDown(): boolean {

@@ -1,6 +1,5 @@
-// Prometheus metrics (prom-client). One registry per process on globalThis: under server.ts lib/
-// is loaded twice (server.ts's copy serves the gateway API, Next's bundle the portal), and both
-// must count into the same series. Labels are closed sets (route names, error codes, outcome
+// Prometheus metrics (prom-client), one registry per process: the gateway API and the portal
+// count into the same series (one copy of lib/ per process, scripts/lib-modules.mjs). Labels are closed sets (route names, error codes, outcome
 // kinds, provider slugs, pool names): never ids, users or anything a caller chooses freely.
 // Served by lib/observability/metrics-server.ts, which is off unless configured.
 import client from "prom-client";
@@ -124,11 +123,11 @@ function createMetrics(): Metrics {
   return m;
 }
 
-const holder = globalThis as typeof globalThis & { __frontdeskMetrics?: Metrics };
+let registry: Metrics | undefined;
 
 export function metrics(): Metrics {
-  holder.__frontdeskMetrics ??= createMetrics();
-  return holder.__frontdeskMetrics;
+  registry ??= createMetrics();
+  return registry;
 }
 
 /** The text exposition of every metric (what /metrics serves). */

@@ -1,7 +1,6 @@
 // The request a piece of code is running for, without threading it through every call: the
 // gateway route wrapper runs its handler inside `runWithRequest`, and the logger (request ids)
-// and tracing read it back. One AsyncLocalStorage per process on globalThis, because lib/ is
-// loaded twice under server.ts (its own copy and Next's bundle) and both must see the same store.
+// and tracing read it back.
 import { AsyncLocalStorage } from "node:async_hooks";
 
 export interface RequestContext {
@@ -10,8 +9,7 @@ export interface RequestContext {
   route?: string;
 }
 
-const holder = globalThis as typeof globalThis & { __frontdeskRequestContext?: AsyncLocalStorage<RequestContext> };
-const storage = (holder.__frontdeskRequestContext ??= new AsyncLocalStorage<RequestContext>());
+const storage = new AsyncLocalStorage<RequestContext>();
 
 export function runWithRequest<T>(context: RequestContext, fn: () => T): T {
   return storage.run(context, fn);

@@ -24,7 +24,7 @@ const MAX_ATTRIBUTE_LENGTH = 200;
 /** Semantic-convention names that the secret rule would catch but that carry no secret. */
 const KNOWN_SAFE = new Set(["http.response.status_code"]);
 
-const holder = globalThis as typeof globalThis & { __frontdeskTracing?: TracerProvider };
+let started: TracerProvider | undefined;
 
 /** Keeps only scalar attributes whose names do not suggest a secret; long strings are cut. */
 export function safeAttributes(input: Record<string, unknown> = {}): Attributes {
@@ -42,7 +42,7 @@ export function safeAttributes(input: Record<string, unknown> = {}): Attributes 
  * SimpleSpanProcessor over an InMemorySpanExporter). Returns false when tracing stays off.
  */
 export function startTracing(opts: { processor?: SpanProcessor; exporter?: SpanExporter } = {}): boolean {
-  if (holder.__frontdeskTracing) return true;
+  if (started) return true;
   const e = env();
   const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   if (!opts.processor && !opts.exporter && !endpoint) return false;
@@ -54,14 +54,14 @@ export function startTracing(opts: { processor?: SpanProcessor; exporter?: SpanE
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
-  holder.__frontdeskTracing = provider;
+  started = provider;
   return true;
 }
 
 /** Flushes and stops the provider (graceful shutdown, tests). */
 export async function stopTracing(): Promise<void> {
-  const provider = holder.__frontdeskTracing;
-  holder.__frontdeskTracing = undefined;
+  const provider = started;
+  started = undefined;
   if (!provider) return;
   await provider.shutdown();
   trace.disable();

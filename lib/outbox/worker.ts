@@ -170,8 +170,10 @@ class OutboxPump {
   }
 }
 
-// On globalThis: lib/ is loaded twice in the server process (tsx for server.ts, Next's bundle),
-// and both copies must wake the same single worker.
+// On globalThis for the dev server only, so every copy wakes the one worker: `next dev`
+// (Turbopack) gives instrumentation, route handlers and server actions each their own copy of lib/
+// and re-evaluates modules on edits; a production build has one copy per process
+// (scripts/lib-modules.mjs), where this is a plain module variable in effect.
 const holder = globalThis as typeof globalThis & { __frontdeskOutbox?: { pump: OutboxPump; started: boolean; pruner?: NodeJS.Timeout } };
 
 function state() {

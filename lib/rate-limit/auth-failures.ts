@@ -16,8 +16,7 @@ import { rateLimited } from "./limited";
 
 const MINUTE = 60_000;
 const MAX_REMEMBERED = 10_000;
-const holder = globalThis as typeof globalThis & { __frontdeskAuthFailureBlocks?: Map<string, number> };
-const blockedUntil = (holder.__frontdeskAuthFailureBlocks ??= new Map<string, number>());
+const blockedUntil = new Map<string, number>();
 
 const MESSAGE = "Too many failed client authentications; try again later";
 

@@ -36,7 +36,7 @@ const UPSERT_SQL = `
 /** Keys whose window ended this long ago are removed (longest window in use is a minute). */
 const PRUNE_AFTER_MS = 60 * 60 * 1000;
 const PRUNE_EVERY_MS = 5 * 60 * 1000;
-const state = globalThis as typeof globalThis & { __frontdeskRateLimitPrunedAt?: number };
+let prunedAt = 0;
 
 function windowStart(now: number, windowMs: number): number {
   return Math.floor(now / windowMs) * windowMs;
@@ -61,8 +61,8 @@ export async function addHits(hits: CounterHit[], now = Date.now()): Promise<Cou
 }
 
 function maybePrune(now: number): void {
-  if (now - (state.__frontdeskRateLimitPrunedAt ?? 0) < PRUNE_EVERY_MS) return;
-  state.__frontdeskRateLimitPrunedAt = now;
+  if (now - prunedAt < PRUNE_EVERY_MS) return;
+  prunedAt = now;
   void getDb()
     .then((db) => db.rateLimitCounter.deleteMany({ where: { windowStart: { lt: new Date(now - PRUNE_AFTER_MS) } } }))
     .catch((e: unknown) => log.warn("rate-limit prune failed", { error: e instanceof Error ? e.message : "unknown" }));

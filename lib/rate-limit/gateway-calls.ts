@@ -21,8 +21,7 @@ interface Entry {
   pending: number;
 }
 
-const holder = globalThis as typeof globalThis & { __frontdeskGatewayCalls?: { entries: Map<string, Entry>; timer: NodeJS.Timeout | null } };
-const counter = (holder.__frontdeskGatewayCalls ??= { entries: new Map(), timer: null });
+const counter: { entries: Map<string, Entry>; timer: NodeJS.Timeout | null } = { entries: new Map(), timer: null };
 
 /** Counts one authenticated call; returns the rate_limited error when the gateway is over its limit. */
 export function limitGatewayCall(gatewayId: string, now = Date.now()): AppError | null {

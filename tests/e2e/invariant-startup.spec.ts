@@ -24,7 +24,7 @@ interface Exit {
 function runServer(env: Record<string, string>): Promise<Exit> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "server.ts", "--hostname", "127.0.0.1", "--port", String(port)], {
+    const child = spawn(process.execPath, ["dist/server.js", "--hostname", "127.0.0.1", "--port", String(port)], {
       env: {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "",

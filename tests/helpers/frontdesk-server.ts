@@ -34,7 +34,7 @@ export function distDir(): string {
 /** Makes a production build in `dir` unless one is there (a suite run alone, without `npm test`'s build). */
 export function ensureBuild(dir: string): void {
   if (existsSync(path.join(dir, "BUILD_ID"))) return;
-  execFileSync(path.join("node_modules", ".bin", "next"), ["build"], {
+  execFileSync("npm", ["run", "-s", "build"], {
     env: { ...process.env, FRONTDESK_DIST_DIR: dir, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
     stdio: "ignore",
     timeout: 540_000,
@@ -44,12 +44,12 @@ export function ensureBuild(dir: string): void {
 export async function startFrontdesk(opts: { env: Record<string, string>; distDir?: string; port?: number }): Promise<FrontdeskServer> {
   const dir = opts.distDir ?? distDir();
   if (!existsSync(path.join(dir, "BUILD_ID"))) {
-    throw new Error(`No Next.js build in ${dir}: run \`FRONTDESK_DIST_DIR=${dir} npx next build\` first (npm test does).`);
+    throw new Error(`No Next.js build in ${dir}: run \`FRONTDESK_DIST_DIR=${dir} npm run build\` first (npm test builds).`);
   }
   const port = opts.port ?? (await freePort());
   const url = `http://localhost:${port}`;
   // The production server (server.ts: gateway API direct, everything else Next.js), as `npm start` runs it.
-  const child = spawn(process.execPath, ["--import", "tsx", "server.ts", "--hostname", "127.0.0.1", "--port", String(port)], {
+  const child = spawn(process.execPath, ["dist/server.js", "--hostname", "127.0.0.1", "--port", String(port)], {
     env: {
       ...process.env,
       NODE_ENV: "production",

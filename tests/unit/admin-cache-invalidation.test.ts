@@ -1,5 +1,6 @@
-// Regression: disabling a gateway in the dashboard did not fail its next call. Next.js bundles
-// server actions and route handlers separately, so each has its own copy of lib/gateways/ttl-cache;
+// Regression: disabling a gateway in the dashboard did not fail its next call. Next.js bundled
+// server actions and route handlers separately (still so under `next dev`; a production build
+// requires one compiled copy, scripts/lib-modules.mjs), so each had its own lib/gateways/ttl-cache;
 // the admin action invalidated its copy while the gateway route kept serving the cached row.
 // Two module instances stand in for the two bundles here.
 import { describe, expect, it, vi } from "vitest";

@@ -1,6 +1,6 @@
-// server.ts serves long-polls from its own copy of lib/, while the portal settles elicitations
-// inside Next's bundle: both copies live in one process, so a settle in one must wake the
-// long-polls waiting in the other at once (not at the next database poll).
+// Under `next dev` the portal's server actions and the long-poll route have their own copies of
+// lib/ in one process (a production build has one, scripts/lib-modules.mjs): a settle in one copy
+// must wake the long-polls waiting in the other at once (not at the next database poll).
 import { setImmediate as realSetImmediate } from "node:timers";
 import { describe, expect, it, vi } from "vitest";
 
