@@ -4,6 +4,7 @@
 import type { RequesterSummary } from "@/lib/consent/approvals";
 import type { DelegationSummary } from "@/lib/delegations/list";
 import { SubmitButton } from "@/components/ui/button";
+import { DelegateForm } from "./delegate-form";
 import { requesterLabel } from "./consent-summary";
 import { ScopeList } from "./scope-list";
 
@@ -34,6 +35,8 @@ export function ConnectionAccess(props: {
   withdrawAction: Action;
   revokeDelegationToken: string;
   revokeDelegationAction: Action;
+  /** Offered on an active connection: create a delegation of it (components/portal/delegate-form.tsx). */
+  delegate?: Omit<Parameters<typeof DelegateForm>[0], "providerName">;
 }) {
   const current = props.requesters.filter((r) => r.withdrawnAt === null);
   return (
@@ -107,6 +110,7 @@ export function ConnectionAccess(props: {
           </ul>
         </section>
       ) : null}
+      {props.delegate ? <DelegateForm providerName={props.providerName} {...props.delegate} /> : null}
     </div>
   );
 }

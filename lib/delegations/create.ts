@@ -1,6 +1,7 @@
 // A user's standing delegation of one connection to one agent (design.md invariant 13): scopes
 // within what the connection holds, an expiry no later than the admin maximum
-// (DELEGATION_MAX_DAYS), optionally only through one gateway. Audited.
+// (DELEGATION_MAX_DAYS), optionally only through one gateway. Audited. Each refusal names the
+// field it is about (AppError details.field), so a form can say what to change.
 import { appendAudit, type AuditTx } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
 import { env } from "@/lib/env";
@@ -25,7 +26,7 @@ export function maxDelegationDays(): number {
 /** Checks the length in days against the admin maximum (AppError invalid_request otherwise). */
 export function checkDelegationDays(days: number): void {
   const max = maxDelegationDays();
-  if (!Number.isInteger(days) || days < 1 || days > max) throw new AppError("invalid_request", `A delegation lasts 1 to ${max} days`);
+  if (!Number.isInteger(days) || days < 1 || days > max) throw new AppError("invalid_request", `A delegation lasts 1 to ${max} days`, { field: "days" });
 }
 
 export async function createDelegation(draft: DelegationDraft, opts: { requestId?: string; elicitationId?: string } = {}) {
@@ -43,16 +44,16 @@ export async function insertDelegation(tx: AuditTx, draft: DelegationDraft, opts
     where: { id: draft.grantId, userId: draft.userId, status: "active" },
     select: { id: true, providerId: true, scopes: true },
   });
-  if (!grant) throw new AppError("not_found", "No such active connection");
+  if (!grant) throw new AppError("not_found", "No such active connection", { field: "connection" });
   // An API key holds no scopes: delegating it is delegating the key as a whole. Otherwise at least one.
-  if (scopes.length === 0 && grant.scopes.length > 0) throw new AppError("invalid_request", "Choose at least one permission to delegate");
+  if (scopes.length === 0 && grant.scopes.length > 0) throw new AppError("invalid_request", "Choose at least one permission to delegate", { field: "scopes" });
   const beyond = missingScopes(grant.scopes, scopes);
-  if (beyond.length > 0) throw new AppError("invalid_request", `The connection does not hold: ${beyond.join(", ")}`);
+  if (beyond.length > 0) throw new AppError("invalid_request", `The connection does not hold: ${beyond.join(", ")}`, { field: "scopes", beyond });
   const agent = await tx.agent.findFirst({ where: { id: draft.agentId, status: "active" }, select: { id: true } });
-  if (!agent) throw new AppError("not_found", "No such active agent");
+  if (!agent) throw new AppError("not_found", "No such active agent", { field: "agent" });
   if (draft.gatewayId) {
     const gateway = await tx.gateway.findFirst({ where: { id: draft.gatewayId, status: "active" }, select: { id: true } });
-    if (!gateway) throw new AppError("not_found", "No such active gateway");
+    if (!gateway) throw new AppError("not_found", "No such active gateway", { field: "gateway" });
   }
   const delegation = await tx.delegation.create({
     data: {

@@ -10,6 +10,7 @@ import { createElicitation } from "@/lib/elicitations/create";
 import { elicitationMessage, toUrlElicitation, type UrlElicitation } from "@/lib/elicitations/mcp";
 import { checkRequesterConsent, type StoredApproval } from "@/lib/consent/check";
 import { checkDelegation, recordDelegationUse } from "@/lib/delegations/authorize";
+import { noteDelegationFirstUse } from "@/lib/delegations/first-use";
 import { delegationDenied } from "@/lib/delegations/subject";
 import type { Requester } from "@/lib/consent/requester";
 import { AppError } from "@/lib/errors";
@@ -441,17 +442,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   });
   markGrantUsed(fresh.grant.id, gateway.id, consent.approvalId);
   if (delegationId && (await recordDelegationUse(delegationId))) {
-    await appendAudit({
-      actorType: "gateway",
-      actorId: gateway.id,
-      userId: found!.id,
-      gatewayId: gateway.id,
-      providerId: provider.id,
-      action: "delegation.first_used",
-      decision: "info",
-      requestId: req.requestId,
-      context: { delegationId, agentId: req.actor?.agentId },
-    });
+    await noteDelegationFirstUse({ delegationId, userId: found!.id, gatewayId: gateway.id, providerId: provider.id, agentId: req.actor?.agentId, requestId: req.requestId });
   }
   return { kind: "credential", grantId: fresh.grant.id, credential, scopes: fresh.grant.scopes };
 }

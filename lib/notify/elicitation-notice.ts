@@ -20,7 +20,8 @@ export interface ElicitationNotice {
   user: { issuer: string; subject: string; id: string | null; email: string | null; name: string | null; noticesEnabled: boolean };
 }
 
-function clean(value: string | undefined | null, max = 120): string | undefined {
+/** Untrusted or admin-set text for a mail or chat message: control characters removed, bounded. */
+export function clean(value: string | undefined | null, max = 120): string | undefined {
   if (!value) return undefined;
   // eslint-disable-next-line no-control-regex
   const text = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim().slice(0, max);

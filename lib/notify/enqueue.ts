@@ -27,3 +27,17 @@ export async function enqueueElicitationNotices(
   if (isChatEnabled()) events.push({ kind: "notice.chat", target: input.target, payload: { elicitationId: input.elicitationId } });
   await enqueueOutboxEvents(tx, events);
 }
+
+/**
+ * In the transaction that records a delegation's first use: one e-mail to its user, if e-mail is
+ * configured, the user has an address and has not turned notices off (the portal's Requests page
+ * shows recent first uses either way).
+ */
+export async function enqueueDelegationFirstUseNotice(
+  tx: AuditTx,
+  input: { delegationId: string; gatewayId: string; user: { id: string; email: string | null; noticesEnabled: boolean } },
+): Promise<void> {
+  const to = input.user.email;
+  if (!input.user.noticesEnabled || !isEmailEnabled() || !to || !/^[^\s@<>]+@[^\s@<>]+$/.test(to) || to.length > 320) return;
+  await enqueueOutboxEvents(tx, [{ kind: "notice.delegation_email", target: input.user.id, payload: { delegationId: input.delegationId, gatewayId: input.gatewayId, to } }]);
+}

@@ -2,7 +2,7 @@
 // schema first; an unknown kind or a malformed payload can never succeed and is given up at once.
 import { deliverElicitationSettled } from "@/lib/gateways/webhook";
 import { deliverChatNotice } from "@/lib/notify/chat";
-import { deliverEmailNotice } from "@/lib/notify/email";
+import { deliverDelegationEmailNotice, deliverEmailNotice } from "@/lib/notify/email";
 import { deliverCredentialChange } from "./credential-change";
 import { isOutboxKind, outboxPayloadSchemas } from "./kinds";
 import { DeliveryError, type AttemptBudget } from "./post";
@@ -25,6 +25,8 @@ export async function deliverOutboxEvent(
       return deliverEmailNotice({ ...base, payload: parse(event.kind, event.payload) }, opts);
     case "notice.chat":
       return deliverChatNotice({ ...base, payload: parse(event.kind, event.payload) }, opts);
+    case "notice.delegation_email":
+      return deliverDelegationEmailNotice({ ...base, payload: parse(event.kind, event.payload) }, opts);
   }
 }
 

@@ -29,6 +29,8 @@ export const outboxPayloadSchemas = {
   "notice.email": z.object({ elicitationId: id, to: z.string().min(3).max(320) }).strict(),
   /** The same, through the deployment's chat webhook. */
   "notice.chat": z.object({ elicitationId: id }).strict(),
+  /** Tell the user by e-mail that an agent used their standing delegation for the first time (via gatewayId). */
+  "notice.delegation_email": z.object({ delegationId: id, gatewayId: id, to: z.string().min(3).max(320) }).strict(),
 } as const;
 
 export type OutboxKind = keyof typeof outboxPayloadSchemas;

@@ -20,6 +20,9 @@ export const notices = {
   withdraw_not_found: { tone: "error", title: "Nothing to withdraw", body: "That access may already have been withdrawn." },
   delegation_revoked: { tone: "success", title: "Delegation revoked", body: "The agent can no longer act for you with this connection while you are away." },
   delegation_not_found: { tone: "error", title: "Delegation not found", body: "It may already have been revoked." },
+  delegation_created: { tone: "success", title: "Delegation created", body: "The agent may now use this connection for you while you are away, with the permissions you chose, until the date shown. Revoke it here at any time." },
+  delegation_no_scopes: { tone: "error", title: "The delegation was not created", body: "Choose at least one permission the agent may use. Nothing was changed." },
+  delegation_not_possible: { tone: "error", title: "The delegation was not created", body: "That agent, gateway or connection is not available for a delegation any more. Reload the page and try again. Nothing was changed." },
   delegation_invalid: { tone: "error", title: "The delegation could not be set up", body: "Choose a number of days within the allowed range. Nothing was changed." },
 } as const;
 

@@ -6,7 +6,9 @@
 // 2. Later, with nobody present, the agent gets the credential from the token endpoint in
 //    delegation mode (its actor token + the delegation id shown on alice's connections page).
 // 3. alice revokes the delegation on the connections page; the agent's next call is refused.
-//    Withdrawing the agent as a requester takes away its live-user access too.
+// 4. alice creates a delegation on the connections page (agent, permissions, gateway, days); the
+//    agent resolves by it; she revokes it. Withdrawing the agent as a requester takes away its
+//    live-user access too.
 // The admin audit shows the refusal with its reason.
 import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import { startE2eEnvironment, UPSTREAM_PROVIDER_SLUG, upstreamProviderFields, type E2eEnvironment } from "../helpers/e2e-environment";
@@ -166,6 +168,12 @@ test("with nobody present, the agent gets the credential by the delegation (its 
   // The connections page shows the delegation was used.
   await alice.page.reload();
   await expect(notesCard(alice.page).getByText(/Until .* · Last used (?!Never)/)).toBeVisible();
+  // She is told of the first use on her Requests page (and by e-mail where it is set up: delegations.test.ts).
+  await alice.page.goto(`${env.frontdesk.url}/requests`);
+  const told = alice.page.getByRole("region", { name: "Agents that started acting for you" });
+  await expect(told).toContainText(`Agent ${AGENT_NAME} first used your Notes account`);
+  await told.getByRole("link", { name: "Review or revoke delegations on My connections" }).click();
+  await expect(alice.page.getByRole("heading", { level: 1, name: "My connections" })).toBeVisible();
 });
 
 test("without its actor token, as another agent, for wider scopes or after expiry, the same call is refused", async () => {
@@ -190,9 +198,66 @@ test("alice revokes the delegation on her connections page; the agent's next cal
   const { accessToken } = await fixture<{ accessToken: string }>("notesToken", { subject: "alice" });
   await expectRefused(await byDelegation(), "delegation:revoked", accessToken);
 
-  // With alice present (her subject token) the agent is still an approved requester...
+  // With alice present (her subject token) the agent is still an approved requester.
   expect((await tokenExchange(await withAlice())).status).toBe(200);
-  // ...until she withdraws it: then it must ask her again.
+});
+
+test("alice creates a delegation on her connections page (agent, permissions, gateway, days); the agent resolves by it; she revokes it", async () => {
+  const { page } = alice;
+  await page.goto(`${env.frontdesk.url}/connections`);
+  const notes = notesCard(page);
+  const disclosure = notes.locator("details").filter({ hasText: "Let an agent use Notes while you are away" });
+  const form = page.getByRole("form", { name: "Delegate Notes" });
+  const openForm = async () => {
+    if (!(await disclosure.evaluate((d) => (d as HTMLDetailsElement).open))) await disclosure.getByText("Let an agent use Notes while you are away…").click();
+    await expect(form).toBeVisible();
+  };
+  await openForm();
+  // Only the verified agent she approved is offered, and the gateway she approved it through.
+  await expect(form.getByLabel("Agent").locator("option")).toHaveText([AGENT_NAME]);
+  await expect(form.getByLabel("Through which gateway").locator("option")).toHaveText(["Any gateway your administrator allows", `Only ${GATEWAY_NAME}`]);
+  await expect(form.getByLabel(/For how many days \(1 to 30\)/)).toHaveAttribute("max", "30");
+  await form.getByLabel("Through which gateway").selectOption({ label: `Only ${GATEWAY_NAME}` });
+
+  // No permission ticked: refused and announced (role=alert); nothing is created.
+  const before = (await fixture<{ action: string }[]>("decisions")).filter((e) => e.action === "delegation.created").length;
+  await form.getByRole("button", { name: "Delegate Notes" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "The delegation was not created" })).toContainText("Choose at least one permission");
+  expect((await fixture<{ action: string }[]>("decisions")).filter((e) => e.action === "delegation.created").length).toBe(before);
+
+  await openForm();
+  await form.getByLabel("Agent").selectOption({ label: AGENT_NAME });
+  await form.getByLabel("Through which gateway").selectOption({ label: `Only ${GATEWAY_NAME}` });
+  await form.getByRole("checkbox", { name: "notes:read" }).check();
+  await form.getByLabel(/For how many days/).fill("3");
+  await form.getByRole("button", { name: "Delegate Notes" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Delegation created" })).toBeVisible();
+  // Listed with its id (only an active delegation shows one), beside the revoked one.
+  await expect(notes.getByText(`Agent ${AGENT_NAME} via ${GATEWAY_NAME} only`)).toHaveCount(2);
+  delegationId = (await notes.locator("code", { hasText: /^dlg_/ }).innerText()).trim();
+  const created = (await fixture<{ action: string; context: { delegationId?: string; expiresAt?: string; scopes?: string[]; elicitationId?: string } }[]>("decisions")).filter(
+    (e) => e.action === "delegation.created",
+  );
+  expect(created).toHaveLength(before + 1);
+  expect(created.at(-1)!.context).toMatchObject({ delegationId, scopes: ["notes:read"] });
+  expect(created.at(-1)!.context.elicitationId).toBeUndefined();
+  const daysLeft = (Date.parse(created.at(-1)!.context.expiresAt!) - Date.now()) / 86_400_000;
+  expect(daysLeft).toBeGreaterThan(2.9);
+  expect(daysLeft).toBeLessThanOrEqual(3);
+
+  // With nobody present the agent gets her credential by it...
+  const { accessToken } = await fixture<{ accessToken: string }>("notesToken", { subject: "alice" });
+  const { status, json } = await tokenExchange(await byDelegation());
+  expect(status).toBe(200);
+  expect(json.access_token).toBe(accessToken);
+  // ...until she revokes it.
+  await notesCard(page).getByRole("button", { name: `Revoke the delegation to agent ${AGENT_NAME}` }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Delegation revoked" })).toBeVisible();
+  await expectRefused(await byDelegation(), "delegation:revoked", accessToken);
+});
+
+test("withdrawing the agent as a requester takes away its live-user access too: it must ask again", async () => {
+  const { page } = alice;
   await notesCard(page).getByRole("button", { name: `Withdraw access of agent ${AGENT_NAME} via ${GATEWAY_NAME}` }).click();
   await expect(page.getByRole("status").filter({ hasText: "Access withdrawn" })).toBeVisible();
   const asked = await tokenExchange(await withAlice());

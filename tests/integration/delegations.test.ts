@@ -6,11 +6,13 @@
 // verified actor is the Agent row such a verification yields.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basicAuth, connectNotes, resolveRequest, startGatewayTestbed, type GatewayTestbed } from "../helpers/gateway-testbed";
+import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
 import { useTestDatabase } from "../helpers/test-db";
 
 await useTestDatabase();
 
 let bed: GatewayTestbed;
+let smtp: SmtpSink;
 let lib: Awaited<ReturnType<typeof importLib>>;
 let db: Awaited<ReturnType<typeof lib.getDb>>;
 let notesToken: string;
@@ -33,7 +35,8 @@ async function importLib() {
 }
 
 beforeAll(async () => {
-  bed = await startGatewayTestbed();
+  smtp = await startSmtpSink();
+  bed = await startGatewayTestbed({ extraEnv: { SMTP_URL: smtp.url, NOTIFY_EMAIL_FROM: "Frontdesk <frontdesk@frontdesk.test>" } });
   lib = await importLib();
   db = await lib.getDb();
   const connected = await connectNotes(bed, { scope: "notes:read notes:write", approve: [bed.basic] });
@@ -49,6 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bed?.close();
+  await smtp?.close();
 });
 
 async function gatewayOf(fixture: { id: string }) {
@@ -110,6 +114,46 @@ describe("standing delegations", () => {
     const [listed] = await lib.listUserDelegations(bed.users.alice);
     expect(listed).toMatchObject({ id: delegationId, agentName: "scheduler job", providerName: "Notes", state: "active", scopes: ["notes:read"] });
     expect(listed!.firstUsedAt).not.toBeNull();
+  });
+
+  it("its first use tells alice once: audited, one e-mail naming the agent, service, gateway and permissions (no token), listed on her Requests page", async () => {
+    const { drainOutbox } = await import("@/lib/outbox/worker");
+    const { listFirstUses } = await import("@/lib/delegations/first-use");
+    const alice = await db.user.findUniqueOrThrow({ where: { id: bed.users.alice } });
+    await drainOutbox();
+    const mail = await smtp.waitFor((m) => m.envelopeTo.includes(alice.email!) && m.subject.includes("for the first time"));
+    expect(mail.subject).toBe("scheduler job used your Notes account for the first time while you were away");
+    expect(mail.text).toContain(`Agent scheduler job (verified by its actor token) used your Notes account for the first time through the delegation you gave it, via ${bed.basic.name}`);
+    expect(mail.text).toContain("with these permissions: notes:read");
+    expect(mail.text).toContain(`${process.env.FRONTDESK_URL}/connections`);
+    expect(mail.raw).not.toContain(notesToken);
+    await lib.flushGroupCommit();
+    expect(await db.auditEvent.findMany({ where: { action: "delegation.first_used" }, select: { userId: true, gatewayId: true, context: true } })).toEqual([
+      { userId: bed.users.alice, gatewayId: bed.basic.id, context: { delegationId, agentId: agents.scheduler.agentId } },
+    ]);
+    expect(await listFirstUses(bed.users.alice)).toMatchObject([{ delegationId, agentName: "scheduler job", providerName: "Notes", state: "active" }]);
+    expect(await listFirstUses(bed.users.bob)).toEqual([]);
+
+    // Later uses: nothing more.
+    expect((await delegated()).kind).toBe("credential");
+    await drainOutbox();
+    expect(await db.outboxEvent.count({ where: { kind: "notice.delegation_email" } })).toBe(1);
+    expect(smtp.messages.filter((m) => m.subject.includes("for the first time"))).toHaveLength(1);
+
+    // With notices off: audited and listed, but no e-mail is queued.
+    await db.user.update({ where: { id: alice.id }, data: { noticesEnabled: false } });
+    // A second delegation to the scheduler: the newest covering one answers, so this is its first use.
+    const quiet = await lib.createDelegation({ userId: alice.id, grantId, agentId: agents.scheduler.agentId, scopes: ["notes:read"], days: 1 });
+    try {
+      expect((await delegated()).kind).toBe("credential");
+      await lib.flushGroupCommit();
+      expect(await db.auditEvent.count({ where: { action: "delegation.first_used" } })).toBe(2);
+      expect(await db.outboxEvent.count({ where: { kind: "notice.delegation_email" } })).toBe(1);
+      expect((await listFirstUses(alice.id)).map((u) => u.delegationId)).toEqual([quiet.id, delegationId]);
+    } finally {
+      await db.user.update({ where: { id: alice.id }, data: { noticesEnabled: true } });
+      await lib.revokeDelegation(quiet.id, { type: "user", id: alice.id }, { expectedUserId: alice.id });
+    }
   });
 
   it("another agent, another user, wider scopes, or no verified actor: refused with one clear error, audited with the reason", async () => {
@@ -183,6 +227,38 @@ describe("standing delegations", () => {
       ),
     );
     expect(untrusted.status).toBe(400);
+  });
+
+  it("from the connections page: only to a verified agent (and gateway) the user approved as a requester; each refusal names its field", async () => {
+    const { delegateFromConnections, delegationChoices } = await import("@/lib/portal/connection-delegation");
+    const { recordApproval, listRequestersByGrant } = await import("@/lib/consent/approvals");
+    const draft = { userId: bed.users.alice, grantId, agentId: agents.scheduler.agentId, gatewayId: bed.post.id, scopes: ["notes:read"], days: 5 };
+    // Not offered yet: alice never approved the scheduler (nor gateway post for an agent).
+    expect(delegationChoices((await listRequestersByGrant(bed.users.alice)).values()).agents).toEqual([]);
+    await expect(delegateFromConnections(draft)).rejects.toMatchObject({ code: "not_found", details: { field: "agent" } });
+
+    await db.$transaction((tx) =>
+      recordApproval(tx, { grantId, requester: { gatewayId: bed.basic.id, agentId: agents.scheduler.agentId }, approvedBy: "user", approvedById: bed.users.alice }),
+    );
+    const choices = delegationChoices((await listRequestersByGrant(bed.users.alice)).values());
+    expect(choices).toEqual({ agents: [{ id: agents.scheduler.agentId, name: "scheduler job" }], gateways: [{ id: bed.basic.id, name: bed.basic.name }], maxDays: lib.maxDelegationDays() });
+    // A gateway alice approved no agent through is not offered either.
+    await expect(delegateFromConnections(draft)).rejects.toMatchObject({ code: "not_found", details: { field: "gateway" } });
+    // bob cannot delegate alice's connection, even naming her agent.
+    await expect(delegateFromConnections({ ...draft, userId: bed.users.bob, gatewayId: null })).rejects.toMatchObject({ details: { field: "agent" } });
+    const ok = { ...draft, gatewayId: bed.basic.id };
+    await expect(delegateFromConnections({ ...ok, days: lib.maxDelegationDays() + 1 })).rejects.toMatchObject({ code: "invalid_request", details: { field: "days" } });
+    await expect(delegateFromConnections({ ...ok, days: Number.NaN })).rejects.toMatchObject({ details: { field: "days" } });
+    await expect(delegateFromConnections({ ...ok, scopes: [] })).rejects.toMatchObject({ code: "invalid_request", details: { field: "scopes" } });
+    await expect(delegateFromConnections({ ...ok, scopes: ["notes:admin"] })).rejects.toMatchObject({ details: { field: "scopes", beyond: ["notes:admin"] } });
+    expect(await db.delegation.count({ where: { revokedAt: null } })).toBe(0);
+
+    const d = await delegateFromConnections(ok);
+    expect(d).toMatchObject({ userId: bed.users.alice, agentId: agents.scheduler.agentId, gatewayId: bed.basic.id, scopes: ["notes:read"] });
+    expect((d.expiresAt.getTime() - Date.now()) / 86_400_000).toBeGreaterThan(4.99);
+    expect((await delegated({ gateway: bed.basic })).kind).toBe("credential");
+    await expect(delegated({ gateway: bed.post })).rejects.toMatchObject({ code: "delegation_denied" });
+    await lib.revokeDelegation(d.id, { type: "user", id: bed.users.alice }, { expectedUserId: bed.users.alice });
   });
 
   it("revoking the connection leaves no delegation usable", async () => {

@@ -1,11 +1,12 @@
 "use server";
 // The signed-in user's own connections (POSTs, CSRF-guarded, confirmed in the UI): revoke a
-// connection, withdraw one requester from it, revoke a standing delegation of it.
+// connection, withdraw one requester from it, create or revoke a standing delegation of it.
 import { redirect } from "next/navigation";
 import { z } from "zod";
 import { withdrawApproval } from "@/lib/consent/approvals";
 import { revokeDelegation } from "@/lib/delegations/revoke";
 import { isAppError } from "@/lib/errors";
+import { delegateFromConnections } from "@/lib/portal/connection-delegation";
 import { revokeGrant } from "@/lib/grants/revoke";
 import { submittedFields } from "@/lib/portal/form-fields";
 import type { NoticeCode } from "@/lib/portal/notices";
@@ -16,6 +17,24 @@ const formToken = z.string().max(100);
 const revokeForm = z.object({ grantId: z.string().regex(/^grt_[A-Za-z0-9_-]{1,64}$/), formToken }).strict();
 const withdrawForm = z.object({ approvalId: z.string().regex(/^apr_[A-Za-z0-9_-]{1,64}$/), formToken }).strict();
 const delegationForm = z.object({ delegationId: z.string().regex(/^dlg_[A-Za-z0-9_-]{1,64}$/), formToken }).strict();
+const createDelegationForm = z
+  .object({
+    grantId: z.string().regex(/^grt_[A-Za-z0-9_-]{1,64}$/),
+    agentId: z.string().regex(/^agt_[A-Za-z0-9_-]{1,64}$/),
+    /** "" = through any gateway policy allows. */
+    gatewayId: z.union([z.literal(""), z.string().regex(/^gw_[A-Za-z0-9_-]{1,64}$/)]),
+    /** Checkboxes: absent (none ticked), one value, or several. */
+    scopes: z.union([z.string().max(256), z.array(z.string().max(256)).max(100)]).optional(),
+    days: z.string().max(8),
+    formToken,
+  })
+  .strict();
+
+/** Which notice tells the user what to change when lib/delegations refuses (its details.field). */
+const delegationRefusal: Record<string, NoticeCode> = {
+  days: "delegation_invalid",
+  scopes: "delegation_no_scopes",
+};
 
 /**
  * Runs one change for the signed-in user, after the shared guard. A form that did not parse (a
@@ -55,6 +74,26 @@ export async function withdrawRequesterAction(formData: unknown): Promise<void> 
     const data = parsed.data!;
     await withdrawApproval(data.approvalId, { type: "user", id: userId }, { expectedUserId: userId });
     return "requester_withdrawn";
+  });
+}
+
+export async function createDelegationAction(formData: unknown): Promise<void> {
+  const parsed = createDelegationForm.safeParse(submittedFields(formData));
+  // A form that does not parse (a crafted call) is delegation_not_possible, like an agent never offered.
+  await change(parsed, "create_delegation", "delegation_not_possible", async (userId) => {
+    const data = parsed.data!;
+    const scopes = data.scopes === undefined ? [] : Array.isArray(data.scopes) ? data.scopes : [data.scopes];
+    try {
+      // Not a whole number: NaN, which lib refuses as out of bounds (the days notice).
+      const days = /^\d{1,4}$/.test(data.days) ? Number(data.days) : Number.NaN;
+      await delegateFromConnections({ userId, grantId: data.grantId, agentId: data.agentId, gatewayId: data.gatewayId || null, scopes, days });
+    } catch (e) {
+      // Days out of bounds or no permission chosen say what to change; anything else the form
+      // never offered (scopes beyond the connection) is delegation_not_possible.
+      if (!isAppError(e) || e.code !== "invalid_request") throw e;
+      return (!e.details?.beyond && delegationRefusal[String(e.details?.field)]) || "delegation_not_possible";
+    }
+    return "delegation_created";
   });
 }
 

@@ -1,5 +1,5 @@
 // /connections - the signed-in user's own connections: who may use each (withdraw one), the
-// standing delegations of each (revoke one), and revoke the whole connection.
+// standing delegations of each (create one, revoke one), and revoke the whole connection.
 import type { Metadata } from "next";
 import { ConnectionAccess } from "@/components/portal/connection-access";
 import { ConnectionList } from "@/components/portal/connection-list";
@@ -8,9 +8,10 @@ import { requireViewer } from "@/lib/auth/session";
 import { listRequestersByGrant } from "@/lib/consent/approvals";
 import { listUserDelegations } from "@/lib/delegations/list";
 import { listUserGrants } from "@/lib/grants/list";
+import { delegationChoices } from "@/lib/portal/connection-delegation";
 import { createFormToken } from "@/lib/portal/form-guard";
 import { readNotice } from "@/lib/portal/notices";
-import { revokeAction, revokeDelegationAction, withdrawRequesterAction } from "./actions";
+import { createDelegationAction, revokeAction, revokeDelegationAction, withdrawRequesterAction } from "./actions";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "My connections" };
@@ -25,6 +26,8 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
   ]);
   const withdrawToken = createFormToken(viewer.sessionHash, "withdraw_requester");
   const revokeDelegationToken = createFormToken(viewer.sessionHash, "revoke_delegation");
+  const createDelegationToken = createFormToken(viewer.sessionHash, "create_delegation");
+  const choices = delegationChoices(requesters.values());
   return (
     <div className="space-y-6">
       <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">My connections</h1>
@@ -54,6 +57,11 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
               withdrawAction={withdrawRequesterAction}
               revokeDelegationToken={revokeDelegationToken}
               revokeDelegationAction={revokeDelegationAction}
+              delegate={
+                g.status === "active"
+                  ? { grantId: g.id, scopes: g.scopes, choices, formToken: createDelegationToken, action: createDelegationAction }
+                  : undefined
+              }
             />
           )}
         />

@@ -1,10 +1,12 @@
 // /requests - "Requests waiting for you": the signed-in user's own pending requests, each opening
-// its consent page, and the switch for e-mail and chat notices.
+// its consent page; the agents that recently used a delegation for the first time; and the
+// switch for e-mail and chat notices.
 import type { Metadata } from "next";
 import Link from "next/link";
 import { Alert } from "@/components/ui/alert";
 import { SubmitButton } from "@/components/ui/button";
 import { requireViewer } from "@/lib/auth/session";
+import { FIRST_USE_SHOWN_DAYS, listFirstUses } from "@/lib/delegations/first-use";
 import { getNoticesEnabled } from "@/lib/notify/preferences";
 import { createFormToken } from "@/lib/portal/form-guard";
 import { listWaitingRequests } from "@/lib/portal/inbox";
@@ -18,9 +20,10 @@ export const metadata: Metadata = { title: "Requests waiting for you" };
 export default async function RequestsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const viewer = await requireViewer("/requests");
   const notice = readNotice((await searchParams).notice);
-  const [requests, noticesEnabled] = await Promise.all([
+  const [requests, noticesEnabled, firstUses] = await Promise.all([
     listWaitingRequests({ issuer: viewer.issuer, subject: viewer.subject }),
     getNoticesEnabled(viewer.userId),
+    listFirstUses(viewer.userId),
   ]);
   return (
     <div className="space-y-6">
@@ -77,13 +80,33 @@ export default async function RequestsPage({ searchParams }: { searchParams: Pro
           ))}
         </ul>
       )}
+      {firstUses.length > 0 ? (
+        <section aria-labelledby="first-uses-heading" className="rounded-lg border border-slate-200 bg-white p-4">
+          <h2 id="first-uses-heading" className="font-medium">
+            Agents that started acting for you
+          </h2>
+          <p className="mt-1 text-sm text-slate-600">Delegations used for the first time in the last {FIRST_USE_SHOWN_DAYS} days, while you were away.</p>
+          <ul className="mt-2 divide-y divide-slate-100 text-sm">
+            {firstUses.map((u) => (
+              <li key={u.delegationId} className="py-2 [overflow-wrap:anywhere]">
+                Agent <strong>{u.agentName}</strong> first used your {u.providerName} account{" "}
+                <time dateTime={u.firstUsedAt.toISOString()}>{u.firstUsedAt.toUTCString()}</time>
+                {u.state === "active" ? "" : ` (the delegation has ${u.state === "revoked" ? "been revoked" : "expired"} since)`}.
+              </li>
+            ))}
+          </ul>
+          <Link href="/connections" className="mt-2 inline-block text-sm font-medium text-blue-700 hover:underline">
+            Review or revoke delegations on My connections
+          </Link>
+        </section>
+      ) : null}
       <section aria-labelledby="notices-heading" className="rounded-lg border border-slate-200 bg-white p-4">
         <h2 id="notices-heading" className="font-medium">
           Notices
         </h2>
         <p className="mt-1 text-sm text-slate-600">
           {noticesEnabled
-            ? "Frontdesk tells you by e-mail (and chat, where your organization set it up) when a request starts waiting for you."
+            ? "Frontdesk tells you by e-mail (and chat, where your organization set it up) when a request starts waiting for you, and by e-mail when an agent first uses a delegation."
             : "Notices are off: requests only appear here and in your agent."}
         </p>
         <form action={setNoticesAction} className="mt-3">
