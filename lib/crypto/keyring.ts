@@ -251,7 +251,7 @@ export function keyringConfigFromEnv(e: Env = env()): KeyringConfig {
         module: e.FRONTDESK_PKCS11_MODULE,
         tokenLabel: e.FRONTDESK_PKCS11_TOKEN_LABEL,
         slot: e.FRONTDESK_PKCS11_SLOT,
-        pinFile: path.resolve(e.FRONTDESK_PKCS11_PIN_FILE ?? ""),
+        pinFile: e.FRONTDESK_PKCS11_PIN_FILE ?? "",
         keyLabels: e.FRONTDESK_PKCS11_KEYS,
         sessions: e.FRONTDESK_PKCS11_SESSIONS,
       }

@@ -141,10 +141,14 @@ defineCommand({
       data: { label: version, attributes },
       note: [
         `Created AES-256 key "${version}" in the token (extractable: ${attributes.extractable}, sensitive: ${attributes.sensitive}).`,
-        listed.length || e.FRONTDESK_KEYS || e.FRONTDESK_KEYS_FILE
-          ? `Add it LAST first (FRONTDESK_PKCS11_KEYS=${[...listed, version].join(",")}${listed.length ? "" : " with FRONTDESK_ACTIVE_KEY_VERSION set to the current key"}): decrypt-only until every instance has it.`
-          : `Set FRONTDESK_PKCS11_KEYS=${version}.`,
-        ...ROTATION_STEPS,
+        ...(listed.length || e.FRONTDESK_KEYS || e.FRONTDESK_KEYS_FILE
+          ? [
+              listed.length
+                ? `Add it LAST first (FRONTDESK_PKCS11_KEYS=${[...listed, version].join(",")}): decrypt-only until every instance has it; then the same steps as for FRONTDESK_KEYS:`
+                : `Set FRONTDESK_PKCS11_KEYS=${version} with FRONTDESK_ACTIVE_KEY_VERSION=<the current local version> on every instance first, then drop that variable, then keys rotate (docs/operations.md "Key sources").`,
+              ...(listed.length ? ROTATION_STEPS : []),
+            ]
+          : [`Set FRONTDESK_PKCS11_KEYS=${version}.`]),
       ].join("\n"),
     };
   },
