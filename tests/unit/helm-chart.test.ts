@@ -1,6 +1,6 @@
 // The Helm chart rendered by the real Helm CLI (v3.8.1, tests/helpers/helm.ts), with the default
 // values and with two non-default sets, and every rendered object validated against the
-// Kubernetes OpenAPI schemas (package kubernetes-models: generated from the Kubernetes 1.32+
+// Kubernetes OpenAPI schemas (package kubernetes-models: generated from the Kubernetes v1.33.0
 // OpenAPI definitions, one ajv validator per kind). Then the properties the chart promises,
 // read from what Kubernetes would receive: at least two replicas, probes on live/ready, a PDB, a
 // NetworkPolicy, non-root with a read-only root filesystem (writable only where the Dockerfile's
@@ -17,7 +17,7 @@ import { only, readDockerfile, stage, stageEnv, writablePaths } from "../helpers
 import { helm } from "../helpers/helm";
 
 const CHART = "deploy/helm/frontdesk";
-const KUBE_VERSION = "1.32.0";
+const KUBE_VERSION = "1.33.0"; // the schema version of kubernetes-models 4.5 (its CHANGELOG)
 const tmp = mkdtempSync(path.join(os.tmpdir(), "frontdesk-helm-values-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
