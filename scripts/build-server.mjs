@@ -4,7 +4,8 @@
 //   dist/launch.js  `npm start`: the compiled server, or the demo launcher
 // Frontdesk's own code (lib/, server.ts, next.config.ts, the generated Prisma client) is bundled;
 // packages stay in node_modules (imports left as they are), so the result needs only the
-// production dependencies next to it. Runs after `next build` in `npm run build`.
+// production dependencies next to it. Runs before `next build` in `npm run build`: Next's page-data
+// collection already requires dist/lib (next.config.ts), so a clean tree cannot build the other way round.
 import { rm } from "node:fs/promises";
 import { relative } from "node:path";
 import { build } from "esbuild";
