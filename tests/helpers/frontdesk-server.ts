@@ -33,7 +33,7 @@ export function distDir(): string {
 
 /** Makes a production build in `dir` unless one is there (a suite run alone, without `npm test`'s build). */
 export function ensureBuild(dir: string): void {
-  if (existsSync(path.join(dir, "BUILD_ID"))) return;
+  if (existsSync(path.join(dir, "BUILD_ID")) && existsSync(path.join("dist", "server.js"))) return;
   execFileSync("npm", ["run", "-s", "build"], {
     env: { ...process.env, FRONTDESK_DIST_DIR: dir, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
     stdio: "ignore",
@@ -43,8 +43,8 @@ export function ensureBuild(dir: string): void {
 
 export async function startFrontdesk(opts: { env: Record<string, string>; distDir?: string; port?: number }): Promise<FrontdeskServer> {
   const dir = opts.distDir ?? distDir();
-  if (!existsSync(path.join(dir, "BUILD_ID"))) {
-    throw new Error(`No Next.js build in ${dir}: run \`FRONTDESK_DIST_DIR=${dir} npm run build\` first (npm test builds).`);
+  if (!existsSync(path.join(dir, "BUILD_ID")) || !existsSync(path.join("dist", "server.js"))) {
+    throw new Error(`No build in ${dir} and dist/: run \`FRONTDESK_DIST_DIR=${dir} npm run build\` first (npm test builds).`);
   }
   const port = opts.port ?? (await freePort());
   const url = `http://localhost:${port}`;
