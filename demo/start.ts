@@ -1,6 +1,7 @@
 // The demo launcher: `npm start` (dist/launch.js, see launch.ts) runs it when neither an identity
 // provider nor a database is configured (or FRONTDESK_DEMO is true). It brings up the whole demo
-// on 127.0.0.1: the demo identity provider, the demo Notes upstream, Frontdesk
+// on 127.0.0.1: the demo identity provider, the demo Notes upstream, Team Notes (a second Notes
+// server that redeems the IdP's ID-JAGs: cross-app access, no consent page), Frontdesk
 // (server.ts over the Next.js build) on the embedded database configured for them, the reference egress gateway and
 // the reference MCP server; it registers the Notes provider, the gateway and their policy first
 // (the embedded PGlite database is single-process, so before Next opens it), prints what to try,
@@ -14,7 +15,7 @@ import { parseEnv } from "@/lib/env";
 import { DEMO_USERS } from "./demo-users";
 import { readOrCreateSecret, writeUserToken } from "./local-files";
 import { WEBHOOK_PATH } from "./gateway/server";
-import { DEMO_GATEWAY_NAME, DEMO_MCP_AUDIENCE, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG, demoPorts, demoUrls } from "./ports";
+import { DEMO_GATEWAY_NAME, DEMO_MCP_AUDIENCE, DEMO_NOTES_SCOPES, DEMO_PROVIDER_SLUG, DEMO_TEAM_NOTES_SLUG, demoPorts, demoUrls } from "./ports";
 
 const HEALTH_TIMEOUT_MS = 120_000;
 const USER_TOKEN_TTL_SECONDS = 8 * 3600;
@@ -109,6 +110,23 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
       clients: [{ clientId: NOTES_CLIENT_ID, clientSecret: notesSecret, redirectUris: [`${frontdeskUrl}/api/oauth/callback/${DEMO_PROVIDER_SLUG}`] }],
     });
     cleanups.push(() => notes.close());
+    // Cross-app access (docs/integration-guide.md §10): Team Notes trusts the IdP's ID-JAGs, and the
+    // IdP's administrator let Frontdesk's portal client (known to Team Notes as "frontdesk") reach
+    // it for alice; bob is not allowed, so his call is refused, not sent to a consent page.
+    const teamNotesSecret = readOrCreateSecret(dataDir, "team-notes-client-secret");
+    const teamNotes = await startUpstreamProvider({
+      port: ports.teamNotes,
+      brand: "Team Notes",
+      idJagIssuers: [{ issuer: idp.issuer, jwksUri: idp.jwksUri }],
+      clients: [{ clientId: NOTES_CLIENT_ID, clientSecret: teamNotesSecret, redirectUris: [`${frontdeskUrl}/api/oauth/callback/${DEMO_TEAM_NOTES_SLUG}`] }],
+    });
+    cleanups.push(() => teamNotes.close());
+    idp.crossAppAccess.relationships.push({
+      audience: teamNotes.issuer,
+      clientIds: { [PORTAL_CLIENT_ID]: NOTES_CLIENT_ID },
+      allowedSubjects: [DEMO_USERS.alice.sub],
+      scopes: ["notes:read", "notes:write"],
+    });
 
     // Frontdesk's configuration for the demo, set before any lib/ module parses it.
     Object.assign(process.env, {
@@ -120,15 +138,18 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
       OIDC_SCOPES: "openid email profile groups",
       OIDC_PROVIDER_NAME: "Example Corp SSO (demo)",
       OIDC_ADMIN_GROUP: "frontdesk-admins",
-      SUBJECT_TOKEN_AUDIENCES: DEMO_MCP_AUDIENCE,
-      // Plain http for the local demo servers only: the IdP, Notes, and the gateway's webhook.
-      FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, notes.issuer, urls.gateway].join(","),
+      // The MCP server's audience, and ID tokens issued to Frontdesk's own client (the ones
+      // cross-app access may present to the IdP).
+      SUBJECT_TOKEN_AUDIENCES: `${DEMO_MCP_AUDIENCE},${PORTAL_CLIENT_ID}`,
+      // Plain http for the local demo servers only: the IdP, Notes, Team Notes, and the gateway's webhook.
+      FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, notes.issuer, teamNotes.issuer, urls.gateway].join(","),
     });
 
     const { seedDemo } = await import("./seed");
     const { closeDb } = await import("@/lib/db/client");
     const seeded = await seedDemo({
       notes: { issuer: notes.issuer, apiUrl: notes.apiUrl, clientId: NOTES_CLIENT_ID, clientSecret: notesSecret },
+      teamNotes: { issuer: teamNotes.issuer, apiUrl: teamNotes.apiUrl, clientId: NOTES_CLIENT_ID, clientSecret: teamNotesSecret },
       gatewayWebhookUrl: `${urls.gateway}${WEBHOOK_PATH}`,
       revokeStaleGrants: true,
     });
@@ -155,7 +176,10 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
       port: ports.gateway,
       frontdeskUrl,
       client: { tokenEndpoint: await discoverTokenEndpoint(frontdeskUrl), clientId: seeded.gatewayId, clientSecret: seeded.gatewaySecret },
-      routes: [{ name: DEMO_PROVIDER_SLUG, target: notes.apiUrl, scopes: DEMO_NOTES_SCOPES }],
+      routes: [
+        { name: DEMO_PROVIDER_SLUG, target: notes.apiUrl, scopes: DEMO_NOTES_SCOPES },
+        { name: DEMO_TEAM_NOTES_SLUG, target: teamNotes.apiUrl, scopes: DEMO_NOTES_SCOPES },
+      ],
       mode: config.FRONTDESK_DEMO_GATEWAY_MODE,
       log: (line) => process.stdout.write(`[gateway] ${line}\n`),
     });
@@ -169,13 +193,18 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
     });
     cleanups.push(() => mcp.close());
 
+    const shown = (file: string) => {
+      const relative = path.relative(process.cwd(), file);
+      return relative.startsWith("..") ? file : relative;
+    };
     const tokenFiles: Record<string, string> = {};
+    const idTokenFiles: Record<string, string> = {};
     for (const name of ["alice", "bob"] as const) {
       const u = DEMO_USERS[name];
-      const token = await idp.signJwt({ sub: u.sub, email: u.email, name: u.name, aud: DEMO_MCP_AUDIENCE }, { expiresIn: USER_TOKEN_TTL_SECONDS });
-      const file = writeUserToken(dataDir, name, token);
-      const relative = path.relative(process.cwd(), file);
-      tokenFiles[name] = relative.startsWith("..") ? file : relative;
+      const claims = { sub: u.sub, email: u.email, name: u.name };
+      tokenFiles[name] = shown(writeUserToken(dataDir, name, await idp.signJwt({ ...claims, aud: DEMO_MCP_AUDIENCE }, { expiresIn: USER_TOKEN_TTL_SECONDS })));
+      // An ID token issued to Frontdesk's client, as an SSO-aware gateway would forward it.
+      idTokenFiles[name] = shown(writeUserToken(dataDir, `${name}-id-token`, await idp.signJwt({ ...claims, aud: PORTAL_CLIENT_ID }, { expiresIn: USER_TOKEN_TTL_SECONDS })));
     }
 
     const users = (["alice", "bob", "admin"] as const).map((n) => `${n} / ${DEMO_USERS[n].password}`).join(", ");
@@ -191,6 +220,7 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
           ? "                          mode: proxy (requests go through Frontdesk's egress proxy; the gateway never holds the Notes token)"
           : "                          mode: inject (RFC 8693 token exchange; the gateway adds the Notes token itself)",
         `  MCP server              ${mcp.url}    tool list_my_notes`,
+        `  Team Notes (upstream)   ${teamNotes.issuer}    reached by cross-app access: the IdP decides, no consent page`,
         "",
         "Try it:",
         "  npx tsx demo/client.ts alice",
@@ -199,6 +229,9 @@ async function runDemo(config: ReturnType<typeof parseEnv>): Promise<void> {
         "    Add --revision 2025-11-25 for the previous protocol (-32042 and the completion notification).",
         `  Identity tokens for MCP clients (valid ${USER_TOKEN_TTL_SECONDS / 3600} h): ${tokenFiles.alice}, ${tokenFiles.bob}`,
         `    e.g. MCP Inspector with header  Authorization: Bearer $(cat ${tokenFiles.alice})`,
+        `  curl -H "Authorization: Bearer $(cat ${idTokenFiles.alice})" ${gateway.url}/${DEMO_TEAM_NOTES_SLUG}/notes`,
+        "    alice's Team Notes with no consent click: Frontdesk gets an ID-JAG from the IdP and redeems it at Team Notes",
+        `    (cross-app access). With ${idTokenFiles.bob} the IdP's policy refuses bob: a 403, in the admin audit log.`,
         ...(seeded.revokedGrants > 0 ? [`  (${seeded.revokedGrants} Notes connection(s) from a previous run were revoked: the demo Notes server forgets its tokens when it stops.)`] : []),
         "",
         "Press Ctrl-C to stop.",

@@ -85,7 +85,10 @@ export async function startUpstreamProvider(opts: {
    * profile (demo/id-jag-redeemer.ts). Without it the server offers neither (like most SaaS today).
    */
   idJagIssuers?: TrustedIdJagIssuer[];
+  /** The name on its pages and of its cookies (default "Notes"), when two run side by side. */
+  brand?: string;
 }): Promise<UpstreamProvider> {
+  const brand = opts.brand ?? "Notes";
   const stats: UpstreamStats = { tokenRequests: 0, refreshRequests: 0, revocations: 0, apiRequests: [] };
   const notes: Record<string, string[]> = Object.fromEntries(Object.entries(NOTES).map(([k, v]) => [k, [...v]]));
   let failure: "none" | "5xx" | "timeout" = "none";
@@ -128,12 +131,12 @@ export async function startUpstreamProvider(opts: {
       await serveNotes(provider, stats, notes, req, res);
       return true;
     }
-    return handleInteraction(provider, { brand: "Notes", accounts: UPSTREAM_USERS, askConsent: true }, req, res);
+    return handleInteraction(provider, { brand, accounts: UPSTREAM_USERS, askConsent: true }, req, res);
   };
 
   const server = await startLocalOidcServer({
     port: opts.port,
-    cookiePrefix: "notes",
+    cookiePrefix: brand.toLowerCase().replace(/[^a-z0-9]+/g, "_"),
     accounts: UPSTREAM_USERS,
     clients: idJagIssuers ? opts.clients.map((c) => ({ ...c, extraGrantTypes: [...(c.extraGrantTypes ?? []), GRANT_TYPE_JWT_BEARER] })) : opts.clients,
     setup: idJagIssuers

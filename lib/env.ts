@@ -202,8 +202,8 @@ export const envSchema = z.object({
    * egress proxy, so the gateway never holds the token; `inject`: RFC 8693 exchange, the gateway adds it.
    */
   FRONTDESK_DEMO_GATEWAY_MODE: z.enum(["proxy", "inject"]).default("proxy"),
-  /** Demo mode: first of four ports for the demo IdP, Notes upstream, egress gateway and MCP server. */
-  FRONTDESK_DEMO_BASE_PORT: z.coerce.number().int().min(1024).max(65_532).default(3100),
+  /** Demo mode: first of five ports for the demo IdP, Notes upstream, egress gateway, MCP server and Team Notes. */
+  FRONTDESK_DEMO_BASE_PORT: z.coerce.number().int().min(1024).max(65_531).default(3100),
 });
 
 export type Env = z.output<typeof envSchema>;

@@ -3,9 +3,10 @@
 // brings up the whole demo.
 // This starts the launcher exactly so, on free ports and an empty data folder, checks that the
 // home page walks through the demo, runs the printed `demo/client.ts alice` command through the
-// whole flow, and stops everything with SIGTERM.
+// whole flow, calls Team Notes through the gateway as alice (cross-app access: no consent step)
+// and as bob (refused by the IdP's policy, as the admin audit log shows), and stops everything with SIGTERM.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -24,17 +25,17 @@ function isFree(port: number): Promise<boolean> {
 }
 
 /**
- * A base port with four consecutive free ports (the demo's IdP, Notes, gateway, MCP server),
+ * A base port with five consecutive free ports (the demo's IdP, Notes, gateway, MCP server, Team Notes),
  * below Linux's ephemeral range (32768+) so that other processes' outgoing connections cannot
  * take one between this check and the launcher's bind.
  */
 async function freeBasePort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const base = 20_000 + Math.floor(Math.random() * 12_000);
-    const free = await Promise.all([0, 1, 2, 3].map((n) => isFree(base + n)));
+    const free = await Promise.all([0, 1, 2, 3, 4].map((n) => isFree(base + n)));
     if (free.every(Boolean)) return base;
   }
-  throw new Error("no four consecutive free ports");
+  throw new Error("no five consecutive free ports");
 }
 
 function waitForOutput(child: ChildProcessWithoutNullStreams, output: () => string, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
@@ -110,7 +111,7 @@ test.afterAll(async () => {
 
 test("the launcher prints every URL and the command to try", () => {
   expect(output).toContain(`Frontdesk (portal)      http://localhost:${port}`);
-  for (const n of [0, 1, 2]) expect(output).toContain(`http://localhost:${base + n}`);
+  for (const n of [0, 1, 2, 4]) expect(output).toContain(`http://localhost:${base + n}`);
   expect(output).toContain(`http://localhost:${base + 3}/mcp`);
   expect(output).toContain("npx tsx demo/client.ts alice");
 });
@@ -157,12 +158,50 @@ test("the printed client command runs the whole flow against the running demo", 
   }
 });
 
+test("cross-app access: alice gets her Team Notes through the gateway with no consent step; bob is refused by the IdP's policy, as the admin audit log shows", async ({ page }) => {
+  test.setTimeout(90_000);
+  const idToken = (user: "alice" | "bob") => readFileSync(path.join(dataDir, "demo", `${user}-id-token.jwt`), "utf8").trim();
+  // The command the launcher prints, run as it says.
+  const printed = /curl -H "Authorization: Bearer \$\(cat (\S+alice-id-token\.jwt)\)" (http:\/\/localhost:\d+\/team-notes\/notes)/.exec(output);
+  expect(printed, output).not.toBeNull();
+  const gatewayUrl = printed![2]!;
+  expect(gatewayUrl).toBe(`http://localhost:${base + 2}/team-notes/notes`);
+
+  const alice = await page.request.get(gatewayUrl, { headers: { authorization: `Bearer ${idToken("alice")}` } });
+  expect(alice.status(), await alice.text()).toBe(200);
+  const notes = (await alice.json()) as { owner: string; notes: string[] };
+  expect(notes.owner).toBe("alice");
+  expect(notes.notes).toContain("Follow the white rabbit");
+  // Served again from the stored connection.
+  expect((await page.request.get(gatewayUrl, { headers: { authorization: `Bearer ${idToken("alice")}` } })).status()).toBe(200);
+
+  const bob = await page.request.get(gatewayUrl, { headers: { authorization: `Bearer ${idToken("bob")}` } });
+  expect(bob.status()).toBe(403);
+  expect(await bob.text()).not.toContain("/connect/");
+
+  // The admin's view: the provider's audit log names both decisions.
+  await page.goto(`http://localhost:${port}/admin/audit?provider=team-notes`);
+  await page.getByRole("button", { name: /^Sign in with/ }).click();
+  await page.locator("#login").fill("admin");
+  await page.locator("#password").fill("frontdesk-admin");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  // Sign-in lands on the dashboard; then the provider's audit log.
+  await expect(page).toHaveURL(`http://localhost:${port}/admin`);
+  await page.goto(`http://localhost:${port}/admin/audit?provider=team-notes`);
+  const rows = page.locator("tbody tr");
+  await expect(rows.filter({ hasText: "cross_app_access:invalid_grant" }).first()).toBeVisible();
+  await expect(rows.filter({ hasText: "alice@example.test" }).filter({ hasText: "allow" }).first()).toBeVisible();
+  // alice's allow row says how the connection was obtained.
+  await rows.filter({ hasText: "alice@example.test" }).filter({ hasText: "allow" }).last().getByRole("link").first().click();
+  await expect(page.getByText(/cross_app_access/).first()).toBeVisible();
+});
+
 test("SIGTERM stops every demo service", async () => {
   test.setTimeout(60_000);
   const exited = new Promise<number | null>((resolve) => launcher.once("exit", (code) => resolve(code)));
   launcher.kill("SIGTERM");
   expect(await exited).toBe(0);
-  for (const p of [port, base, base + 1, base + 2, base + 3]) {
+  for (const p of [port, base, base + 1, base + 2, base + 3, base + 4]) {
     await expect.poll(() => isFree(p), { timeout: 15_000, message: `port ${p} is still in use` }).toBe(true);
   }
   // By now the server has used its keys (the client flow sealed and opened Notes' tokens): the
