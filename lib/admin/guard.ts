@@ -9,8 +9,10 @@ import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
 import { z } from "zod";
 import { getViewer, signInPath, type Viewer } from "@/lib/auth/session";
-import { isAppError, retryAfterFor, toAppError } from "@/lib/errors";
+import { AppError, isAppError, toAppError } from "@/lib/errors";
+import { apiError } from "@/lib/gateway-api/http";
 import { clientAddress } from "@/lib/http-edge/client-address";
+import { newId } from "@/lib/ids";
 import { log } from "@/lib/log";
 import { submittedFields } from "@/lib/portal/form-fields";
 import { limitPortalAction } from "@/lib/rate-limit/limits";
@@ -131,18 +133,14 @@ export function adminRoute<C>(
       const access = decideAdminAccess(viewer);
       if (!access.allowed) {
         await refuse(viewer, "route", name);
-        return Response.json({ error: { code: "not_found", message: "Not found" } }, { status: 404 });
+        return apiError(new AppError("not_found", "Not found"), newId("req"));
       }
       return await handler(request, { viewer: access.viewer, actor: access.actor, formToken: "", params: await context.params });
     } catch (error) {
-      // A database outage is a 503 with Retry-After; anything else a 500 without internals.
-      const e = toAppError(error);
-      if (e.code === "internal_error") log.error("admin route failed", { route: name, error: error instanceof Error ? error.name : "unknown" });
-      const retryAfter = retryAfterFor(e.code);
-      return Response.json(
-        { error: { code: e.code, message: e.message } },
-        { status: e.status, headers: { "Cache-Control": "no-store", ...(retryAfter ? { "Retry-After": retryAfter } : {}) } },
-      );
+      // A database outage is a 503 with Retry-After; anything else a 500 without internals
+      // ({error:{code,message,requestId}}, as the gateway API answers).
+      if (toAppError(error).code === "internal_error") log.error("admin route failed", { route: name, error: error instanceof Error ? error.name : "unknown" });
+      return apiError(error, newId("req"));
     }
   };
 }

@@ -4,11 +4,18 @@
 // abuse sent as raw bytes, tampered cookies. Every answer must be a status line (no reset), never
 // a 5xx, never a stack trace; gateway endpoints answer a structured 4xx
 // ({error:{code,message,requestId}}, the token endpoint RFC 6749's {error}); a redirect never
-// leaves the origin. Afterwards the service is still ready and still serves a real resolve.
-// Needs a production build; made here when missing.
+// leaves the origin. Part of it runs as a signed-in admin (a session row seeded here): values the
+// database cannot hold on the audit pages and export, bad ids on detail pages, and every server
+// action of the build called with arguments that are not form data. Afterwards the service is
+// still ready, still serves a real resolve, and the admin session still exists.
+// Needs a production build (npm test makes it before the suites; made here when missing).
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import net from "node:net";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256Hex } from "@/lib/crypto/hash";
+import { getDb } from "@/lib/db/client";
 import { distDir, ensureBuild, startFrontdesk, type FrontdeskServer } from "../helpers/frontdesk-server";
 import { basicAuth, connectNotes, gatewayEnv, startGatewayTestbed, SUBJECT_AUDIENCE, type GatewayTestbed } from "../helpers/gateway-testbed";
 import { useTestDatabase } from "../helpers/test-db";
@@ -20,6 +27,8 @@ let bed: GatewayTestbed;
 let server: FrontdeskServer;
 let subjectToken: string;
 let auth: string;
+let adminCookie: string;
+const ADMIN_USER_ID = "usr_corpus_admin";
 
 beforeAll(async () => {
   ensureBuild(DIST_DIR);
@@ -32,6 +41,12 @@ beforeAll(async () => {
   });
   subjectToken = await bed.idp.signSubjectToken({ sub: bed.idp.users.alice.sub, aud: SUBJECT_AUDIENCE, expiresIn: 3600 });
   auth = basicAuth(bed.basic.id, bed.basic.secret!);
+  // A signed-in admin, as next-auth's database session strategy stores one (lib/auth/adapter.ts).
+  const sessionToken = randomBytes(32).toString("base64url");
+  const db = await getDb();
+  await db.user.create({ data: { id: ADMIN_USER_ID, issuer: "https://idp.corpus.test", subject: "corpus-admin", email: "admin@corpus.test", role: "admin" } });
+  await db.session.create({ data: { sessionToken: sha256Hex(sessionToken), userId: ADMIN_USER_ID, expires: new Date(Date.now() + 3_600_000) } });
+  adminCookie = `frontdesk.session-token=${sessionToken}`;
 }, 600_000);
 
 afterAll(async () => {
@@ -200,12 +215,27 @@ function tokenCases(): Case[] {
     [["Authorization", "Bearer x"]],
     [["Authorization", "Digest username=x"]],
     [["Authorization", auth], ["Authorization", auth]],
+    [["Authorization", auth], ["Authorization", "Bearer x"]],
+    [["Authorization", `${auth} junk`]],
+    [["Authorization", `${auth}==`]],
     [["Authorization", "Basic " + "A".repeat(12_000)]],
   ];
+  // base64url instead of RFC 7617's base64, when the two differ for this gateway's credentials.
+  const urlSafe = "Basic " + Buffer.from(`${encodeURIComponent(bed.basic.id)}:${encodeURIComponent(bed.basic.secret!)}`).toString("base64url");
+  if (urlSafe !== auth) authHeaders.push([["Authorization", urlSafe]]);
   for (const [i, h] of authHeaders.entries()) {
     cases.push({ name: `token: authorization variant #${i}`, style: "oauth", method: "POST", target: "/oauth/token", headers: [["Content-Type", "application/x-www-form-urlencoded"], ...h], body: `grant_type=${te}&subject_token=x` });
     cases.push({ name: `resolve: authorization variant #${i}`, style: "api", method: "POST", target: "/api/v1/resolve", headers: [["Content-Type", "application/json"], ...h], body: "{}" });
   }
+  // Two methods at once: Basic plus client credentials in the form.
+  cases.push({
+    name: "token: Basic plus form credentials",
+    style: "oauth",
+    method: "POST",
+    target: "/oauth/token",
+    headers: FORM_H(),
+    body: `grant_type=${te}&client_id=${encodeURIComponent(bed.basic.id)}&client_secret=${encodeURIComponent(bed.basic.secret!)}&subject_token=x`,
+  });
   for (const ct of ["application/json", "text/plain", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded; charset=utf-16"]) {
     cases.push({ name: `token: content-type ${ct}`, style: "oauth", method: "POST", target: "/oauth/token", headers: [["Content-Type", ct], ["Authorization", auth]], body: `grant_type=${te}` });
   }
@@ -276,7 +306,71 @@ function pageAndCookieCases(): Case[] {
     for (const [name, ct, body] of actionBodies) {
       cases.push({ name: `POST ${p} server action, ${name}`, style: "page", method: "POST", target: p, headers: [["Origin", origin()], ["Next-Action", "0".repeat(40)], ["Content-Type", ct]], body });
     }
+    const big = `--zz\r\nContent-Disposition: form-data; name="a"\r\n\r\n${"a".repeat(1_200_000)}\r\n--zz--\r\n`;
+    cases.push({ name: `POST ${p} server action, body over 1 MB`, style: "page", method: "POST", target: p, headers: [["Origin", origin()], ["Next-Action", "0".repeat(40)], ["Content-Type", "multipart/form-data; boundary=zz"]], body: big });
+    cases.push({ name: `POST ${p} server action, chunked (no length)`, style: "page", method: "POST", target: p, headers: [["Origin", origin()], ["Next-Action", "0".repeat(40)], ["Content-Type", "multipart/form-data; boundary=zz"], ["Transfer-Encoding", "chunked"]], body: "7\r\n--zz--\r\n\r\n0\r\n\r\n" });
     cases.push({ name: `POST ${p} server action, cross-origin`, style: "page", method: "POST", target: p, headers: [["Origin", "https://evil.example"], ["Next-Action", "0".repeat(40)], ["Content-Type", "multipart/form-data; boundary=zz"]], body: "--zz--\r\n" });
+  }
+  return cases;
+}
+
+/** The build's server actions (id and a page that serves it), from Next's manifest. */
+function buildActions(): { id: string; name: string; page: string }[] {
+  const manifest = JSON.parse(readFileSync(path.join(DIST_DIR, "server", "server-reference-manifest.json"), "utf8")) as {
+    node: Record<string, { workers: Record<string, unknown>; exportedName?: string }>;
+  };
+  return Object.entries(manifest.node).map(([id, entry]) => {
+    // "app/(admin)/admin/gateways/[id]/page" -> "/admin/gateways/x": route groups dropped, a dummy dynamic segment.
+    const worker = Object.keys(entry.workers)[0]!;
+    const segments = worker.replace(/^app\//, "").replace(/\/?page$/, "").split("/").filter((seg) => seg && !/^\(.*\)$/.test(seg));
+    return { id, name: entry.exportedName ?? id, page: "/" + segments.map((seg) => (/^\[.*\]$/.test(seg) ? "x" : seg)).join("/") };
+  });
+}
+
+const NON_FORM_ARGS = ['["not form data"]', '[{"id":"x","__proto__":{"role":"admin"}}]', "[]", '[1,"2",null,true]', '{"a":1}'];
+
+function adminCases(): Case[] {
+  const cookie = (): [string, string][] => [["Cookie", adminCookie]];
+  const cases: Case[] = [];
+  // Values the database cannot hold (19-digit ids, years -4714 and +275760), on the audit page and its export.
+  const queries = [
+    "before=9999999999999999999",
+    "before=-1",
+    "before=1e3",
+    "from=-004714-01-01",
+    "to=%2B275760-09-13",
+    "from=275760-09-13&to=0000-01-01",
+    "from=-271821-04-20T00:00:00Z",
+    "from=2026-13-45",
+    "user=%00",
+    "decision=maybe",
+    `action=${"a".repeat(5_000)}`,
+    "gateway=%00&provider=%00&agent=%00",
+  ];
+  for (const q of queries) {
+    for (const target of ["/api/admin/audit/export", "/api/admin/audit/export?format=jsonl", "/admin/audit"]) {
+      const url = target.includes("?") ? `${target}&${q}` : `${target}?${q}`;
+      cases.push({ name: `admin GET ${url.slice(0, 80)}`, style: "page", method: "GET", target: url, headers: cookie() });
+    }
+  }
+  cases.push({ name: "admin GET export in an unknown format", style: "api", method: "GET", target: "/api/admin/audit/export?format=xml", headers: cookie() });
+  for (const id of ["9999999999999999999", "9223372036854775808", "-1", "1e3", "0", "x".repeat(300), "%E2%80%AE"]) {
+    for (const prefix of ["/admin/audit/", "/admin/gateways/", "/admin/providers/", "/admin/policy/"]) {
+      cases.push({ name: `admin GET ${prefix}<${id.slice(0, 20)}>`, style: "page", method: "GET", target: prefix + id, headers: cookie() });
+    }
+  }
+  // Every server action called with arguments that are not form data: as the admin (sign-in and
+  // sign-out left out: they need no arguments, and signing out would end the admin's session)
+  // and anonymously.
+  const origin = `http://localhost:${server.port}`;
+  for (const action of buildActions()) {
+    const headers = (withCookie: boolean): [string, string][] => [["Origin", origin], ["Next-Action", action.id], ["Content-Type", "text/plain;charset=UTF-8"], ...(withCookie ? cookie() : [])];
+    if (!/^sign(In|Out)Action$/.test(action.name)) {
+      for (const body of NON_FORM_ARGS) {
+        cases.push({ name: `admin POST ${action.page} ${action.name}(${body.slice(0, 20)})`, style: "page", method: "POST", target: action.page, headers: headers(true), body });
+      }
+    }
+    cases.push({ name: `anonymous POST ${action.page} ${action.name}(not form data)`, style: "page", method: "POST", target: action.page, headers: headers(false), body: NON_FORM_ARGS[0] });
   }
   return cases;
 }
@@ -328,7 +422,9 @@ function judge(c: Case, a: Answer): string | null {
   if (a.status >= 500) return `status ${a.status}: ${a.body.slice(0, 200)}`;
   if (STACK.test(a.body)) return `stack trace or internal path in the body: ${a.body.slice(0, 200)}`;
   const location = a.headers.get("location");
-  if (location && /^(https?:)?\/\//i.test(location) && !location.startsWith(`http://localhost:${server.port}`)) return `redirect off the origin: ${location}`;
+  // Same origin, or the organization's IdP (where sign-in goes, e.g. signInAction called with junk arguments).
+  const allowed = [`http://localhost:${server.port}/`, `${new URL(bed.idp.issuer).origin}/`];
+  if (location && /^(https?:)?\/\//i.test(location) && !allowed.some((origin) => location.startsWith(origin))) return `redirect off the origin: ${location}`;
   if (c.style === "page") return null;
   // HEAD-less gateway endpoints: a 4xx with the structured body.
   if (a.status < 400) return `status ${a.status} for bad input`;
@@ -346,7 +442,11 @@ function judge(c: Case, a: Answer): string | null {
 
 describe("bad-input corpus over a running server", () => {
   it("several hundred hostile requests: no 5xx, no reset, no stack trace, structured 4xx at gateway endpoints; still serving afterwards", async () => {
-    const cases = [...resolveCases(), ...tokenCases(), ...pathAndQueryCases(), ...pageAndCookieCases(), ...rawCases()];
+    // The seeded admin session is real: the dashboard answers it (not a redirect to sign-in).
+    const dashboard = await fetch(`http://127.0.0.1:${server.port}/admin`, { headers: { cookie: adminCookie }, redirect: "manual" });
+    expect(dashboard.status).toBe(200);
+    const cases = [...resolveCases(), ...tokenCases(), ...pathAndQueryCases(), ...pageAndCookieCases(), ...adminCases(), ...rawCases()];
+    expect(buildActions().length).toBeGreaterThanOrEqual(20);
     const problems: string[] = [];
     const statuses: Record<string, number> = {};
     const started = Date.now();
@@ -380,6 +480,8 @@ describe("bad-input corpus over a running server", () => {
       body: JSON.stringify({ subject_token: subjectToken, provider: "notes" }),
     });
     expect(ok.status).toBe(200);
+    // No action took the junk arguments for a request to end the admin's sessions.
+    expect(await (await getDb()).session.count({ where: { userId: ADMIN_USER_ID } })).toBe(1);
     expect(server.logs()).not.toMatch(/uncaught|unhandled/i);
   }, 300_000);
 });

@@ -2,6 +2,7 @@
 // log (admins only; the export itself is audited). Audit rows hold no secrets by construction.
 import { auditExportStarted, emptyAuditExport, readAuditQuery, resolveAuditFilter, streamAuditExport } from "@/lib/admin/audit-log";
 import { adminRoute } from "@/lib/admin/guard";
+import { AppError } from "@/lib/errors";
 
 export const dynamic = "force-dynamic";
 
@@ -9,7 +10,7 @@ export const GET = adminRoute<Record<string, never>>("audit.export", async (requ
   const url = new URL(request.url);
   const params = Object.fromEntries(url.searchParams.entries());
   const format = params.format === "jsonl" ? "jsonl" : params.format === "csv" || params.format === undefined ? "csv" : null;
-  if (!format) return Response.json({ error: { code: "invalid_query", message: "format must be csv or jsonl" } }, { status: 400 });
+  if (!format) throw new AppError("invalid_query", "format must be csv or jsonl");
   const q = readAuditQuery(params);
   const { filter, unmatched } = await resolveAuditFilter(q);
   await auditExportStarted(actor, q, format);
