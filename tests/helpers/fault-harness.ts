@@ -81,6 +81,8 @@ export interface LoadOutcome {
   /** A network-level failure (reset, refused, closed without a response). */
   error?: string;
   body?: string;
+  /** Failures only: the Retry-After header, if any. */
+  retryAfter?: string | null;
 }
 
 export interface Load {
@@ -125,7 +127,14 @@ export function startLoad(baseUrl: string, lanes: number, requests: () => LoadRe
             const status = res.statusCode ?? 0;
             const failed = !r.expect.includes(status);
             // Bodies are kept only for failures (what went wrong), not for the thousands of successes.
-            resolve({ kind: r.kind, at: Date.now(), ms: Date.now() - started, status, failed, body: failed ? Buffer.concat(chunks).toString().slice(0, 500) : undefined });
+            resolve({
+              kind: r.kind,
+              at: Date.now(),
+              ms: Date.now() - started,
+              status,
+              failed,
+              ...(failed ? { body: Buffer.concat(chunks).toString().slice(0, 500), retryAfter: (res.headers["retry-after"] as string | undefined) ?? null } : {}),
+            });
           });
           res.on("error", (e) => resolve({ kind: r.kind, at: Date.now(), ms: Date.now() - started, status: null, failed: true, error: e.message }));
         },

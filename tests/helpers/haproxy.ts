@@ -52,6 +52,10 @@ export function findHaproxy(): string {
  * back after two good ones. `retry-on conn-failure empty-response` with redispatch: a request whose
  * connection was refused or closed before any byte of a response came back goes to the other
  * server, which is what HAProxy does in production with this configuration; the stats count them.
+ * Fail-open when no instance is ready (all DOWN: the database is out, every instance's readiness
+ * says so): each instance is also a `backup` server without checks, used only then (`allbackups`),
+ * so clients get Frontdesk's own 503 with Retry-After (RFC 6749 shape at the token endpoint)
+ * instead of HAProxy's bare "no server is available" 503. docs/operations.md recommends the same.
  */
 export function haproxyConfig(port: number, statsPort: number, backends: HaproxyBackend[]): string {
   return [
@@ -75,7 +79,9 @@ export function haproxyConfig(port: number, statsPort: number, backends: Haproxy
     "  option httpchk GET /api/health/ready",
     "  http-check expect status 200",
     "  default-server inter 200 fastinter 200 downinter 200 fall 1 rise 2",
+    "  option allbackups",
     ...backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port} check`),
+    ...backends.map((b) => `  server ${b.name}-fallback 127.0.0.1:${b.port} backup`),
     "listen stats",
     `  bind 127.0.0.1:${statsPort}`,
     "  stats enable",
