@@ -95,6 +95,16 @@ function summary(p: Provider) {
   };
 }
 
+/** An audited edit by the CLI; a value the provider schema refuses is a usage error. */
+async function editProvider(provider: Provider, edit: Parameters<typeof updateProvider>[1]) {
+  try {
+    return await updateProvider(provider.id, edit, CLI_ACTOR);
+  } catch (e) {
+    if (e instanceof AppError && e.code === "invalid_body") throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 /** --refresh-reuse-grace: whole seconds (the schema bounds it). */
 function graceSeconds(ctx: CommandContext): number | undefined {
   const value = str(ctx, "refresh-reuse-grace");
@@ -259,12 +269,7 @@ defineCommand({
     let current = provider;
     let changed: string[] = [];
     if (Object.keys(edit).length > 0) {
-      try {
-        ({ provider: current, changed } = await updateProvider(provider.id, edit, CLI_ACTOR));
-      } catch (e) {
-        if (e instanceof AppError && e.code === "invalid_body") throw new UsageError(e.message);
-        throw e;
-      }
+      ({ provider: current, changed } = await editProvider(provider, edit));
     }
     const rulesText = JSON.stringify(current.requestRules ?? {}, null, 2);
     return {
@@ -299,12 +304,7 @@ defineCommand({
     let changed: string[] = [];
     if (value !== undefined) {
       if (!/^\d{1,6}$/.test(value)) throw new UsageError("--seconds expects whole seconds, e.g. 30");
-      try {
-        ({ provider: current, changed } = await updateProvider(provider.id, { refreshReuseGraceSeconds: Number(value) }, CLI_ACTOR));
-      } catch (e) {
-        if (e instanceof AppError && e.code === "invalid_body") throw new UsageError(e.message);
-        throw e;
-      }
+      ({ provider: current, changed } = await editProvider(provider, { refreshReuseGraceSeconds: Number(value) }));
     }
     const grace = current.refreshReuseGraceSeconds;
     return {
