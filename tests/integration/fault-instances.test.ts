@@ -133,7 +133,7 @@ describe("brute force across two instances", () => {
 });
 
 describe("kill -9 mid-refresh", () => {
-  it("killed before the provider processed the refresh: the other instance refreshes, nothing lost; killed after it rotated: needs_reauth and a consent link, no 5xx", async () => {
+  it("killed before the provider processed the refresh: the other instance refreshes, nothing lost; killed after it rotated: needs_reauth and a consent link, no 5xx; with a reuse grace: the other instance redoes it, the grant survives", async () => {
     const { getDb } = await import("@/lib/db/client");
     const db = await getDb();
     const victim = harness.instance(0);
@@ -180,6 +180,8 @@ describe("kill -9 mid-refresh", () => {
     try {
       bed.upstream.delayTokenResponse(60_000);
       const rotatedBeforeC = bed.upstream.stats.refreshRequests;
+      // (a)'s refresh by the survivor was one too (its mark was left by the kill): count only what follows.
+      const auditedBeforeC = (await db.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" }, select: { seq: true } })).seq;
       const doomedC = resolveOn(harness.instance(0).port, "bob").catch((e: unknown) => e);
       await until(() => bed.upstream.stats.refreshRequests > rotatedBeforeC);
       await harness.instance(0).kill("SIGKILL");
@@ -190,7 +192,7 @@ describe("kill -9 mid-refresh", () => {
       // (the event: its audit record, written after the new tokens are committed).
       await vi.waitFor(
         async () => {
-          const redone = await db.auditEvent.findMany({ where: { action: "grant.refreshed", reason: "refresh_interrupted", userId: bed.users.bob } });
+          const redone = await db.auditEvent.findMany({ where: { action: "grant.refreshed", reason: "refresh_interrupted", userId: bed.users.bob, seq: { gt: auditedBeforeC } } });
           expect(redone.map((e) => (e.context as { grantId: string }).grantId)).toEqual([c.grantId]);
         },
         { timeout: 120_000, interval: 50 },
