@@ -65,8 +65,8 @@ function errorCode(e: unknown): string {
   return e instanceof Error && /^CKR_[A-Z0-9_]+$/.test(e.message) ? e.message : e instanceof Error ? e.name : "error";
 }
 
-// One library instance per module path per process: C_Initialize may run only once, and both
-// copies of lib/ in a server process (server.ts and Next's bundle) must share it.
+// One library instance per module path per process: C_Initialize may run only once, and the dev
+// server's copies of lib/ must share it (a production build has one copy per process).
 const holder = globalThis as typeof globalThis & { __frontdeskPkcs11?: Map<string, Pkcs11Module.PKCS11> };
 
 async function loadBinding(): Promise<Pkcs11Js> {

@@ -60,7 +60,8 @@ export async function recoverInterruptedRefreshes(): Promise<{ found: number; re
   return { found: candidates.length, recovered };
 }
 
-// On globalThis: lib/ may be loaded twice in one server process; one loop per process.
+// On globalThis for the dev server only, so its copies of lib/ (instrumentation, routes, actions)
+// run one loop per process; a production build has one copy per process (README, Architecture).
 const holder = globalThis as typeof globalThis & { __frontdeskRefreshRecovery?: NodeJS.Timeout };
 
 /** Starts this process's recovery loop (server processes; idempotent). */
