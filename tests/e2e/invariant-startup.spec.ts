@@ -13,6 +13,7 @@ import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { createTestDatabase } from "../helpers/databases";
 import { distDir } from "../helpers/frontdesk-server";
+import { createSoftHsm } from "../helpers/softhsm";
 
 interface Exit {
   code: number | null;
@@ -20,8 +21,11 @@ interface Exit {
   listened: boolean;
 }
 
-/** Runs server.ts until it exits (or 45 s pass, then it is killed). */
-function runServer(env: Record<string, string>): Promise<Exit> {
+/**
+ * Runs server.ts until it exits (or 45 s pass, then it is killed). With `whenListening`, that is
+ * called once the server listens (its port given), and the server is killed when it returns.
+ */
+function runServer(env: Record<string, string>, whenListening?: (port: number) => Promise<void>): Promise<Exit> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["dist/server.js", "--hostname", "127.0.0.1", "--port", String(port)], {
@@ -39,7 +43,14 @@ function runServer(env: Record<string, string>): Promise<Exit> {
       detached: true,
     });
     let output = "";
-    const onData = (d: Buffer) => (output += d.toString());
+    let called = false;
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (whenListening && !called && /Frontdesk listening/.test(output)) {
+        called = true;
+        void whenListening(port).finally(() => process.kill(-child.pid!, "SIGKILL"));
+      }
+    };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     const timer = setTimeout(() => {
@@ -48,7 +59,7 @@ function runServer(env: Record<string, string>): Promise<Exit> {
       } catch {
         // already gone
       }
-    }, 45_000);
+    }, whenListening ? 240_000 : 45_000);
     child.on("exit", (code) => {
       clearTimeout(timer);
       resolve({ code, output, listened: /Frontdesk listening/.test(output) });
@@ -73,4 +84,33 @@ test("with DATABASE_URL and no FRONTDESK_KEYS, or a malformed key, the productio
   expect(malformed).toMatchObject({ code: 1, listened: false });
   expect(malformed.output).toMatch(/FRONTDESK_KEYS: key list entry 1 .*exactly 32 bytes/);
   expect(malformed.output).not.toContain(shortKey);
+});
+
+test("with the KEKs in a PKCS#11 token (SoftHSM2): token missing or wrong PIN exits 1 before listening; the right PIN serves, ready", async () => {
+  test.setTimeout(600_000);
+  const hsm = createSoftHsm(["frontdesk"]);
+  try {
+    const { createTokenKey } = await import("@/lib/crypto/pkcs11-keys");
+    await createTokenKey(hsm.config("frontdesk", []), "hsm1");
+    const databaseUrl = await createTestDatabase(process.env.E2E_PG_ADMIN_URL!);
+    const good = { DATABASE_URL: databaseUrl, ...hsm.env("frontdesk", ["hsm1"]) };
+    const pin = hsm.tokens.frontdesk!.pin;
+    const missing = await runServer({ ...good, FRONTDESK_PKCS11_TOKEN_LABEL: "unplugged" });
+    expect(missing).toMatchObject({ code: 1, listened: false });
+    expect(missing.output).toMatch(/Frontdesk cannot start: no token "unplugged" is present in PKCS#11 module/);
+    const wrongPin = await runServer({ ...good, FRONTDESK_PKCS11_PIN_FILE: hsm.wrongPinFile });
+    expect(wrongPin).toMatchObject({ code: 1, listened: false });
+    expect(wrongPin.output).toMatch(/Frontdesk cannot start: cannot log in to token "frontdesk" .*is wrong \(CKR_PIN_INCORRECT\)/);
+    let ready: { status: number; body: unknown } | undefined;
+    const served = await runServer(good, async (port) => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/health/ready`);
+      ready = { status: res.status, body: await res.json() };
+    });
+    expect(served.listened).toBe(true);
+    expect(ready).toEqual({ status: 200, body: { status: "ready", database: "ok", migrations: "current", keys: "loaded", shutdown: "no" } });
+    expect(served.output).toMatch(/"kekVersion":"hsm1"/);
+    for (const run of [missing, wrongPin, served]) expect(run.output).not.toContain(pin);
+  } finally {
+    hsm.cleanup();
+  }
 });
