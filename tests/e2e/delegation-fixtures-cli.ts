@@ -44,7 +44,7 @@ const commands: FixtureCommands = {
     await flushAudit();
     const db = await getDb();
     return db.auditEvent.findMany({
-      where: { action: { in: ["token_exchange", "delegation.created", "delegation.revoked", "consent.requester_withdrawn"] } },
+      where: { action: { in: ["token_exchange", "resolve", "delegation.created", "delegation.revoked", "consent.requester_withdrawn"] } },
       orderBy: { seq: "asc" },
       select: { action: true, decision: true, reason: true, userId: true, agentId: true, context: true },
     });

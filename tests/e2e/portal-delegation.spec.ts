@@ -176,12 +176,33 @@ test("with nobody present, the agent gets the credential by the delegation (its 
   await expect(alice.page.getByRole("heading", { level: 1, name: "My connections" })).toBeVisible();
 });
 
-test("without its actor token, as another agent, for wider scopes or after expiry, the same call is refused", async () => {
+test("without its actor token, as another agent, for another user, for wider scopes or after expiry, the same call is refused", async () => {
   const { accessToken } = await fixture<{ accessToken: string }>("notesToken", { subject: "alice" });
   const { actor_token: _a, actor_token_type: _t, ...noActor } = await byDelegation();
   await expectRefused(noActor, "delegation:no_actor", accessToken);
   await expectRefused(await byDelegation(OTHER_AGENT_PATH), "delegation:no_delegation", accessToken);
   await expectRefused({ ...(await byDelegation()), scope: "notes:read notes:write" }, "delegation:scope_not_delegated", accessToken);
+  // Another user: alice's delegation does not let the agent act for bob, who delegated nothing
+  // (REST resolve names the user by issuer + subject instead of by a delegation).
+  const forBob = await fetch(`${env.frontdesk.url}/api/v1/resolve`, {
+    method: "POST",
+    headers: {
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(gateway.id)}:${encodeURIComponent(gateway.secret)}`).toString("base64")}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({
+      on_behalf_of: { issuer: env.idp.issuer, subject: env.idp.users.bob.sub },
+      actor_token: await spiffe.signSvid(AGENT_PATH),
+      actor_token_type: JWT_TYPE,
+      provider: UPSTREAM_PROVIDER_SLUG,
+      scopes: ["notes:read"],
+    }),
+  });
+  const forBobText = await forBob.text();
+  expect({ status: forBob.status, code: (JSON.parse(forBobText) as { error?: { code?: string } }).error?.code }).toEqual({ status: 403, code: "delegation_denied" });
+  expect(forBobText).not.toContain(accessToken);
+  const lastResolve = (await fixture<{ action: string; decision: string; reason: string | null }[]>("decisions")).filter((e) => e.action === "resolve").at(-1);
+  expect(lastResolve).toMatchObject({ decision: "deny", reason: "delegation:no_delegation" });
   const { expiresAt } = await fixture<{ expiresAt: string }>("setDelegationExpiry", { id: delegationId, expiresAt: new Date(Date.now() - 1000).toISOString() });
   await expectRefused(await byDelegation(), "delegation:expired", accessToken);
   await fixture("setDelegationExpiry", { id: delegationId, expiresAt });
