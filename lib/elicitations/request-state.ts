@@ -87,6 +87,19 @@ const claimsSchema = z
   })
   .strict();
 
+// The AES key of each request-state key, imported into WebCrypto once: jose imports a raw
+// Uint8Array key again on every call, which was about half of a seal's CPU (~60 µs of ~130 µs).
+const cryptoKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+
+function cryptoKeyOf(key: RequestStateKey): Promise<CryptoKey> {
+  let imported = cryptoKeys.get(key.secret);
+  if (!imported) {
+    imported = crypto.subtle.importKey("raw", key.secret as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt", "decrypt"]);
+    cryptoKeys.set(key.secret, imported);
+  }
+  return imported;
+}
+
 function normalScopes(scopes: readonly string[]): string[] {
   return [...new Set(scopes)].sort();
 }
@@ -108,7 +121,7 @@ export async function sealRequestState(keys: RequestStateKeySet, input: SealedRe
   };
   return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(claims)))
     .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: keys.active.id, typ: REQUEST_STATE_TYP })
-    .encrypt(keys.active.secret);
+    .encrypt(await cryptoKeyOf(keys.active));
 }
 
 /** The key version a state names, without verifying anything (to decide whether to reload keys). */
@@ -153,7 +166,7 @@ export async function openRequestState(
   if (!key) return { ok: false, reason: "unknown_key" };
   let claims: z.infer<typeof claimsSchema>;
   try {
-    const { plaintext } = await compactDecrypt(token, key.secret, { keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
+    const { plaintext } = await compactDecrypt(token, await cryptoKeyOf(key), { keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
     const parsed = claimsSchema.safeParse(JSON.parse(new TextDecoder().decode(plaintext)));
     if (!parsed.success) return { ok: false, reason: "malformed" };
     claims = parsed.data;
