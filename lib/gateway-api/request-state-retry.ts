@@ -13,12 +13,13 @@
 import type { VerifiedActor } from "@/lib/agents/actor";
 import { appendAudit, auditSubjectRef } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
+import { getHotPool } from "@/lib/db/hot-pool";
 import { awaitElicitationSettled } from "@/lib/elicitations/await-settled";
 import { getElicitation } from "@/lib/elicitations/read";
 import { openRequestState, requestStateKeyId, type RequestStateBinding, type RequestStateFailure } from "@/lib/elicitations/request-state";
 import { getRequestStateKeys } from "@/lib/elicitations/request-state-keys";
 import { AppError } from "@/lib/errors";
-import type { Provider } from "@/lib/generated/prisma/client";
+import type { ElicitationStatus, Provider } from "@/lib/generated/prisma/client";
 import type { AuthenticatedGateway } from "@/lib/gateways/authenticate";
 import type { VerifiedSubject } from "@/lib/subject-tokens/verify";
 
@@ -78,16 +79,14 @@ export function requestStateBinding(req: Pick<RetryRequest, "gateway" | "subject
   };
 }
 
-async function auditRetry(req: RetryRequest, decision: "deny" | "info", reason: string, extra: Record<string, unknown>) {
-  const db = await getDb();
-  const user = await db.user.findUnique({
-    where: { issuer_subject: { issuer: req.subject.issuer, subject: req.subject.subject } },
-    select: { id: true },
-  });
+/** The user's Frontdesk id, or the subject reference the audit log uses for someone who never signed in. */
+type AuditUser = string;
+
+async function auditRetry(req: RetryRequest, user: AuditUser, decision: "deny" | "info", reason: string, extra: Record<string, unknown>) {
   await appendAudit({
     actorType: "gateway",
     actorId: req.gateway.id,
-    userId: user?.id ?? auditSubjectRef(req.subject.issuer, req.subject.subject),
+    userId: user,
     gatewayId: req.gateway.id,
     agentId: req.actor?.agentId ?? null,
     providerId: req.provider.id,
@@ -99,6 +98,58 @@ async function auditRetry(req: RetryRequest, decision: "deny" | "info", reason: 
   });
 }
 
+async function auditUserOf(req: RetryRequest): Promise<AuditUser> {
+  const db = await getDb();
+  const user = await db.user.findUnique({
+    where: { issuer_subject: { issuer: req.subject.issuer, subject: req.subject.subject } },
+    select: { id: true },
+  });
+  return user?.id ?? auditSubjectRef(req.subject.issuer, req.subject.subject);
+}
+
+interface RetryRow {
+  status: ElicitationStatus;
+  expiresAt: Date;
+  gatewayId: string;
+  userIssuer: string;
+  userSubject: string;
+  agentId: string | null;
+}
+
+// The named elicitation and the asking user's id in one round trip: a named prepared statement
+// on the hot-path pool (PostgreSQL; Prisma cost most of a retry's CPU). `expiresAt` comes back as
+// epoch ms (timestamp(3) holds UTC wall time).
+const RETRY_ROW_SQL = `
+  SELECT e."status"::text AS status, floor(extract(epoch FROM e."expiresAt") * 1000)::bigint::text AS "expiresAtMs",
+         e."gatewayId", e."userIssuer", e."userSubject", e."agentId", u."id" AS "userId"
+  FROM (SELECT 1) AS one
+  LEFT JOIN "Elicitation" e ON e."id" = $1
+  LEFT JOIN "User" u ON u."issuer" = $2 AND u."subject" = $3`;
+
+/**
+ * The elicitation as a retry sees it (null: gone) and whom to audit. A pending row past its
+ * expiry is read through getElicitation, which moves it to expired and audits that exactly once.
+ */
+async function readRetryRow(req: RetryRequest, elicitationId: string): Promise<{ row: RetryRow | null; user: AuditUser }> {
+  const pool = getHotPool();
+  if (!pool) {
+    const [row, user] = await Promise.all([getElicitation(elicitationId), auditUserOf(req)]);
+    return { row, user };
+  }
+  type Raw = Omit<RetryRow, "expiresAt" | "status"> & { status: ElicitationStatus | null; expiresAtMs: string | null; userId: string | null };
+  const { rows } = await pool.query<Raw>({
+    name: "frontdesk-retry-elicitation",
+    text: RETRY_ROW_SQL,
+    values: [elicitationId, req.subject.issuer, req.subject.subject],
+  });
+  const raw = rows[0]!;
+  const user = raw.userId ?? auditSubjectRef(req.subject.issuer, req.subject.subject);
+  if (raw.status === null || raw.expiresAtMs === null) return { row: null, user };
+  const row: RetryRow = { ...raw, status: raw.status, expiresAt: new Date(Number(raw.expiresAtMs)) };
+  if (row.status === "pending" && row.expiresAt.getTime() <= Date.now()) return { row: await getElicitation(elicitationId), user };
+  return { row, user };
+}
+
 const readStatus = async (id: string) => {
   const db = await getDb();
   return db.elicitation.findUnique({ where: { id }, select: { status: true, expiresAt: true, gatewayId: true, userIssuer: true, userSubject: true } });
@@ -108,11 +159,11 @@ export async function awaitRetry(req: RetryRequest): Promise<RetryOutcome> {
   const keys = await getRequestStateKeys(requestStateKeyId(req.requestState));
   const opened = await openRequestState(keys, req.requestState, requestStateBinding(req));
   if (!opened.ok) {
-    await auditRetry(req, "deny", `request_state:${opened.reason}`, opened.elicitationId ? { elicitationId: opened.elicitationId } : {});
+    await auditRetry(req, await auditUserOf(req), "deny", `request_state:${opened.reason}`, opened.elicitationId ? { elicitationId: opened.elicitationId } : {});
     throw new AppError("invalid_request_state", REFUSALS[opened.reason], { oauthError: "invalid_request_state" });
   }
 
-  const row = await getElicitation(opened.elicitationId);
+  const { row, user } = await readRetryRow(req, opened.elicitationId);
   // Sealed by us for this gateway and user; checked against the row as well, in depth.
   const mine =
     row &&
@@ -121,7 +172,7 @@ export async function awaitRetry(req: RetryRequest): Promise<RetryOutcome> {
     row.userSubject === req.subject.subject &&
     row.agentId === (req.actor?.agentId ?? null);
   if (!mine) {
-    await auditRetry(req, "info", "request_state:elicitation_gone", { elicitationId: opened.elicitationId });
+    await auditRetry(req, user, "info", "request_state:elicitation_gone", { elicitationId: opened.elicitationId });
     return { elicitationId: opened.elicitationId, status: "expired" };
   }
   const first = { status: row.status, expiresAt: row.expiresAt, gatewayId: row.gatewayId, userIssuer: row.userIssuer, userSubject: row.userSubject };
@@ -129,7 +180,7 @@ export async function awaitRetry(req: RetryRequest): Promise<RetryOutcome> {
     status: "expired" as const,
   };
   const status = settled.status;
-  await auditRetry(req, status === "declined" || status === "failed" ? "deny" : "info", `request_state:${status}`, {
+  await auditRetry(req, user, status === "declined" || status === "failed" ? "deny" : "info", `request_state:${status}`, {
     elicitationId: opened.elicitationId,
   });
   if (status === "declined") {
