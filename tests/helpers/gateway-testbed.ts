@@ -173,14 +173,23 @@ export async function approveGateways(grantId: string, userId: string, gatewayId
  */
 export async function connectNotes(
   bed: GatewayTestbed,
-  opts: { user?: "alice" | "bob"; scope?: string; expiresIn?: number; expiresAt?: Date; approve?: GatewayFixture[] } = {},
+  opts: {
+    user?: "alice" | "bob";
+    /** The Frontdesk user to store it for, when not the testbed's own row for `user` (e.g. the same person signed in through another issuer). */
+    userId?: string;
+    scope?: string;
+    expiresIn?: number;
+    expiresAt?: Date;
+    approve?: GatewayFixture[];
+  } = {},
 ): Promise<{ accessToken: string; refreshToken: string; expiresIn: number; grantId: string }> {
   const { saveGrant } = await import("@/lib/grants/save");
   const user = opts.user ?? "alice";
+  const userId = opts.userId ?? bed.users[user];
   const scope = opts.scope ?? "notes:read";
   const minted = await bed.upstream.mintTokens({ accountId: bed.idp.users[user].sub, scope, expiresIn: opts.expiresIn });
   const { grantId } = await saveGrant({
-    userId: bed.users[user],
+    userId,
     providerId: bed.providerId,
     scopes: scope.split(" "),
     credential: {
@@ -191,7 +200,7 @@ export async function connectNotes(
     },
   });
   const approve = opts.approve ?? [bed.basic, bed.post, bed.jwt, bed.trusted];
-  await approveGateways(grantId, bed.users[user], approve.map((g) => g.id));
+  await approveGateways(grantId, userId, approve.map((g) => g.id));
   return { ...minted, grantId };
 }
 

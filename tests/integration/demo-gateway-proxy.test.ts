@@ -7,66 +7,35 @@
 // or logged holds the upstream token.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EgressGateway } from "@/demo/gateway/server";
-import type { SeedDemoResult } from "@/demo/seed";
+import { DEMO_FRONTDESK_URL as FRONTDESK, startDemoTestbed, type DemoTestbed } from "../helpers/demo-testbed";
 import { frontdeskHandlersFetch } from "../helpers/frontdesk-fetch";
-import { approveGateways } from "../helpers/gateway-testbed";
 import { recordTraffic, type TrafficLog } from "../helpers/mcp-traffic";
-import { startIdp, type TestIdp } from "../helpers/oidc-idp";
-import { startUpstream, type TestUpstream } from "../helpers/oidc-upstream";
 import { useTestDatabase } from "../helpers/test-db";
 
 await useTestDatabase();
 
-const FRONTDESK = "http://frontdesk.test";
 const AUDIENCE = "notes-mcp";
 
-let idp: TestIdp;
-let upstream: TestUpstream;
-let seed: SeedDemoResult;
+let bed: DemoTestbed;
 let gateway: EgressGateway;
 let traffic: TrafficLog;
 const logs: string[] = [];
-let aliceUserId: string;
 
-const userToken = (sub: string) => idp.signSubjectToken({ sub, aud: AUDIENCE });
+const userToken = (sub: string) => bed.idp.signSubjectToken({ sub, aud: AUDIENCE });
 async function getNotes(token: string, headers: Record<string, string> = {}) {
   const res = await fetch(`${gateway.url}/notes/notes`, { headers: { authorization: `Bearer ${token}`, ...headers } });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
 beforeAll(async () => {
-  idp = await startIdp({ redirectUris: [`${FRONTDESK}/api/auth/callback/idp`] });
-  upstream = await startUpstream({ redirectUris: [`${FRONTDESK}/api/oauth/callback/notes`] });
-  Object.assign(process.env, {
-    FRONTDESK_URL: FRONTDESK,
-    OIDC_ISSUER: idp.issuer,
-    OIDC_CLIENT_ID: idp.clientId,
-    OIDC_CLIENT_SECRET: idp.clientSecret,
-    SUBJECT_TOKEN_AUDIENCES: AUDIENCE,
-    FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, upstream.issuer].join(","),
-    LOG_LEVEL: "warn",
-  });
-  const { seedDemo } = await import("@/demo/seed");
-  seed = await seedDemo({ notes: { issuer: upstream.issuer, apiUrl: upstream.apiUrl, clientId: upstream.clientId, clientSecret: upstream.clientSecret } });
-  const db = await (await import("@/lib/db/client")).getDb();
-  aliceUserId = (await db.user.create({ data: { id: "usr_alice", issuer: idp.issuer, subject: "alice", email: "alice@example.test" } })).id;
-  const frontdesk = await frontdeskHandlersFetch(FRONTDESK);
-  traffic = recordTraffic(frontdesk);
-  const { startEgressGateway } = await import("@/demo/gateway/server");
-  gateway = await startEgressGateway({
-    frontdeskUrl: FRONTDESK,
-    client: { tokenEndpoint: `${FRONTDESK}/oauth/token`, clientId: seed.gatewayId, clientSecret: seed.gatewaySecret },
-    routes: [{ name: "notes", target: upstream.apiUrl, scopes: ["notes:read"] }],
-    mode: "proxy",
-    fetch: traffic.fetch,
-    log: (line) => logs.push(line),
-  });
+  bed = await startDemoTestbed({ audience: AUDIENCE, users: ["alice"] });
+  traffic = recordTraffic(await frontdeskHandlersFetch(FRONTDESK));
+  gateway = await bed.startGateway({ mode: "proxy", fetch: traffic.fetch, log: (line) => logs.push(line) });
 }, 60_000);
 
 afterAll(async () => {
   await gateway?.close();
-  await idp?.close();
-  await upstream?.close();
+  await bed?.close();
 });
 
 describe("reference gateway, proxy mode", () => {
@@ -95,26 +64,18 @@ describe("reference gateway, proxy mode", () => {
 
   it("once alice declines, the retry with her requestState is access_denied (the MCP server's 'declined')", async () => {
     const { declineElicitation } = await import("@/lib/elicitations/settle");
-    await declineElicitation(elicitationId, { issuer: idp.issuer, subject: "alice" });
+    await declineElicitation(elicitationId, { issuer: bed.idp.issuer, subject: "alice" });
     const retry = await getNotes(await userToken("alice"), { "frontdesk-request-state": state, "frontdesk-wait": "0" });
     expect(retry.status).toBe(403);
     expect(JSON.parse(retry.text)).toMatchObject({ error: "access_denied" });
   });
 
   it("once connected, notes come back through Frontdesk; the gateway never held the token", async () => {
-    const minted = await upstream.mintTokens({ accountId: "alice", scope: "notes:read" });
-    const { saveGrant } = await import("@/lib/grants/save");
-    const saved = await saveGrant({
-      userId: aliceUserId,
-      providerId: seed.providerId,
-      scopes: ["notes:read"],
-      credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
-    });
-    await approveGateways(saved.grantId, aliceUserId, [seed.gatewayId]);
+    const minted = await bed.connectNotes("alice");
     const res = await getNotes(await userToken("alice"));
     expect(res.status).toBe(200);
     expect(JSON.parse(res.text)).toEqual({ owner: "alice", notes: ["Follow the white rabbit", "Tea party at six"] });
-    expect(upstream.stats.apiRequests.at(-1)).toMatchObject({ accountId: "alice", token: minted.accessToken });
+    expect(bed.upstream.stats.apiRequests.at(-1)).toMatchObject({ accountId: "alice", token: minted.accessToken });
     await traffic.settle();
     const seen = traffic.text();
     expect(seen).toContain("/api/v1/proxy/notes/notes");

@@ -7,77 +7,43 @@ import { generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EgressGateway } from "@/demo/gateway/server";
 import type { SeedDemoResult } from "@/demo/seed";
+import { DEMO_FRONTDESK_URL as FRONTDESK, startDemoTestbed, type DemoTestbed } from "../helpers/demo-testbed";
 import { frontdeskHandlersFetch } from "../helpers/frontdesk-fetch";
-import { approveGateways } from "../helpers/gateway-testbed";
-import { startIdp, type TestIdp } from "../helpers/oidc-idp";
-import { startUpstream, type TestUpstream } from "../helpers/oidc-upstream";
 import { freePort } from "../helpers/postgres-cluster";
 import { useTestDatabase } from "../helpers/test-db";
 
 await useTestDatabase();
 
-const FRONTDESK = "http://frontdesk.test";
 const AUDIENCE = "notes-mcp";
 
-let idp: TestIdp;
-let upstream: TestUpstream;
+let bed: DemoTestbed;
+/** The newest seed (each one rotates the gateway's secret). */
 let seed: SeedDemoResult;
 let gateway: EgressGateway | undefined;
 let tokenCalls = 0;
-let aliceUserId: string;
 let webhookGatewayPort: number;
 
-async function seedOnce(opts: { revokeStaleGrants?: boolean } = {}) {
-  const { seedDemo } = await import("@/demo/seed");
-  return seedDemo({
-    notes: { issuer: upstream.issuer, apiUrl: upstream.apiUrl, clientId: upstream.clientId, clientSecret: upstream.clientSecret },
-    ...opts,
-  });
-}
-
-async function startGateway(secret: string): Promise<EgressGateway> {
-  const { startEgressGateway } = await import("@/demo/gateway/server");
-  return startEgressGateway({
-    frontdeskUrl: FRONTDESK,
-    client: { tokenEndpoint: `${FRONTDESK}/oauth/token`, clientId: seed.gatewayId, clientSecret: secret },
-    routes: [{ name: "notes", target: upstream.apiUrl, scopes: ["notes:read"] }],
-    fetch: await frontdeskHandlersFetch(FRONTDESK, { onTokenCall: () => tokenCalls++ }),
-  });
-}
-
-const userToken = (sub: string) => idp.signSubjectToken({ sub, aud: AUDIENCE });
+const countingFetch = () => frontdeskHandlersFetch(FRONTDESK, { onTokenCall: () => tokenCalls++ });
+const startGateway = async (secret: string) => bed.startGateway({ secret, fetch: await countingFetch() });
+const userToken = (sub: string) => bed.idp.signSubjectToken({ sub, aud: AUDIENCE });
 const getNotes = (gw: EgressGateway, token?: string) =>
   fetch(`${gw.url}/notes/notes`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
 beforeAll(async () => {
-  idp = await startIdp({ redirectUris: [`${FRONTDESK}/api/auth/callback/idp`] });
-  upstream = await startUpstream({ redirectUris: [`${FRONTDESK}/api/oauth/callback/notes`] });
   webhookGatewayPort = await freePort();
-  Object.assign(process.env, {
-    FRONTDESK_URL: FRONTDESK,
-    OIDC_ISSUER: idp.issuer,
-    OIDC_CLIENT_ID: idp.clientId,
-    OIDC_CLIENT_SECRET: idp.clientSecret,
-    SUBJECT_TOKEN_AUDIENCES: AUDIENCE,
-    // The webhook test's gateway receives webhooks over plain http on localhost.
-    FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, upstream.issuer, `http://localhost:${webhookGatewayPort}`].join(","),
-    LOG_LEVEL: "warn",
-  });
-  seed = await seedOnce();
-  const { getDb } = await import("@/lib/db/client");
-  const db = await getDb();
-  aliceUserId = (await db.user.create({ data: { id: "usr_alice", issuer: idp.issuer, subject: "alice", email: "alice@example.test" } })).id;
+  // The webhook test's gateway receives webhooks over plain http on localhost.
+  bed = await startDemoTestbed({ audience: AUDIENCE, users: ["alice"], insecureOrigins: [`http://localhost:${webhookGatewayPort}`] });
+  seed = bed.seed;
 });
 
 afterAll(async () => {
   await gateway?.close();
-  await idp?.close();
-  await upstream?.close();
+  await bed?.close();
 });
 
 describe("demo seed", () => {
   it("is idempotent and rotates the gateway secret, so only the newest one works", async () => {
-    const again = await seedOnce();
+    const again = await bed.reseed();
     expect(again.providerId).toBe(seed.providerId);
     expect(again.gatewayId).toBe(seed.gatewayId);
     expect(again.gatewaySecret).not.toBe(seed.gatewaySecret);
@@ -115,15 +81,7 @@ describe("reference egress gateway", () => {
   });
 
   it("injects the user's own upstream token, caches it per subject, and drops it once the upstream rejects it", async () => {
-    const minted = await upstream.mintTokens({ accountId: "alice", scope: "notes:read" });
-    const { saveGrant } = await import("@/lib/grants/save");
-    const saved = await saveGrant({
-      userId: aliceUserId,
-      providerId: seed.providerId,
-      scopes: ["notes:read"],
-      credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
-    });
-    await approveGateways(saved.grantId, aliceUserId, [seed.gatewayId]);
+    const minted = await bed.connectNotes("alice");
     const token = await userToken("alice");
     const before = tokenCalls;
     for (let i = 0; i < 2; i++) {
@@ -134,13 +92,13 @@ describe("reference egress gateway", () => {
       expect(text).not.toContain(minted.accessToken);
     }
     expect(tokenCalls - before).toBe(1);
-    expect(upstream.stats.apiRequests.at(-1)).toMatchObject({ accountId: "alice", token: minted.accessToken });
+    expect(bed.upstream.stats.apiRequests.at(-1)).toMatchObject({ accountId: "alice", token: minted.accessToken });
 
     // Revoked in Frontdesk (and at Notes, RFC 7009): the cached token stops working upstream, so
     // the gateway drops it and asks Frontdesk once more on the same request: the very next call
     // gets a consent link in both MCP revisions, not an upstream 401.
     const { revokeGrant } = await import("@/lib/grants/revoke");
-    await revokeGrant(saved.grantId, { type: "admin", id: "test" });
+    await revokeGrant(minted.grantId, { type: "admin", id: "test" });
     const callsBeforeRevokedUse = tokenCalls;
     const next = await getNotes(gateway!, token);
     expect(next.status).toBe(403);
@@ -148,17 +106,17 @@ describe("reference egress gateway", () => {
     expect(body.error.code).toBe(-32042);
     expect(body.inputRequired).toMatchObject({ resultType: "input_required", requestState: expect.any(String) });
     expect(tokenCalls - callsBeforeRevokedUse).toBe(1);
-    expect(upstream.stats.apiRequests.at(-1)?.token).toBe(minted.accessToken);
+    expect(bed.upstream.stats.apiRequests.at(-1)?.token).toBe(minted.accessToken);
   });
 
   it("refuses requests without a subject token or with a forged one, without reaching the upstream", async () => {
-    const apiCalls = upstream.stats.apiRequests.length;
+    const apiCalls = bed.upstream.stats.apiRequests.length;
     const missing = await getNotes(gateway!);
     expect(missing.status).toBe(401);
     const { privateKey } = await generateKeyPair("RS256");
     const forged = await new SignJWT({ sub: "alice", aud: AUDIENCE })
       .setProtectedHeader({ alg: "RS256", kid: "not-the-idp" })
-      .setIssuer(idp.issuer)
+      .setIssuer(bed.idp.issuer)
       .setIssuedAt()
       .setExpirationTime("5m")
       .sign(privateKey);
@@ -167,19 +125,12 @@ describe("reference egress gateway", () => {
     expect(((await res.json()) as { error: string }).error).toBe("invalid_request");
     expect(res.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
     expect((await fetch(`${gateway!.url}/nowhere/x`, { headers: { authorization: `Bearer ${await userToken("alice")}` } })).status).toBe(404);
-    expect(upstream.stats.apiRequests.length).toBe(apiCalls);
+    expect(bed.upstream.stats.apiRequests.length).toBe(apiCalls);
   });
 
   it("the launcher's re-seed revokes connections left from a previous run", async () => {
-    const minted = await upstream.mintTokens({ accountId: "alice", scope: "notes:read" });
-    const { saveGrant } = await import("@/lib/grants/save");
-    const saved = await saveGrant({
-      userId: aliceUserId,
-      providerId: seed.providerId,
-      scopes: ["notes:read"],
-      credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken },
-    });
-    const result = await seedOnce({ revokeStaleGrants: true });
+    const saved = await bed.connectNotes("alice", { approve: false, expiresAt: null });
+    const result = await bed.reseed({ revokeStaleGrants: true });
     expect(result.revokedGrants).toBe(1);
     const { getDb } = await import("@/lib/db/client");
     const row = await (await getDb()).grant.findUnique({ where: { id: saved.grantId }, select: { status: true } });
@@ -201,8 +152,8 @@ describe("signed webhooks", () => {
       port: webhookGatewayPort,
       frontdeskUrl: FRONTDESK,
       client: { tokenEndpoint: `${FRONTDESK}/oauth/token`, clientId: registered.id, clientSecret: secret! },
-      routes: [{ name: "notes", target: upstream.apiUrl, scopes: ["notes:read"] }],
-      fetch: await frontdeskHandlersFetch(FRONTDESK, { onTokenCall: () => tokenCalls++ }),
+      routes: [{ name: "notes", target: bed.upstream.apiUrl, scopes: ["notes:read"] }],
+      fetch: await countingFetch(),
     });
     try {
       const res = await getNotes(gw, await userToken("bob"));

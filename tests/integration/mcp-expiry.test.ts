@@ -11,63 +11,30 @@ import { ElicitationCompleteNotificationSchema, UrlElicitationRequiredError, typ
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { EgressGateway } from "@/demo/gateway/server";
 import type { NotesMcpServer } from "@/demo/mcp-server/server";
-import type { SeedDemoResult } from "@/demo/seed";
 import { DEMO_MCP_AUDIENCE } from "@/demo/ports";
-import { frontdeskHandlersFetch } from "../helpers/frontdesk-fetch";
-import { approveGateways } from "../helpers/gateway-testbed";
-import { startIdp, type TestIdp } from "../helpers/oidc-idp";
-import { startUpstream, type TestUpstream } from "../helpers/oidc-upstream";
+import { DEMO_FRONTDESK_URL as FRONTDESK, startDemoTestbed, type DemoTestbed } from "../helpers/demo-testbed";
 import { useTestDatabase } from "../helpers/test-db";
 
 await useTestDatabase();
 
-const FRONTDESK = "http://frontdesk.test";
-
-let idp: TestIdp;
-let upstream: TestUpstream;
-let seed: SeedDemoResult;
+let bed: DemoTestbed;
 let gateway: EgressGateway;
 let mcp: NotesMcpServer;
-const userIds: Record<string, string> = {};
 
 beforeAll(async () => {
-  idp = await startIdp({ redirectUris: [`${FRONTDESK}/api/auth/callback/idp`] });
-  upstream = await startUpstream({ redirectUris: [`${FRONTDESK}/api/oauth/callback/notes`] });
-  Object.assign(process.env, {
-    FRONTDESK_URL: FRONTDESK,
-    OIDC_ISSUER: idp.issuer,
-    OIDC_CLIENT_ID: idp.clientId,
-    OIDC_CLIENT_SECRET: idp.clientSecret,
-    SUBJECT_TOKEN_AUDIENCES: DEMO_MCP_AUDIENCE,
-    FRONTDESK_INSECURE_HTTP_ISSUERS: [idp.issuer, upstream.issuer].join(","),
-    LOG_LEVEL: "warn",
-  });
-  const { seedDemo } = await import("@/demo/seed");
-  seed = await seedDemo({ notes: { issuer: upstream.issuer, apiUrl: upstream.apiUrl, clientId: upstream.clientId, clientSecret: upstream.clientSecret } });
-  const db = await (await import("@/lib/db/client")).getDb();
-  for (const sub of ["alice", "bob", "carol"]) {
-    userIds[sub] = (await db.user.create({ data: { id: `usr_${sub}`, issuer: idp.issuer, subject: sub, email: `${sub}@example.test` } })).id;
-  }
-  const { startEgressGateway } = await import("@/demo/gateway/server");
-  gateway = await startEgressGateway({
-    frontdeskUrl: FRONTDESK,
-    client: { tokenEndpoint: `${FRONTDESK}/oauth/token`, clientId: seed.gatewayId, clientSecret: seed.gatewaySecret },
-    routes: [{ name: "notes", target: upstream.apiUrl, scopes: ["notes:read"] }],
-    mode: "inject",
-    fetch: await frontdeskHandlersFetch(FRONTDESK),
-  });
+  bed = await startDemoTestbed({ audience: DEMO_MCP_AUDIENCE, users: ["alice", "bob", "carol"] });
+  gateway = await bed.startGateway({ mode: "inject" });
   const { startNotesMcpServer } = await import("@/demo/mcp-server/server");
-  mcp = await startNotesMcpServer({ issuer: idp.issuer, audience: DEMO_MCP_AUDIENCE, gatewayUrl: gateway.url });
+  mcp = await startNotesMcpServer({ issuer: bed.idp.issuer, audience: DEMO_MCP_AUDIENCE, gatewayUrl: gateway.url });
 }, 60_000);
 
 afterAll(async () => {
   await mcp?.close();
   await gateway?.close();
-  await idp?.close();
-  await upstream?.close();
+  await bed?.close();
 });
 
-const userToken = (sub: string) => idp.signSubjectToken({ sub, aud: DEMO_MCP_AUDIENCE, extra: { email: `${sub}@example.test` } });
+const userToken = (sub: string) => bed.idp.signSubjectToken({ sub, aud: DEMO_MCP_AUDIENCE, extra: { email: `${sub}@example.test` } });
 
 /** Ends the elicitation's life in about a second and wakes whoever waits on it (as the clock would, sooner). */
 async function expireSoon(id: string) {
@@ -84,18 +51,10 @@ async function waitUntilWatched(id: string) {
 
 /** What the portal does when the user finishes: a grant for Notes, approved for the gateway, and the elicitation completed. */
 async function completeInPortal(sub: "alice" | "bob" | "carol", elicitationId: string) {
-  const { saveGrant } = await import("@/lib/grants/save");
   const { completeElicitation } = await import("@/lib/elicitations/settle");
   const { wakeElicitationWaiters } = await import("@/lib/gateways/elicitation-watch");
-  const minted = await upstream.mintTokens({ accountId: sub, scope: "notes:read" });
-  const { grantId } = await saveGrant({
-    userId: userIds[sub]!,
-    providerId: seed.providerId,
-    scopes: ["notes:read"],
-    credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + 3600_000) },
-  });
-  await approveGateways(grantId, userIds[sub]!, [seed.gatewayId]);
-  await completeElicitation(elicitationId, { issuer: idp.issuer, subject: sub });
+  await bed.connectNotes(sub);
+  await completeElicitation(elicitationId, { issuer: bed.idp.issuer, subject: sub });
   wakeElicitationWaiters(elicitationId);
 }
 
@@ -223,7 +182,7 @@ describe("an elicitation that expires while the client waits", () => {
       const { flushAudit } = await import("@/lib/audit/append");
       await flushAudit();
       const refused = await (await (await import("@/lib/db/client")).getDb()).auditEvent.findFirst({
-        where: { action: "request_state.retry", reason: "request_state:unknown_key", userId: userIds.carol },
+        where: { action: "request_state.retry", reason: "request_state:unknown_key", userId: bed.users.carol },
       });
       expect(refused).not.toBeNull();
     } finally {

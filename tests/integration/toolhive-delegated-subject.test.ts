@@ -12,7 +12,7 @@
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listenOnLoopback, type LoopbackServer } from "@/demo/loopback-server";
-import { ACCESS_TOKEN_TYPE, approveGateways, basicAuth, startGatewayTestbed, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, tokenRequest, type GatewayTestbed } from "../helpers/gateway-testbed";
+import { ACCESS_TOKEN_TYPE, basicAuth, connectNotes, startGatewayTestbed, SUBJECT_AUDIENCE, TOKEN_EXCHANGE_GRANT, tokenRequest, type GatewayTestbed } from "../helpers/gateway-testbed";
 import { useTestDatabase } from "../helpers/test-db";
 
 await useTestDatabase();
@@ -43,18 +43,9 @@ beforeAll(async () => {
 
   // alice as ToolHive names her, with a Notes connection approved for the basic gateway.
   const { getDb } = await import("@/lib/db/client");
-  const { saveGrant } = await import("@/lib/grants/save");
   const db = await getDb();
   const user = await db.user.create({ data: { id: "usr_th_alice", issuer: toolhiveIssuer, subject: USER_SUBJECT, email: "alice@corp.example", groups: [] } });
-  const minted = await bed.upstream.mintTokens({ accountId: bed.idp.users.alice.sub, scope: "notes:read" });
-  notesToken = minted.accessToken;
-  const { grantId } = await saveGrant({
-    userId: user.id,
-    providerId: bed.providerId,
-    scopes: ["notes:read"],
-    credential: { kind: "oauth", accessToken: minted.accessToken, refreshToken: minted.refreshToken, expiresAt: new Date(Date.now() + minted.expiresIn * 1000) },
-  });
-  await approveGateways(grantId, user.id, [bed.basic.id]);
+  notesToken = (await connectNotes(bed, { user: "alice", userId: user.id, approve: [bed.basic] })).accessToken;
 }, 120_000);
 
 afterAll(async () => {
