@@ -1,8 +1,12 @@
-// Editing a provider's egress settings (issue 14): the request rules per scope and
-// allowPrivateNetwork, through the admin library the dashboard's server action calls and through
-// `frontdesk provider add|egress`, on real PostgreSQL. Both validate with the provider schema
-// (lib/providers/input.ts -> lib/egress/request-rules.ts), audit what changed, and reach the
-// egress proxy's provider cache at once.
+// A provider's settings beyond its endpoints, through the admin library the provider page's
+// server action calls and through the CLI, on real PostgreSQL. Each validates with the provider
+// schema and audits the names of what changed:
+// - egress (issue 14): the request rules per scope and allowPrivateNetwork (lib/providers/input.ts
+//   -> lib/egress/request-rules.ts), `frontdesk provider add|egress`; they reach the egress
+//   proxy's provider cache at once;
+// - the refresh-token reuse grace (Provider.refreshReuseGraceSeconds, used by
+//   lib/grants/refresh-recovery.ts): whole seconds from 0 to a day, `frontdesk provider add
+//   --refresh-reuse-grace` / `provider refresh-grace`.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,7 +23,7 @@ const { updateProvider } = await import("@/lib/admin/providers");
 const { createProvider } = await import("@/lib/providers/create");
 const { findProviderBySlugCached } = await import("@/lib/gateway-api/providers");
 const { parseRequestRules, checkRequestRules } = await import("@/lib/egress/request-rules");
-const { jsonText } = await import("@/lib/admin/form-fields");
+const { jsonText, seconds } = await import("@/lib/admin/form-fields");
 const { requestRulesSchema } = await import("@/lib/egress/request-rules");
 
 const actor = { type: "admin" as const, id: "usr_admin" };
@@ -38,7 +42,12 @@ async function auditsOf(providerId: string) {
   return db.auditEvent.findMany({ where: { providerId, action: "admin.provider_updated" }, orderBy: { seq: "asc" } });
 }
 
-describe("admin edit (the provider page's action calls this)", () => {
+/** Who changed which fields of the provider, in order (its admin.provider_updated audit rows). */
+async function changesOf(providerId: string) {
+  return (await auditsOf(providerId)).map((e) => ({ actor: e.actorId, changed: (e.context as { changed: string[] }).changed }));
+}
+
+describe("egress settings: admin edit (the provider page's action calls this)", () => {
   it("sets request rules and allowPrivateNetwork, audits the changed names, and the proxy's cache sees them at once", async () => {
     const p = await createProvider({ slug: "wiki", displayName: "Wiki", kind: "api_key", apiKeyHeader: "X-Api-Key", resourceUrls: ["https://wiki.example/api"] }, actor);
     const cachedBefore = await findProviderBySlugCached("wiki");
@@ -81,7 +90,7 @@ describe("admin edit (the provider page's action calls this)", () => {
   });
 });
 
-describe("CLI", () => {
+describe("egress settings: CLI", () => {
   it("provider add takes --request-rules-file and --allow-private-network, and warns", async () => {
     const out = await runCli([
       "provider",
@@ -140,5 +149,54 @@ describe("CLI", () => {
     }
     const db = await getDb();
     expect(await db.provider.findUniqueOrThrow({ where: { slug: "onprem" } })).toMatchObject({ allowPrivateNetwork: false, requestRules: {} });
+  });
+});
+
+const oidc = (slug: string) => ({ slug, displayName: slug, kind: "oidc" as const, issuer: "https://idp.example", clientId: "c", clientSecret: "s" });
+
+describe("refresh-token reuse grace", () => {
+  it("admin edit: 0 by default, set and audited, out-of-range values refused with the field named", async () => {
+    const p = await createProvider(oidc("okta-like"), actor);
+    expect(p.refreshReuseGraceSeconds).toBe(0);
+    const { changed, provider } = await updateProvider(p.id, { refreshReuseGraceSeconds: 30 }, actor);
+    expect(changed).toEqual(["refreshReuseGraceSeconds"]);
+    expect(provider.refreshReuseGraceSeconds).toBe(30);
+    for (const bad of [-1, 1.5, 86_401]) {
+      await expect(updateProvider(p.id, { refreshReuseGraceSeconds: bad }, actor)).rejects.toThrow(/refreshReuseGraceSeconds/);
+    }
+    expect((await (await getDb()).provider.findUniqueOrThrow({ where: { id: p.id } })).refreshReuseGraceSeconds).toBe(30);
+    expect(await changesOf(p.id)).toEqual([{ actor: "usr_admin", changed: ["refreshReuseGraceSeconds"] }]);
+  });
+
+  it("the form field: empty is 0, digits are seconds, anything else is refused", () => {
+    expect(seconds(86_400).parse("")).toBe(0);
+    expect(seconds(86_400).parse("45")).toBe(45);
+    for (const bad of ["abc", "-5", "2.5", "86401"]) expect(seconds(86_400).safeParse(bad).success, bad).toBe(false);
+  });
+
+  it("CLI: provider add --refresh-reuse-grace, provider refresh-grace shows and sets (audited), usage errors exit 2", async () => {
+    const added = await runCli(["provider", "add", "auth0-like", "--kind", "oauth2", "--authorization-endpoint", "https://a.example/authorize", "--token-endpoint", "https://a.example/token", "--client-id", "c", "--token-auth", "none", "--refresh-reuse-grace", "20", "--json"]);
+    expect(added.exitCode, added.stderr).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({ slug: "auth0-like", refreshReuseGraceSeconds: 20 });
+
+    const shown = await runCli(["provider", "refresh-grace", "auth0-like"]);
+    expect(shown.stdout).toContain("Refresh-token reuse grace: 20 s");
+    const off = await runCli(["provider", "refresh-grace", "auth0-like", "--seconds", "0"]);
+    expect(off.exitCode).toBe(0);
+    expect(off.stdout).toContain("Updated auth0-like: refreshReuseGraceSeconds");
+    expect(off.stdout).toContain("Refresh-token reuse grace: none");
+    const row = await (await getDb()).provider.findUniqueOrThrow({ where: { slug: "auth0-like" } });
+    expect(row.refreshReuseGraceSeconds).toBe(0);
+    expect(await changesOf(row.id)).toEqual([{ actor: "cli", changed: ["refreshReuseGraceSeconds"] }]);
+
+    for (const args of [
+      ["provider", "refresh-grace", "nope", "--seconds", "5"],
+      ["provider", "refresh-grace", "auth0-like", "--seconds", "soon"],
+      ["provider", "refresh-grace", "auth0-like", "--seconds", "90000"],
+      ["provider", "add", "x-like", "--kind", "oidc", "--issuer", "https://x.example", "--client-id", "c", "--token-auth", "none", "--refresh-reuse-grace", "-1"],
+    ]) {
+      expect((await runCli(args)).exitCode, args.join(" ")).toBe(2);
+    }
+    expect((await (await getDb()).provider.findUniqueOrThrow({ where: { slug: "auth0-like" } })).refreshReuseGraceSeconds).toBe(0);
   });
 });
