@@ -5,6 +5,7 @@
 import type { VerifiedActor } from "@/lib/agents/actor";
 import { appendAudit, type AuditEventInput } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
+import { coalescedQuery } from "@/lib/db/coalesced-query";
 import { getHotPool } from "@/lib/db/hot-pool";
 import { createElicitation } from "@/lib/elicitations/create";
 import { elicitationMessage, toUrlElicitation, type UrlElicitation } from "@/lib/elicitations/mcp";
@@ -117,7 +118,8 @@ async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, r
   const { gatewayId, agentId } = requester;
   const pool = getHotPool();
   if (pool) {
-    const result = await pool.query<UserAndGrantRow>({
+    // A burst of identical reads (a refresh storm) shares one statement (lib/db/coalesced-query.ts).
+    const result = await coalescedQuery<UserAndGrantRow>(pool, {
       name: "frontdesk-user-and-grant",
       text: USER_AND_GRANT_SQL,
       values: [providerId, subject.issuer, subject.subject, gatewayId, agentId],
