@@ -6,7 +6,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { vi } from "vitest";
 import { freePort } from "./postgres-cluster";
+
+/** Deadlines that only end a hang (a loaded CI machine is slow, never this slow). */
+const START_TIMEOUT_MS = 30_000;
+const STATUS_TIMEOUT_MS = 60_000;
 
 export interface HaproxyBackend {
   name: string;
@@ -33,7 +38,7 @@ export interface Haproxy {
   port: number;
   /** Statistics per server (and "BACKEND" for the total). */
   stats(): Promise<Map<string, HaproxyServerStats>>;
-  /** Resolves once HAProxy's health checks report this server UP (or DOWN). */
+  /** Resolves once HAProxy's health checks report this server UP (or DOWN); rejects after STATUS_TIMEOUT_MS. */
   waitForStatus(server: string, status: "UP" | "DOWN"): Promise<void>;
   logs(): string;
   stop(): Promise<void>;
@@ -99,10 +104,21 @@ export async function startHaproxy(backends: HaproxyBackend[]): Promise<Haproxy>
   // -db: foreground, no daemon; -W: master-worker, so SIGTERM stops it cleanly.
   const child: ChildProcess = spawn(bin, ["-W", "-db", "-f", configFile], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
   let exited = false;
-  child.once("exit", () => (exited = true));
+  // The master prints "Loading success." once its worker has bound every listener (HAProxy >= 2.5).
+  const loaded = new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.includes("Loading success.")) resolve();
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", () => {
+      exited = true;
+      reject(new Error(`haproxy exited during start-up:\n${output}`));
+    });
+  });
+  loaded.catch(() => undefined); // an exit after start-up is not a start-up failure
 
   const stats = async (): Promise<Map<string, HaproxyServerStats>> => {
     const res = await fetch(`http://127.0.0.1:${statsPort}/stats;csv`);
@@ -128,15 +144,19 @@ export async function startHaproxy(backends: HaproxyBackend[]): Promise<Haproxy>
     return out;
   };
 
-  // Ready once the stats page answers (the listeners are bound by then).
-  for (;;) {
-    if (exited) throw new Error(`haproxy exited during start-up:\n${output}`);
-    try {
-      await stats();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  let timer: NodeJS.Timeout | undefined;
+  const startDeadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`haproxy did not report "Loading success." within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([loaded, startDeadline]);
+    await stats(); // the stats listener answers (bound before the worker was forked)
+  } catch (e) {
+    if (!exited) child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  } finally {
+    clearTimeout(timer);
   }
 
   return {
@@ -144,12 +164,18 @@ export async function startHaproxy(backends: HaproxyBackend[]): Promise<Haproxy>
     port,
     stats,
     async waitForStatus(server, status) {
-      // Polls HAProxy's own view (its health checks are the event); ends only with the test's timeout.
-      for (;;) {
-        const s = (await stats()).get(server);
-        if (s && (status === "UP" ? s.status === "UP" : s.status.startsWith("DOWN"))) return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      // HAProxy's own view is the event (its health checks run every 200 ms); the deadline only ends a hang.
+      await vi
+        .waitFor(
+          async () => {
+            const s = (await stats()).get(server);
+            if (!s || !(status === "UP" ? s.status === "UP" : s.status.startsWith("DOWN"))) throw new Error(`${server} is ${s?.status ?? "not listed"}`);
+          },
+          { timeout: STATUS_TIMEOUT_MS, interval: 50 },
+        )
+        .catch((e: Error) => {
+          throw new Error(`haproxy: ${server} not ${status} within ${STATUS_TIMEOUT_MS} ms (${e.message}):\n${output}`);
+        });
     },
     logs: () => output,
     async stop() {

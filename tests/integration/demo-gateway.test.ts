@@ -4,7 +4,7 @@
 // gateway injects the user's upstream token (cached per subject, dropped when the upstream
 // rejects it), relays consent-needed as a ready-to-forward -32042 body, and refuses what it must.
 import { generateKeyPair, SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { EgressGateway } from "@/demo/gateway/server";
 import type { SeedDemoResult } from "@/demo/seed";
 import { DEMO_FRONTDESK_URL as FRONTDESK, startDemoTestbed, type DemoTestbed } from "../helpers/demo-testbed";
@@ -180,7 +180,9 @@ describe("signed webhooks", () => {
       // A relay waiting on the (still pending) elicitation is answered by the genuine webhook.
       const started = Date.now();
       const waiting = fetch(`${gw.url}/elicitations/${id}?wait=20`).then((r) => r.json());
-      await new Promise((r) => setTimeout(r, 300));
+      // The relay is waiting once its poll of Frontdesk (this process) waits; it registered for the webhook just before.
+      const { hasElicitationWaiters } = await import("@/lib/gateways/elicitation-watch");
+      await vi.waitFor(() => expect(hasElicitationWaiters(id)).toBe(true), { timeout: 30_000, interval: 10 });
       const genuine = await signFrontdeskJwt(claims, { audience: registered.id, expiresInSeconds: 300, typ: "frontdesk-webhook+jwt" });
       expect((await post(genuine)).status).toBe(204);
       expect(await waiting).toEqual({ status: "completed" });

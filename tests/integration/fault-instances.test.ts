@@ -107,7 +107,8 @@ describe("brute force across two instances", () => {
     const te = new URLSearchParams({ grant_type: TOKEN_EXCHANGE_GRANT, subject_token: "x", subject_token_type: ACCESS_TOKEN_TYPE, audience: "notes" }).toString();
     const wrong = basicAuth(bed.post.id, "fdgs_" + "x".repeat(43));
     const ports = [harness.instance(0).port, harness.instance(1).port];
-    // The limits count in fixed one-minute windows: start at least 20 s before one ends.
+    // The limits count in fixed one-minute windows of the instances' own clocks (other processes,
+    // so not fakeable from here): start at least 20 s before one ends. A wait for a known instant.
     const left = 60_000 - (Date.now() % 60_000);
     if (left < 20_000) await new Promise((r) => setTimeout(r, left + 50));
     const attacker: { status: number; retryAfter: string | null; error: string }[] = [];

@@ -1,7 +1,7 @@
 // Gateway API against real PostgreSQL and real OIDC servers (IdP + upstream), calling the
 // framework-free handlers with the exact requests agentgateway and ToolHive send.
 import { createLocalJWKSet, generateKeyPair, jwtVerify, SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { useTestDatabase } from "../helpers/test-db";
 import {
   ACCESS_TOKEN_TYPE,
@@ -512,7 +512,8 @@ describe("interface E and F: elicitation status, discovery, JWKS, webhook", () =
     // Long-poll, then complete: the poll returns promptly with the new status.
     const started = Date.now();
     const poll = handlers.status(new Request(`${statusUrl}?wait=20`, { headers: { authorization: basicAuth(gateway.id, secret!) } }));
-    await new Promise((r) => setTimeout(r, 300));
+    const { hasElicitationWaiters } = await import("@/lib/gateways/elicitation-watch");
+    await vi.waitFor(() => expect(hasElicitationWaiters(elicitationId)).toBe(true), { timeout: 30_000, interval: 10 });
     // Completed without any in-process signal: the poll must notice through the database.
     const { completeElicitation } = await import("@/lib/elicitations/settle");
     const completedAt = Date.now();

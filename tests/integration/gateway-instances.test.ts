@@ -89,6 +89,8 @@ describe("two instances on one database", () => {
     const poll = fetch(`http://127.0.0.1:${servers[1]!.port}/api/v1/elicitations/${id}?wait=30`, {
       headers: { authorization: basicAuth(bed.basic.id, bed.basic.secret!) },
     });
+    // A head start for the poll to reach its wait on the other process, which shows no sign of it;
+    // were it late, it would answer "completed" at once and the latency bound below still holds.
     await new Promise((r) => setTimeout(r, 500));
     const { completeElicitation } = await import("@/lib/elicitations/settle");
     await completeElicitation(id, { issuer: bed.idp.issuer, subject: "bob" });
@@ -111,6 +113,7 @@ describe("two instances on one database", () => {
       headers: { "content-type": "application/json", authorization: basicAuth(bed.basic.id, bed.basic.secret!) },
       body: JSON.stringify({ subject_token: token, provider: "notes", context: { agentId: "storm-bob" }, request_state: consent.json.inputRequired.requestState, wait: 30 }),
     });
+    // A head start for the retry to reach its wait on the other process (see the long-poll test above).
     await new Promise((r) => setTimeout(r, 500));
     // The portal's completion, in this process: the grant is stored, then the elicitation settles.
     await connectNotes(bed, { user: "bob", scope: "notes:read" });

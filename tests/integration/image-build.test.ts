@@ -30,7 +30,7 @@ import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtemp
 import os from "node:os";
 import path from "node:path";
 import ignore from "@balena/dockerignore";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { distDir } from "../helpers/frontdesk-server";
 import { healthcheckCommand, only, readDockerfile, stageEnv, steps, writablePaths, type DockerStage, type DockerStep } from "../helpers/dockerfile";
@@ -55,6 +55,8 @@ const BUILD_OUTPUTS = ["node_modules", ".next", "dist", "lib/generated"];
 /** The official node image's `node` user. */
 const NODE_USER = { uid: 1000, gid: 1000 };
 const asRoot = process.getuid?.() === 0;
+/** How long the image's server may take to answer its health endpoints (only ends a hang). */
+const HEALTH_DEADLINE_MS = 120_000;
 
 const stageRoot = (s: DockerStage) => path.join(work, s.name);
 /** An absolute path inside a stage's filesystem. */
@@ -428,15 +430,28 @@ describe("the image, reproduced from the Dockerfile", () => {
       server.stdout!.on("data", (d: Buffer) => (log += d.toString()));
       server.stderr!.on("data", (d: Buffer) => (log += d.toString()));
       exited = new Promise((resolve) => server.on("exit", (code) => resolve(code)));
+      // Each health endpoint answering 200 is the event; the server exiting ends the wait at once,
+      // and the deadline (far above the 1.5-3.8 s it takes here) only ends a hang.
       let gone = false;
-      void exited.then(() => (gone = true));
+      const died = exited.then((code) => {
+        gone = true;
+        throw new Error(`the server exited (code ${code}) during start-up; its log:\n${log}`);
+      });
       const waitFor = async (p: string) => {
-        for (;;) {
-          if (gone) throw new Error(`the server exited during start-up:\n${log}`);
-          const status = await fetch(`http://127.0.0.1:${port}${p}`).then((r) => r.status, () => 0);
-          if (status === 200) return performance.now() - t0;
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        const healthy = vi
+          .waitFor(
+            async () => {
+              if (gone) return; // died rejects the race
+              const status = await fetch(`http://127.0.0.1:${port}${p}`).then((r) => r.status, () => 0);
+              if (status !== 200) throw new Error(status === 0 ? "no connection" : `status ${status}`);
+            },
+            { timeout: HEALTH_DEADLINE_MS, interval: 100 },
+          )
+          .catch((e: Error) => {
+            throw new Error(`${p} did not answer 200 within ${HEALTH_DEADLINE_MS} ms (last: ${e.message}); the server's log:\n${log}`);
+          });
+        await Promise.race([healthy, died]);
+        return performance.now() - t0;
       };
       figures.startToLiveMs = Math.round(await waitFor("/api/health/live"));
       figures.startToReadyMs = Math.round(await waitFor("/api/health/ready"));

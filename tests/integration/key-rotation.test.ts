@@ -4,7 +4,7 @@
 // writer wins over rotation, an interrupted run resumes, and unrotatable rows are reported.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { runCli } from "@/lib/cli/main";
 import { openField, sealFields, type SealBinding, type SealedTable } from "@/lib/crypto/envelope";
 import { parseKeySpecs } from "@/lib/crypto/key-spec";
@@ -192,14 +192,16 @@ describe("rotateDataKeys", () => {
       const rotation = rotateDataKeys({ batchSize: 100 });
       // Wait until rotation's guarded UPDATE is blocked behind our row lock. (pg_stat_activity's
       // query text lags for the driver's extended-protocol statements; the lock graph does not.)
-      for (let i = 0; ; i++) {
-        const { rows } = await writer.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))`,
-        );
-        if (rows[0].n > 0) break;
-        if (i > 400) throw new Error("rotation never reached the locked row");
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      // The deadline only ends a hang.
+      await vi.waitFor(
+        async () => {
+          const { rows } = await writer.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))`,
+          );
+          expect(rows[0].n, "rotation never reached the locked row").toBeGreaterThan(0);
+        },
+        { timeout: 60_000, interval: 25 },
+      );
       // Meanwhile the application re-seals the victim with a fresh data key and new values.
       const values = { accessToken: "access-written-during-rotation", refreshToken: "refresh-written-during-rotation" };
       const s = await sealFields({ table: "Grant", id: victim, owner: "usr_00", provider: "prv_a" }, values);

@@ -3,7 +3,7 @@
 // (429 + Retry-After for the attacker while the real gateway keeps getting 200), calls per
 // gateway, elicitation creation per user, portal actions per user and session. Across two real
 // server instances: tests/e2e/invariant-rate-limits.spec.ts.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { useTestDatabase } from "../helpers/test-db";
 import {
   ACCESS_TOKEN_TYPE,
@@ -30,12 +30,18 @@ let bed: GatewayTestbed;
 const ADDRESS = "x-frontdesk-client-address";
 
 /**
- * The limits count in fixed one-minute windows; a sequence that straddles a window's end would
- * start counting again halfway. Start each sequence at least 20 s before the window ends.
+ * The limits count in fixed one-minute windows of this process's clock (Date.now(), the default
+ * `now` of lib/rate-limit); a sequence that straddles a window's end would start counting again
+ * halfway. Each sequence starts at least 20 s before the window ends: near the edge, this
+ * process's Date is moved into the next window instead of waiting for it (a fake Date that keeps
+ * running with real time; timers stay real). Everything here reads the same clock; nothing
+ * compares it with PostgreSQL's now().
  */
-async function awayFromWindowEdge(): Promise<void> {
+function awayFromWindowEdge(): void {
   const left = 60_000 - (Date.now() % 60_000);
-  if (left < 20_000) await new Promise((r) => setTimeout(r, left + 50));
+  if (left >= 20_000) return;
+  if (!vi.isFakeTimers()) vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true });
+  vi.setSystemTime(Date.now() + left + 50);
 }
 
 beforeAll(async () => {
@@ -44,6 +50,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  vi.useRealTimers();
   await bed?.close();
 });
 
@@ -60,7 +67,7 @@ describe("failed client authentication", () => {
       ["audience", "notes"],
     ];
     const wrong = basicAuth(bed.post.id, "fdgs_" + "x".repeat(43));
-    await awayFromWindowEdge();
+    awayFromWindowEdge();
     const statuses: number[] = [];
     let last: Response | undefined;
     for (let i = 0; i < 8; i++) {
@@ -87,7 +94,7 @@ describe("failed client authentication", () => {
     const base = bed.frontdeskUrl;
     const subjectToken = await bed.idp.signSubjectToken({ sub: "alice", aud: SUBJECT_AUDIENCE });
     const wrong = basicAuth(bed.basic.id, "fdgs_" + "y".repeat(43));
-    await awayFromWindowEdge();
+    awayFromWindowEdge();
     const statuses: number[] = [];
     for (let i = 0; i < 16; i++) {
       const res = await handleResolve(resolveRequest(base, { subject_token: subjectToken, provider: "notes" }, { authorization: wrong, [ADDRESS]: `192.0.2.${i + 1}` }));
@@ -116,7 +123,7 @@ describe("shared counters", () => {
   it("grouped hits: concurrent calls share one UPSERT and each sees the count it would have seen alone", async () => {
     const { addHits, addHitsGrouped } = await import("@/lib/rate-limit/counter");
     const { getHotPool } = await import("@/lib/db/hot-pool");
-    await awayFromWindowEdge();
+    awayFromWindowEdge();
     // Another instance's hits in this window come first.
     await addHits([{ key: "test:grouped", windowMs: 60_000, weight: 2 }]);
     const pool = getHotPool()!;
@@ -166,7 +173,7 @@ describe("per-user limits", () => {
     const bob = bed.idp.users.bob;
     const create = (subject: string) =>
       createElicitation({ userIssuer: bed.idp.issuer, userSubject: subject, gatewayId: bed.post.id, providerId: bed.providerId, scopes: ["notes:read"], context: {} });
-    await awayFromWindowEdge();
+    awayFromWindowEdge();
     for (let i = 0; i < 3; i++) await create(bob.sub);
     await expect(create(bob.sub)).rejects.toMatchObject({ code: "rate_limited" });
     // Through the gateway API (another gateway, so no pending request of its own to reuse): 429 + Retry-After.
@@ -180,7 +187,7 @@ describe("per-user limits", () => {
 
   it("concurrent elicitation creations for one user: exactly the limit get through", async () => {
     const { createElicitation } = await import("@/lib/elicitations/create");
-    await awayFromWindowEdge();
+    awayFromWindowEdge();
     const create = () =>
       createElicitation({ userIssuer: bed.idp.issuer, userSubject: "carol-concurrent", gatewayId: bed.post.id, providerId: bed.providerId, scopes: ["notes:read"], context: {} });
     const outcomes = await Promise.allSettled(Array.from({ length: 10 }, create));
@@ -190,7 +197,7 @@ describe("per-user limits", () => {
 
   it("portal actions per user and per session", async () => {
     const { limitPortalAction, portalActionAllowed } = await import("@/lib/rate-limit/limits");
-    await awayFromWindowEdge();
+    awayFromWindowEdge();
     await limitPortalAction("usr_limits", "session-a");
     await limitPortalAction("usr_limits", "session-a");
     await expect(limitPortalAction("usr_limits", "session-a")).rejects.toMatchObject({ code: "rate_limited" });
