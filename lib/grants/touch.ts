@@ -1,8 +1,16 @@
 // Grant.lastUsedAt / lastUsedGatewayId, and the requester's RequesterApproval.lastUsedAt
 // (lib/consent; the connections page shows who used a connection last), batched once a second
-// by the lock-ordered, non-waiting helper in lib/db/touch-batch.ts.
+// by the lock-ordered, non-waiting helper in lib/db/touch-batch.ts, to the minute: a row in use
+// is written when its stored time is USE_RESOLUTION_SECONDS old, and at once when another gateway
+// used the grant (admins bulk-revoke by the last gateway; lib/admin/bulk-revoke.ts).
 // updatedAt is left alone on purpose: it tells when the grant itself last changed.
 import { createTouchBatch } from "@/lib/db/touch-batch";
+
+/**
+ * How far a stored "last used" time may lag behind the last use. It is attribution (who used a
+ * connection, roughly when); every use is in the audit log to the millisecond.
+ */
+export const USE_RESOLUTION_SECONDS = 60;
 
 const grantUses = createTouchBatch<{ at: Date; gatewayId: string }>({
   table: "Grant",
@@ -10,6 +18,7 @@ const grantUses = createTouchBatch<{ at: Date; gatewayId: string }>({
   set: `"lastUsedAt" = u.at, "lastUsedGatewayId" = u."gatewayId"`,
   // Time and gateway move together, and only forwards, when two instances flush the same grant.
   where: `t."lastUsedAt" IS NULL OR t."lastUsedAt" <= u.at`,
+  resolution: { column: "lastUsedAt", seconds: USE_RESOLUTION_SECONDS, orWhen: `t."lastUsedGatewayId" IS DISTINCT FROM u."gatewayId"` },
   what: "grant use",
 });
 
@@ -17,6 +26,7 @@ const approvalUses = createTouchBatch<{ at: Date }>({
   table: "RequesterApproval",
   columns: { at: "timestamp(3)" },
   set: `"lastUsedAt" = GREATEST(t."lastUsedAt", u.at)`,
+  resolution: { column: "lastUsedAt", seconds: USE_RESOLUTION_SECONDS },
   what: "requester use",
 });
 

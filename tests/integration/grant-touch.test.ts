@@ -4,7 +4,7 @@
 // flushing overlapping rows in opposite orders cannot deadlock, and a long transaction holding a
 // row does not stall the flush), nor moves a time backwards.
 import pg from "pg";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { useTestDatabase } from "../helpers/test-db";
 
 const url = await useTestDatabase();
@@ -74,6 +74,7 @@ describe("grant last use", () => {
       columns: { at: "timestamp(3)", gatewayId: "text" },
       set: `"lastUsedAt" = u.at, "lastUsedGatewayId" = u."gatewayId"`,
       where: `t."lastUsedAt" IS NULL OR t."lastUsedAt" <= u.at`,
+      resolution: { column: "lastUsedAt", seconds: 60, orWhen: `t."lastUsedGatewayId" IS DISTINCT FROM u."gatewayId"` },
       what: "grant use",
     } as const;
     const newer = new Date();
@@ -110,5 +111,39 @@ describe("grant last use", () => {
     const rows = await db.grant.findMany({ where: { id: { in: ids } }, select: { lastUsedGatewayId: true, lastUsedAt: true } });
     expect(new Set(rows.map((r) => r.lastUsedGatewayId))).toEqual(new Set(["gw_new"]));
     expect(new Set(rows.map((r) => r.lastUsedAt!.getTime()))).toEqual(new Set([newer.getTime()]));
+  });
+
+  it("writes a grant in constant use once per resolution (not even locking it in between), but at once when another gateway uses it", async () => {
+    const { getDb } = await import("@/lib/db/client");
+    const { flushGrantUses, markGrantUsed, USE_RESOLUTION_SECONDS } = await import("@/lib/grants/touch");
+    const db = await getDb();
+    await seedGrants(db, "steady", 1);
+    const version = async () => {
+      const [row] = await db.$queryRaw<{ xmin: string; xmax: string; at: Date | null; gw: string | null }[]>`
+        SELECT xmin::text, xmax::text, "lastUsedAt" AS at, "lastUsedGatewayId" AS gw FROM "Grant" WHERE id = 'grt_steady1'`;
+      return row!;
+    };
+    const t0 = Date.now();
+    const useAt = async (offsetSeconds: number, gatewayId: string) => {
+      vi.useFakeTimers({ toFake: ["Date"], now: t0 + offsetSeconds * 1000 });
+      try {
+        markGrantUsed("grt_steady1", gatewayId);
+      } finally {
+        vi.useRealTimers();
+      }
+      await flushGrantUses();
+      return version();
+    };
+    const first = await useAt(0, "gw_a");
+    expect([first.at?.getTime(), first.gw]).toEqual([t0, "gw_a"]);
+    // Used again by the same gateway within the resolution: the row is not written, nor locked.
+    const again = await useAt(USE_RESOLUTION_SECONDS - 1, "gw_a");
+    expect(again).toEqual(first);
+    // Another gateway: written at once (admins revoke by the last gateway).
+    const other = await useAt(USE_RESOLUTION_SECONDS - 1, "gw_b");
+    expect([other.at?.getTime(), other.gw]).toEqual([t0 + (USE_RESOLUTION_SECONDS - 1) * 1000, "gw_b"]);
+    // Once the stored time is a resolution old, the next use is written.
+    const later = await useAt(2 * USE_RESOLUTION_SECONDS - 1, "gw_b");
+    expect([later.at?.getTime(), later.gw]).toEqual([t0 + (2 * USE_RESOLUTION_SECONDS - 1) * 1000, "gw_b"]);
   });
 });
