@@ -28,6 +28,18 @@ export function newId(prefix: IdPrefix, bytes = 16): string {
   return `${prefix}_${freshBytes(bytes).toString("base64url")}`;
 }
 
+/**
+ * An id that starts with its creation time (milliseconds, 12 hex digits), then 80 random bits,
+ * for rows of an append-only table such as AuditEvent. Its unique index then grows at one edge
+ * like the primary key: a random id puts every insert on a random page of an index that grows
+ * with the table (62 MB at 1,000,000 events), and after each checkpoint the first change to each
+ * such page writes the whole 8 KB page to the WAL. Only for ids that guard nothing: the time is
+ * readable and the random part is shorter than newId's.
+ */
+export function newTimeOrderedId(prefix: IdPrefix, now = Date.now()): string {
+  return `${prefix}_${now.toString(16).padStart(12, "0")}${randomBytes(10).toString("base64url")}`;
+}
+
 /** An opaque, unguessable token (256 bits), base64url. */
 export function newSecretToken(): string {
   return freshBytes(32).toString("base64url");

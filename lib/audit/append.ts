@@ -17,7 +17,7 @@
 // is "<issuer>|<subject>", built with `auditSubjectRef`. Events carry no foreign keys, so
 // they survive the deletion of what they mention.
 import { AppError } from "@/lib/errors";
-import { newId } from "@/lib/ids";
+import { newTimeOrderedId } from "@/lib/ids";
 import { log } from "@/lib/log";
 import { type AppendedEvent, type AuditTx, extendChain, type PreparedEvent } from "./chain";
 import { commitInGroup, type CompanionRows, flushGroupCommit, getGroupCommitStats, type GroupCommitStats } from "./group-commit";
@@ -79,7 +79,8 @@ export function prepareAuditEvent(event: AuditEventInput): PreparedEvent {
     throw invalid("action must be a dotted lower-case verb");
   }
   return {
-    id: newId("evt"),
+    // Time-ordered: inserts stay at the right edge of AuditEvent's unique index on id.
+    id: newTimeOrderedId("evt"),
     actorType: event.actorType,
     actorId: optionalText(event.actorId, LIMITS.idLength),
     userId: optionalText(event.userId, LIMITS.idLength),

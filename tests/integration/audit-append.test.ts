@@ -3,7 +3,7 @@ import { once } from "node:events";
 import path from "node:path";
 import readline from "node:readline";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { AppError } from "@/lib/errors";
 import { useTestDatabase } from "../helpers/test-db";
 
@@ -53,6 +53,23 @@ describe("appendAudit", () => {
     expect(rows.rows[0]).toMatchObject({ seq: "1", prevHash: "0".repeat(64), hash: first.hash, userId: "usr_1", decision: "info" });
     expect(rows.rows[1]).toMatchObject({ seq: "2", prevHash: first.hash, hash: second.hash });
     expect(await verifyAuditChain()).toEqual({ ok: true, count: 2 });
+  });
+
+  it("gives events ids that sort in creation order in the database's collation, so the id index grows at one edge", async () => {
+    // Times on both sides of the hex digits' 9 -> a and f -> 10 boundaries.
+    const base = Math.floor(Date.now() / 0x10000) * 0x10000 + 0x9fff;
+    for (const at of [base, base + 1, base + 0x5000, base + 0x6001, base + 0x10000, base + 0x100000]) {
+      vi.useFakeTimers({ toFake: ["Date"], now: at });
+      const appended = appendAudit(event(at, { action: "test.id_order" }));
+      vi.useRealTimers();
+      await appended;
+    }
+    const order = async (by: string) =>
+      (await sql.query<{ id: string }>(`SELECT id FROM "AuditEvent" WHERE action = 'test.id_order' ORDER BY ${by}`)).rows.map((r) => r.id);
+    const bySeq = await order("seq");
+    expect(bySeq).toHaveLength(6);
+    expect(bySeq[0]).toMatch(/^evt_[0-9a-f]{12}[A-Za-z0-9_-]{14}$/);
+    expect(await order("id")).toEqual(bySeq);
   });
 
   it("rejects malformed events before they reach a batch", async () => {
