@@ -18,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { signClientAssertions } from "./lib/assertions";
 import { cyclingBodies, generatedBodies, percentile, runLoad, setDatabasePid, type LoadResult } from "./lib/load";
+import { reportPgStats, startPgStats, type PgSnapshot } from "./lib/pg-stats";
 import { startBenchDatabase } from "./lib/postgres";
 import { runOpenLoop } from "./lib/open-loop";
 import { renderOpenLoopSvg } from "./lib/plot";
@@ -34,6 +35,8 @@ const settings = {
   connections: num("BENCH_CONNECTIONS", 32),
   grants: num("BENCH_GRANTS", 100_000),
   smallGrants: 100,
+  /** Active users of the growth scenario's second run on the big tables (the ratio uses smallGrants). */
+  wideActiveUsers: 1_000,
   auditEvents: num("BENCH_AUDIT_EVENTS", 1_000_000),
   stormRequests: num("BENCH_STORM", 500),
   upstreamDelayMs: num("BENCH_UPSTREAM_DELAY_MS", 300),
@@ -47,6 +50,10 @@ const settings = {
 // compare, exchange, egress, elicitation, retry, longpoll, storm, growth. For iterating and profiling; a full run has them all.
 const only = new Set((process.env.BENCH_ONLY ?? "").split(",").map((x) => x.trim()).filter(Boolean));
 const want = (key: string) => only.size === 0 || only.has(key);
+
+// BENCH_PG_STATEMENTS=1: pg_stat_statements in the throwaway cluster, and a per-request report of
+// what PostgreSQL did in both growth runs (bench/lib/pg-stats.ts). Off in a full run.
+const pgStatements = process.env.BENCH_PG_STATEMENTS === "1" && !process.env.BENCH_DATABASE_URL;
 
 const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -106,7 +113,7 @@ async function main() {
   log(`load average ${loadAverage()} on ${os.cpus().length} cores (measure on an idle machine for comparable figures)`);
   build();
 
-  const db = await startBenchDatabase(process.env.BENCH_DATABASE_URL || undefined);
+  const db = await startBenchDatabase(process.env.BENCH_DATABASE_URL || undefined, { statements: pgStatements });
   cleanups.push(() => db.close());
   log(`database: ${db.describe}`);
   setDatabasePid(db.pid);
@@ -239,8 +246,21 @@ async function main() {
   // REST resolve, warm grants, audit on.
   log("resolve");
   const resolveReq = { method: "POST", path: "/api/v1/resolve", headers: { "content-type": "application/json", authorization: basicHeader } };
+  let pgBefore: PgSnapshot | null = null;
+  const pgStatsFrom = pgStatements
+    ? {
+        beforeMeasure: async () => {
+          pgBefore = await startPgStats(db.url);
+        },
+      }
+    : {};
+  const logPgStats = async (what: string, load: LoadResult) => {
+    if (pgBefore) log(`PostgreSQL during "${what}":\n${await reportPgStats(db.url, pgBefore, load.requests)}`);
+    pgBefore = null;
+  };
   const resolveSmall = await runLoad({
     ...loadBase,
+    ...pgStatsFrom,
     name: `resolve (${settings.smallGrants} grants, ${settings.server === "custom" ? "server.ts" : "next start"})`,
     url: base(a!),
     serverGroup: a!.pid,
@@ -248,6 +268,7 @@ async function main() {
     requests: cyclingBodies(resolveReq, smallTokens.map(resolveBody)),
   });
   results.load.push(resolveSmall);
+  await logPgStats(resolveSmall.name, resolveSmall);
   const auditAfterSmall = await countAudit(db.url);
 
   // The same resolve one request at a time: the latency of a resolve on a server that is not
@@ -422,7 +443,15 @@ async function main() {
     results.storm = await measureRefreshStorm({ a: a!, b: b!, upstream, idp, config, basicHeader, resolveBody, requests: settings.stormRequests, delayMs: settings.upstreamDelayMs });
   }
 
-  // Growth: 100,000 grants and 1,000,000 audit events, then resolve again.
+  // Growth: 100,000 grants and 1,000,000 audit events, then resolve again. The ratio compares
+  // like with like: as many active users as the small run (100, cycled in the same way), now
+  // spread over the whole table, so that it shows what the data size costs. What more active
+  // users cost (each is one more grant row written by the last-use batch, one more leaf page of
+  // the per-user audit index, one more cached subject token) is a separate row, with 1,000.
+  // Seeding ends with VACUUM ANALYZE and a CHECKPOINT (seed.settleDatabase): a table that size in
+  // production is vacuumed and analyzed, and the bulk load's dirty pages are written out before
+  // the measurement instead of by the checkpointer during it. The checkpoint makes every page a
+  // resolve changes first pay a full-page image in the WAL, as after any checkpoint.
   if (want("growth")) {
     log(`growth: seeding ${settings.grants} grants`);
     await seed.seedUsersWithGrants(db.url, idp.issuer, config.providerId, settings.smallGrants, settings.grants);
@@ -430,20 +459,41 @@ async function main() {
     const t0 = performance.now();
     const auditEvents = await seed.seedAuditEvents(db.url, settings.auditEvents, config.providerId, config.basic.id, settings.grants);
     log(`growth: ${auditEvents} audit events (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-    const spread = await Promise.all(Array.from({ length: 1000 }, () => subjectToken(randomInt(settings.grants))));
+    log(`growth: ${await seed.settleDatabase(db.url)}`);
+    const spreadOver = async (count: number) => {
+      const users = new Set<number>();
+      while (users.size < count) users.add(randomInt(settings.grants));
+      return Promise.all([...users].map((i) => subjectToken(i)));
+    };
+    const largeName = `resolve (${settings.grants.toLocaleString("en-US")} grants, ${auditEvents.toLocaleString("en-US")} audit events`;
     log("resolve with many grants");
     const resolveLarge = await runLoad({
       ...loadBase,
-      name: `resolve (${settings.grants.toLocaleString("en-US")} grants, ${auditEvents.toLocaleString("en-US")} audit events)`,
+      ...pgStatsFrom,
+      name: `${largeName}, ${settings.smallGrants} active users)`,
       url: base(a!),
       serverGroup: a!.pid,
       expectStatus: 200,
-      requests: cyclingBodies(resolveReq, spread.map(resolveBody)),
+      requests: cyclingBodies(resolveReq, (await spreadOver(settings.smallGrants)).map(resolveBody)),
     });
     results.load.push(resolveLarge);
+    await logPgStats(resolveLarge.name, resolveLarge);
+    log("resolve with many grants and more active users");
+    const resolveWide = await runLoad({
+      ...loadBase,
+      ...pgStatsFrom,
+      name: `${largeName}, ${settings.wideActiveUsers.toLocaleString("en-US")} active users)`,
+      url: base(a!),
+      serverGroup: a!.pid,
+      expectStatus: 200,
+      requests: cyclingBodies(resolveReq, (await spreadOver(settings.wideActiveUsers)).map(resolveBody)),
+    });
+    results.load.push(resolveWide);
+    await logPgStats(resolveWide.name, resolveWide);
     results.growth = {
-      small: { grants: settings.smallGrants, auditEvents: auditAfterSmall, load: resolveSmall },
-      large: { grants: settings.grants, auditEvents, load: resolveLarge },
+      small: { grants: settings.smallGrants, auditEvents: auditAfterSmall, activeUsers: settings.smallGrants, load: resolveSmall },
+      large: { grants: settings.grants, auditEvents, activeUsers: settings.smallGrants, load: resolveLarge },
+      wide: { grants: settings.grants, auditEvents, activeUsers: settings.wideActiveUsers, load: resolveWide },
       p50Ratio: resolveLarge.p50 / resolveSmall.p50,
       p99Ratio: resolveLarge.p99 / resolveSmall.p99,
     };

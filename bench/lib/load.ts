@@ -23,6 +23,8 @@ export interface LoadScenario {
   maxRequests?: number;
   /** Warm-up stops after this many requests. */
   maxWarmupRequests?: number;
+  /** Called between the warm-up and the measured run (e.g. to reset database statistics). */
+  beforeMeasure?: () => Promise<void>;
 }
 
 export interface LoadResult {
@@ -103,6 +105,7 @@ function runOnce(url: string, connections: number, seconds: number, requests: Au
 
 export async function runLoad(s: LoadScenario): Promise<LoadResult> {
   if (s.warmupSeconds > 0) await runOnce(s.url, s.connections, s.warmupSeconds, s.requests, s.maxWarmupRequests);
+  await s.beforeMeasure?.();
   let peak = groupRssBytes(s.serverGroup);
   const sampler = setInterval(() => (peak = Math.max(peak, groupRssBytes(s.serverGroup))), 250);
   const cpu0 = groupCpuSeconds(s.serverGroup);

@@ -36,7 +36,7 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
-async function startThrowawayCluster(): Promise<{ adminUrl: string; describe: string; pid: number; stop(): void }> {
+async function startThrowawayCluster(statements: boolean): Promise<{ adminUrl: string; describe: string; pid: number; stop(): void }> {
   const bin = findPostgresBin();
   const dir = mkdtempSync(path.join(os.tmpdir(), "frontdesk-bench-pg-"));
   const dataDir = path.join(dir, "data");
@@ -57,7 +57,9 @@ async function startThrowawayCluster(): Promise<{ adminUrl: string; describe: st
   // the response, as in production. Only the connection limit and shared buffers are raised.
   exec("pg_ctl", [
     "-D", dataDir, "-w", "-t", "60", "-l", path.join(dir, "log"),
-    "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB`,
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB` +
+      (statements ? " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c track_io_timing=on" : ""),
     "start",
   ]);
   const version = exec("postgres", ["--version"]).trim();
@@ -78,13 +80,18 @@ async function startThrowawayCluster(): Promise<{ adminUrl: string; describe: st
   };
 }
 
-export async function startBenchDatabase(externalUrl: string | undefined): Promise<BenchDatabase> {
-  const cluster = externalUrl ? null : await startThrowawayCluster();
+/**
+ * `statements`: load pg_stat_statements into the throwaway cluster (BENCH_PG_STATEMENTS=1, see
+ * bench/lib/pg-stats.ts); ignored with an external server.
+ */
+export async function startBenchDatabase(externalUrl: string | undefined, opts: { statements?: boolean } = {}): Promise<BenchDatabase> {
+  const cluster = externalUrl ? null : await startThrowawayCluster(opts.statements === true);
   const adminUrl = externalUrl ?? cluster!.adminUrl;
   const name = `frontdesk_bench_${randomBytes(4).toString("hex")}`;
   await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
   const url = withDatabase(adminUrl, name);
   await withClient(url, (c) => applyMigrations(pgRunner(c)));
+  if (cluster && opts.statements) await withClient(url, (c) => c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"));
   return {
     url,
     describe: cluster ? cluster.describe : `database ${name} on BENCH_DATABASE_URL`,

@@ -39,6 +39,8 @@ export interface StormResult {
 export interface GrowthSide {
   grants: number;
   auditEvents: number;
+  /** Distinct users whose subject tokens the run cycles through. */
+  activeUsers: number;
   load: LoadResult;
 }
 
@@ -66,7 +68,8 @@ export interface BenchResults {
   load: LoadResult[];
   ratios: Record<string, number>;
   storm: StormResult | null;
-  growth: { small: GrowthSide; large: GrowthSide; p50Ratio: number; p99Ratio: number } | null;
+  /** p50/p99 ratios: large / small (same number of active users); `wide` has more active users on the large tables. */
+  growth: { small: GrowthSide; large: GrowthSide; wide: GrowthSide; p50Ratio: number; p99Ratio: number } | null;
   longPoll: LongPollResult | null;
   /** Resolve at fixed arrival rates, as fractions of (b)'s closed-loop maximum. */
   openLoop: (OpenLoopResult & { fractionOfB: number })[];
@@ -135,11 +138,13 @@ export function renderMarkdown(r: BenchResults): string {
   }
   if (r.growth) {
     const g = r.growth;
+    const side = (s: GrowthSide) =>
+      `${int(s.grants)} grants / ${int(s.auditEvents)} audit events / ${int(s.activeUsers)} active users: p50 ${f(s.load.p50, 2)} ms, p99 ${f(s.load.p99, 2)} ms, ` +
+      `${int(s.load.rps)} req/s, CPU per request server ${f(s.load.serverCpuMs, 3)} ms, PostgreSQL ${f(s.load.dbCpuMs, 3)} ms`;
     out.push(
       "",
-      `Growth: resolve with ${int(g.small.grants)} grants / ${int(g.small.auditEvents)} audit events: p50 ${f(g.small.load.p50, 2)} ms, p99 ${f(g.small.load.p99, 2)} ms, ${int(g.small.load.rps)} req/s; ` +
-        `with ${int(g.large.grants)} grants / ${int(g.large.auditEvents)} audit events: p50 ${f(g.large.load.p50, 2)} ms, p99 ${f(g.large.load.p99, 2)} ms, ${int(g.large.load.rps)} req/s; ` +
-        `ratio p50 ${f(g.p50Ratio, 2)}, p99 ${f(g.p99Ratio, 2)}.`,
+      `Growth: resolve with ${side(g.small)}; with ${side(g.large)}; ratio p50 ${f(g.p50Ratio, 2)}, p99 ${f(g.p99Ratio, 2)} (same active users, so the ratio is what the data size costs). ` +
+        `With ${side(g.wide)} (p50 ${f(g.wide.load.p50 / g.small.load.p50, 2)}x the small run's: what more active users cost).`,
     );
   }
   const rssAfter = Object.entries(r.rssAfterMb ?? {});

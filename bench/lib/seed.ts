@@ -6,6 +6,8 @@
 //  - audit events are appended with the chain's own extendChainWith (advisory lock, tail read,
 //    hashes over the predecessor), in transactions of 20,000 events, so the seeded log verifies
 //    with `frontdesk audit verify`. Their content is synthetic (resolve decisions of seeded users).
+//  - settleDatabase then leaves the database as a long-running one would be: vacuumed, analyzed,
+//    checkpointed.
 import { exportJWK, exportPKCS8, generateKeyPair, type JWK } from "jose";
 import pg from "pg";
 import { prepareAuditEvent } from "@/lib/audit/append";
@@ -173,6 +175,30 @@ export async function seedAuditEvents(databaseUrl: string, target: number, provi
     }
     await client.query(`VACUUM ANALYZE "AuditEvent"`);
     return have;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * After a bulk seed: VACUUM ANALYZE every table (a database that size in production has been
+ * vacuumed and analyzed; otherwise autovacuum works through the seed during the measurement),
+ * then CHECKPOINT, so that the seed's dirty pages are on disk before the measurement rather
+ * than written by the checkpointer during it. CHECKPOINT needs a superuser (or pg_checkpoint on
+ * PostgreSQL 15+); on an external server without it, the returned text says so.
+ */
+export async function settleDatabase(databaseUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const t0 = performance.now();
+    await client.query("VACUUM ANALYZE");
+    const vacuumed = performance.now();
+    const checkpoint = await client.query("CHECKPOINT").then(
+      () => `CHECKPOINT ${((performance.now() - vacuumed) / 1000).toFixed(1)} s`,
+      (e: Error) => `no CHECKPOINT (${e.message})`,
+    );
+    return `VACUUM ANALYZE ${((vacuumed - t0) / 1000).toFixed(1)} s, ${checkpoint}`;
   } finally {
     await client.end();
   }
