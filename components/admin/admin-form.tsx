@@ -4,13 +4,16 @@
 // A secret in the result (a new gateway secret) is shown once, here, and nowhere else.
 //
 // React resets a form's uncontrolled fields once its action has run (and controlled checkboxes
-// and selects with them, react#30580). A form that stays on screen with what was typed (a preview,
-// or an error to correct) passes its fields as a function of the last submission: they are
-// rendered again from the submitted values, which become their defaults, so the reset keeps them.
+// and selects with them, react#30580). So the fields are mounted afresh after a submission:
+// - after a refused one, every field of fields.tsx (but a secret) shows what was typed: the
+//   submitted values become their defaults (refused-submission.tsx), so the reset keeps them;
+// - a form that also keeps what was typed after an accepted submission (a preview) passes its
+//   fields as a function of the last submission and renders them from the submitted values.
 import { Fragment, useActionState, useCallback, type ReactNode } from "react";
 import type { ActionResult } from "@/lib/admin/guard";
 import { Alert } from "@/components/ui/alert";
 import { useAdminFeedback } from "./feedback";
+import { RefusedSubmission } from "./refused-submission";
 
 export type AdminActionFn = (prev: ActionResult | null, formData: FormData) => Promise<ActionResult>;
 
@@ -48,12 +51,17 @@ export function AdminForm({
   );
   const [last, formAction] = useActionState<LastSubmission | null, FormData>(run, null);
   const result = last?.result;
+  // Fields rendered from the last submission, or after a refusal, are mounted afresh; after an
+  // accepted submission plain fields stay mounted (focus stays on the button) and reset to the page's values.
+  const fieldsKey = result && (typeof children === "function" || !result.ok) ? result.at : "initial";
   return (
     <div className="space-y-3">
       <form action={formAction} className={className} aria-label={label}>
         <input type="hidden" name="formToken" value={formToken} />
-        {/* A new key per submission mounts the fields afresh, with the submitted values as defaults. */}
-        {typeof children === "function" ? <Fragment key={result?.at ?? "initial"}>{children(last)}</Fragment> : children}
+        {/* A new key mounts the fields afresh, with the submitted values as defaults. */}
+        <RefusedSubmission.Provider value={last && !last.result.ok ? last.submitted : null}>
+          <Fragment key={fieldsKey}>{typeof children === "function" ? children(last) : children}</Fragment>
+        </RefusedSubmission.Provider>
       </form>
       {result ? (
         <div key={result.at}>

@@ -81,11 +81,21 @@ test("an admin registers an agent, sees its call with the chain, revokes a deleg
   await expect(page.getByRole("heading", { level: 1, name: "Agents" })).toBeVisible();
   const form = page.getByRole("form", { name: "Register an agent" });
   await form.getByLabel("Issuer").fill(WORKLOADS);
-  await form.getByLabel("Subject").fill("report-bot");
+  await form.getByLabel("Subject").fill("spiffe:not a spiffe id");
   await form.getByLabel("Display name").fill("Report bot");
   await form.getByLabel("Owner").fill("finance");
   await form.getByRole("button", { name: "Register agent" }).click();
+  // A refused registration keeps what was typed: correct the one field and register.
+  await expect(page.getByRole("alert").filter({ hasText: "subject is not a valid SPIFFE ID" })).toBeVisible();
+  await expect(form.getByLabel("Issuer")).toHaveValue(WORKLOADS);
+  await expect(form.getByLabel("Subject")).toHaveValue("spiffe:not a spiffe id");
+  await expect(form.getByLabel("Display name")).toHaveValue("Report bot");
+  await expect(form.getByLabel("Owner")).toHaveValue("finance");
+  await form.getByLabel("Subject").fill("report-bot");
+  await form.getByRole("button", { name: "Register agent" }).click();
   await expect(status(page, "Agent Report bot registered")).toBeVisible();
+  // An accepted one starts the form over.
+  await expect(form.getByLabel("Display name")).toHaveValue("");
   await page.getByRole("link", { name: "Report bot" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toContainText("Report bot");
   const agentId = new URL(page.url()).pathname.split("/").pop()!;

@@ -141,7 +141,22 @@ test("a new gateway's secret is shown once and cannot be retrieved again; rotati
   const { page } = admin;
   await page.goto(`${env.frontdesk.url}/admin/gateways`);
   const form = page.getByRole("form", { name: "Register a gateway" });
-  await form.getByRole("textbox", { name: "Name", exact: true }).fill("second-gateway");
+  const name = form.getByRole("textbox", { name: "Name", exact: true });
+  // A refused registration keeps what was typed (private_key_jwt with neither JWKS nor URI).
+  await name.fill("second-gateway");
+  await form.getByLabel("Authentication").selectOption("private_key_jwt");
+  await form.getByLabel("Webhook URL (optional)").fill("https://gateway.example.test/hooks");
+  await form.getByLabel("Trusted subject (dangerous)").check();
+  await form.getByRole("button", { name: "Register gateway" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "private_key_jwt needs exactly one of jwks or jwksUri" })).toBeVisible();
+  await expect(name).toHaveValue("second-gateway");
+  await expect(form.getByLabel("Authentication")).toHaveValue("private_key_jwt");
+  await expect(form.getByLabel("Webhook URL (optional)")).toHaveValue("https://gateway.example.test/hooks");
+  await expect(form.getByLabel("Trusted subject (dangerous)")).toBeChecked();
+  // Corrected: a client-secret gateway, no webhook, not trusted.
+  await form.getByLabel("Authentication").selectOption("client_secret_basic");
+  await form.getByLabel("Webhook URL (optional)").fill("");
+  await form.getByLabel("Trusted subject (dangerous)").uncheck();
   await form.getByRole("button", { name: "Register gateway" }).click();
   const once = page.getByTestId("secret-once");
   await expect(once).toBeVisible();
@@ -248,8 +263,15 @@ test("every admin page renders for the admin; provider discovery test, provider 
   // error; allowing private addresses is warned about in the answer and on the page.
   const rulesField = settings.getByLabel("Request rules (JSON)");
   await rulesField.fill("{ not json");
+  await settings.getByLabel("Allow private and loopback addresses").check();
+  await settings.getByLabel("Client secret").fill("typed-before-a-refused-save");
   await settings.getByRole("button", { name: "Save changes" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "requestRules: not valid JSON" })).toBeVisible();
+  // The refused save keeps what was typed, to correct; a secret is never put back (typed again).
+  await expect(rulesField).toHaveValue("{ not json");
+  await expect(settings.getByLabel("Allow private and loopback addresses")).toBeChecked();
+  await expect(settings.getByLabel("Default scopes")).toHaveValue("notes:read notes:write");
+  await expect(settings.getByLabel("Client secret")).toHaveValue("");
   await rulesField.fill('{"notes:read": [{"methods": ["GET"], "paths": ["/notes", "/notes/*"]}]}');
   await settings.getByLabel("Allow private and loopback addresses").check();
   await settings.getByRole("button", { name: "Save changes" }).click();
