@@ -6,6 +6,7 @@ import { notFound } from "next/navigation";
 import { AdminForm } from "@/components/admin/admin-form";
 import { EnableToggle } from "@/components/admin/confirm";
 import { DelegationTable } from "@/components/admin/delegation-table";
+import { DetailHeader } from "@/components/admin/detail-header";
 import { Panel, TextArea, TextField } from "@/components/admin/fields";
 import { Badge, DataTable, Td, When } from "@/components/admin/table";
 import { SubmitButton } from "@/components/ui/button";
@@ -29,14 +30,7 @@ export default async function AgentPage({ params }: { params: Promise<{ id: stri
   const name = (map: Map<string, string>, value: string | null) => (value ? (map.get(value) ?? value) : "—");
   return (
     <>
-      <p className="text-sm">
-        <Link href="/admin/agents" className="hover:underline">
-          ← Agents
-        </Link>
-      </p>
-      <h1 className="flex flex-wrap items-center gap-3 text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">
-        {agent.displayName} <Badge value={agent.status} />
-      </h1>
+      <DetailHeader back={{ href: "/admin/agents", label: "Agents" }} title={agent.displayName} status={agent.status} />
       <dl className="grid grid-cols-1 gap-x-6 gap-y-2 rounded-lg border border-slate-200 bg-white p-5 text-sm shadow-sm md:grid-cols-[10rem_1fr]">
         {(
           [

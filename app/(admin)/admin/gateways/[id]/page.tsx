@@ -5,8 +5,9 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { AdminForm } from "@/components/admin/admin-form";
 import { ConfirmAction, EnableToggle } from "@/components/admin/confirm";
+import { DetailHeader } from "@/components/admin/detail-header";
 import { CheckboxField, Panel, SelectField, TextArea, TextField } from "@/components/admin/fields";
-import { Badge, DataTable, Td } from "@/components/admin/table";
+import { DataTable, Td } from "@/components/admin/table";
 import { Alert } from "@/components/ui/alert";
 import { SubmitButton } from "@/components/ui/button";
 import { requireAdminPage } from "@/lib/admin/guard";
@@ -35,15 +36,7 @@ export default async function GatewayPage({ params }: { params: Promise<{ id: st
   ]);
   return (
     <>
-      <p className="text-sm">
-        <Link href="/admin/gateways" className="hover:underline">
-          ← Gateways
-        </Link>
-      </p>
-      <h1 className="flex items-center gap-3 text-2xl font-semibold tracking-tight">
-        {gateway.name} <Badge value={gateway.status} />
-      </h1>
-      <p className="text-sm text-slate-600">
+      <DetailHeader back={{ href: "/admin/gateways", label: "Gateways" }} title={gateway.name} status={gateway.status}>
         Client id <code className="font-mono">{gateway.id}</code> · {gateway.authMethod}
         {gateway.secretPrefix ? (
           <>
@@ -51,7 +44,7 @@ export default async function GatewayPage({ params }: { params: Promise<{ id: st
             · secret <code className="font-mono">{gateway.secretPrefix}…</code> (only the prefix is kept for display)
           </>
         ) : null}
-      </p>
+      </DetailHeader>
       {gateway.trustedSubject ? (
         <Alert tone="warning" title="Trusted subject is on">
           This gateway may name any user without presenting a subject token. Anyone holding its credentials can obtain any user&apos;s connections that policy allows it.

@@ -1,8 +1,8 @@
 // /admin/policy/<id> - edit one rule; disable or delete it, with who would lose access.
 import type { Metadata } from "next";
-import Link from "next/link";
 import { notFound } from "next/navigation";
 import { ConfirmAction, EnableToggle } from "@/components/admin/confirm";
+import { DetailHeader } from "@/components/admin/detail-header";
 import { Panel } from "@/components/admin/fields";
 import { requireAdminPage } from "@/lib/admin/guard";
 import { findPolicyRule, previewPolicyChange } from "@/lib/admin/policy";
@@ -35,12 +35,7 @@ export default async function PolicyRulePage({ params }: { params: Promise<{ id:
   ]);
   return (
     <>
-      <p className="text-sm">
-        <Link href="/admin/policy" className="hover:underline">
-          ← Policy
-        </Link>
-      </p>
-      <h1 className="text-2xl font-semibold tracking-tight [overflow-wrap:anywhere]">Policy rule {rule.id}</h1>
+      <DetailHeader back={{ href: "/admin/policy", label: "Policy" }} title={`Policy rule ${rule.id}`} />
       <Panel title="Edit">
         <RuleForm formToken={formToken} rule={formValues(rule)} providers={providers} gateways={gateways} agents={agents} />
       </Panel>

@@ -1,11 +1,10 @@
 // /admin/providers/<id> - edit a provider (secret write-only), disable/enable, test discovery.
 import type { Metadata } from "next";
-import Link from "next/link";
 import { notFound } from "next/navigation";
 import { AdminForm } from "@/components/admin/admin-form";
 import { EnableToggle } from "@/components/admin/confirm";
+import { DetailHeader } from "@/components/admin/detail-header";
 import { Panel, TextField } from "@/components/admin/fields";
-import { Badge } from "@/components/admin/table";
 import { SubmitButton } from "@/components/ui/button";
 import { requireAdminPage } from "@/lib/admin/guard";
 import { getDb } from "@/lib/db/client";
@@ -25,18 +24,10 @@ export default async function ProviderPage({ params }: { params: Promise<{ id: s
   const active = await db.grant.count({ where: { providerId: id, status: "active" } });
   return (
     <>
-      <p className="text-sm">
-        <Link href="/admin/providers" className="hover:underline">
-          ← Providers
-        </Link>
-      </p>
-      <h1 className="flex items-center gap-3 text-2xl font-semibold tracking-tight">
-        {provider.displayName} <Badge value={provider.status} />
-      </h1>
-      <p className="text-sm text-slate-600">
+      <DetailHeader back={{ href: "/admin/providers", label: "Providers" }} title={provider.displayName} status={provider.status}>
         {provider.kind}
         {provider.preset ? ` · preset ${provider.preset}` : ""} · slug <code>{provider.slug}</code> · {active} active connection{active === 1 ? "" : "s"}
-      </p>
+      </DetailHeader>
       {provider.allowPrivateNetwork ? (
         <p role="note" className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900">
           <strong>Private network allowed.</strong> The egress proxy may connect to this provider&apos;s API on private and loopback addresses. Keep this only for an on-premises API
