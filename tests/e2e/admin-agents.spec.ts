@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
-import { adminFixture, resolve, signedIn } from "../helpers/admin-fixtures";
+import { adminFixture, resolve, setupAdminFixtures, signedIn } from "../helpers/admin-fixtures";
 import { startE2eEnvironment, type E2eEnvironment } from "../helpers/e2e-environment";
 
 test.describe.configure({ mode: "serial" });
@@ -24,12 +24,7 @@ test.beforeAll(async ({ browser }) => {
   key = pair.privateKey;
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: "e2e", alg: "ES256" };
   env = await startE2eEnvironment({ env: { ACTOR_TOKEN_ISSUERS: JSON.stringify([{ issuer: WORKLOADS, jwks: { keys: [jwk] } }]) } });
-  const { alice, bob } = env.idp.users;
-  ids = await adminFixture(env.env, "setup", {
-    issuer: env.idp.issuer,
-    upstream: { issuer: env.upstream.issuer, clientId: env.upstream.clientId, clientSecret: env.upstream.clientSecret, apiUrl: env.upstream.apiUrl },
-    users: { alice, bob },
-  });
+  ids = await setupAdminFixtures(env);
   const t = await env.upstream.mintTokens({ accountId: "alice", scope: "openid notes:read" });
   await adminFixture(env.env, "grant", {
     userId: ids.users.alice,

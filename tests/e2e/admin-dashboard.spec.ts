@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
-import { adminFixture, resolve, signedIn } from "../helpers/admin-fixtures";
+import { adminFixture, resolve, setupAdminFixtures, signedIn } from "../helpers/admin-fixtures";
 import { startE2eEnvironment, type E2eEnvironment } from "../helpers/e2e-environment";
 import { distDir } from "../helpers/frontdesk-server";
 
@@ -41,12 +41,7 @@ async function grants() {
 
 test.beforeAll(async ({ browser }) => {
   env = await startE2eEnvironment();
-  const { alice, bob } = env.idp.users;
-  ids = await adminFixture<Setup>(env.env, "setup", {
-    issuer: env.idp.issuer,
-    upstream: { issuer: env.upstream.issuer, clientId: env.upstream.clientId, clientSecret: env.upstream.clientSecret, apiUrl: env.upstream.apiUrl },
-    users: { alice, bob },
-  });
+  ids = await setupAdminFixtures<Setup>(env);
   secrets.push(ids.gatewaySecret, env.upstream.clientSecret);
   for (const name of ["alice", "bob"] as const) {
     const t = await env.upstream.mintTokens({ accountId: name, scope: "openid notes:read" });

@@ -4,7 +4,7 @@
 // added later is checked without being listed here.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { adminFixture, signedIn } from "../helpers/admin-fixtures";
+import { setupAdminFixtures, signedIn } from "../helpers/admin-fixtures";
 import { startE2eEnvironment, type E2eEnvironment } from "../helpers/e2e-environment";
 import { fixture } from "./portal-fixtures";
 
@@ -16,13 +16,7 @@ let gatewayId: string;
 
 test.beforeAll(async () => {
   env = await startE2eEnvironment();
-  const { alice, bob } = env.idp.users;
-  const setup = await adminFixture<{ gatewayId: string }>(env.env, "setup", {
-    issuer: env.idp.issuer,
-    upstream: { issuer: env.upstream.issuer, clientId: env.upstream.clientId, clientSecret: env.upstream.clientSecret, apiUrl: env.upstream.apiUrl },
-    users: { alice, bob },
-  });
-  gatewayId = setup.gatewayId;
+  gatewayId = (await setupAdminFixtures<{ gatewayId: string }>(env)).gatewayId;
 });
 
 test.afterAll(async () => {

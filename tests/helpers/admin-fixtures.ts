@@ -9,6 +9,16 @@ export function adminFixture<T = Record<string, unknown>>(env: Record<string, st
   return runFixture<T>(path.join("tests", "helpers", "admin-fixtures-cli.ts"), env, command, input, { timeoutMs: 180_000 });
 }
 
+/** The admin fixtures' "setup" for an e2e environment: the Notes provider for its upstream, alice and bob, a gateway and rules. */
+export function setupAdminFixtures<T = Record<string, unknown>>(env: E2eEnvironment): Promise<T> {
+  const { alice, bob } = env.idp.users;
+  return adminFixture<T>(env.env, "setup", {
+    issuer: env.idp.issuer,
+    upstream: { issuer: env.upstream.issuer, clientId: env.upstream.clientId, clientSecret: env.upstream.clientSecret, apiUrl: env.upstream.apiUrl },
+    users: { alice, bob },
+  });
+}
+
 /** A browser context signed in to the portal as one of the IdP's demo users, on `firstPath`. */
 export async function signedIn(browser: Browser, env: E2eEnvironment, user: "alice" | "bob" | "admin", firstPath = "/admin"): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext();
