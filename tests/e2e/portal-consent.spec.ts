@@ -342,7 +342,9 @@ test("an upstream token endpoint that is down leaves the request pending, and Ap
         await authorize.click();
         await authorize.waitFor({ state: "detached" });
       } else {
-        await Promise.race([callback, page.waitForTimeout(100)]);
+        // Whichever comes next: the callback, or the upstream's sign-in or consent page. (The loser
+        // keeps waiting until the page moves on; its rejection then is expected.)
+        await Promise.race([callback, username.or(authorize).first().waitFor({ state: "visible" }).catch(() => undefined)]);
       }
     }
     await page.waitForURL((url) => url.origin === frontdeskOrigin && url.pathname.startsWith("/connect/"));
