@@ -120,6 +120,16 @@ async function tabTo(page: Page, name: RegExp, where: string) {
   throw new Error(`${where}: Tab never reached ${name}`);
 }
 
+/** Signs bob in on an oidc-provider sign-in page by keyboard alone. */
+async function signInByKeyboard(page: Page, where: string) {
+  await expect(page.getByLabel("Username")).toBeVisible();
+  await tabTo(page, /Username/, where);
+  await page.keyboard.type("bob");
+  await tabTo(page, /Password/, where);
+  await page.keyboard.type(env.idp.users.bob.password);
+  await page.keyboard.press("Enter");
+}
+
 test("bob completes the whole consent flow by keyboard alone, every control he uses showing its focus", async ({ browser }) => {
   const request = await fixture<{ url: string }>(env.env, "elicit", {
     issuer: env.idp.issuer,
@@ -136,24 +146,14 @@ test("bob completes the whole consent flow by keyboard alone, every control he u
   await tabTo(page, /Sign in with/, "Frontdesk sign-in");
   await page.keyboard.press("Enter");
   // The organization's identity provider.
-  await expect(page.getByLabel("Username")).toBeVisible();
-  await tabTo(page, /Username/, "IdP sign-in");
-  await page.keyboard.type("bob");
-  await tabTo(page, /Password/, "IdP sign-in");
-  await page.keyboard.type(env.idp.users.bob.password);
-  await page.keyboard.press("Enter");
+  await signInByKeyboard(page, "IdP sign-in");
   await expect(page).toHaveURL(request.url);
   // Consent: Approve comes before Decline in tab order.
   await tabTo(page, /Approve and continue|Decline/, "consent page");
   expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(/Approve and continue/);
   await page.keyboard.press("Enter");
   // The upstream's own sign-in and authorization pages.
-  await expect(page.getByLabel("Username")).toBeVisible();
-  await tabTo(page, /Username/, "upstream sign-in");
-  await page.keyboard.type("bob");
-  await tabTo(page, /Password/, "upstream sign-in");
-  await page.keyboard.type(env.idp.users.bob.password);
-  await page.keyboard.press("Enter");
+  await signInByKeyboard(page, "upstream sign-in");
   await expect(page.getByRole("button", { name: "Authorize" })).toBeVisible();
   await tabTo(page, /Authorize/, "upstream consent");
   await page.keyboard.press("Enter");
