@@ -5,13 +5,13 @@
 //  - client_secret_basic / client_secret_post: the secret Frontdesk generated, compared against
 //    its stored hash in constant time.
 // Failures are AppError("invalid_client") with a safe reason in details (for the audit row).
-import { decodeJwt, jwtVerify } from "jose";
+import { decodeJwt } from "jose";
 import { verifySecret } from "@/lib/crypto/hash";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import type { GatewayAuthMethod } from "@/lib/generated/prisma/client";
-import { ASYMMETRIC_ALGORITHMS } from "@/lib/subject-tokens/issuers";
 import { describeJoseError } from "@/lib/subject-tokens/verify";
+import { verifyAssertionJwt } from "./assertion-jwt";
 import { getGatewayKeySet } from "./key-sets";
 import { consumeAssertionId } from "./replay";
 import { CONFIG_CACHE_TTL_MS, TtlCache } from "./ttl-cache";
@@ -202,16 +202,15 @@ export async function verifyClientAssertion(assertion: string, expectedClientId?
   const keySet = getGatewayKeySet(gateway);
   if (!keySet) throw fail("Client authentication failed", "no_keys_registered", gateway.id);
 
-  let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
+  let payload: Awaited<ReturnType<typeof verifyAssertionJwt>>;
   try {
-    ({ payload } = await jwtVerify(assertion, keySet, {
-      algorithms: [...ASYMMETRIC_ALGORITHMS],
+    payload = await verifyAssertionJwt(assertion, claims, keySet, {
       issuer: gateway.id,
       subject: gateway.id,
       audience: [tokenEndpointUrl(), issuerUrl()],
-      clockTolerance: CLOCK_SKEW_SECONDS,
+      clockToleranceSeconds: CLOCK_SKEW_SECONDS,
       requiredClaims: ["exp", "jti"],
-    }));
+    });
   } catch (e) {
     const reason = describeJoseError(e, "client_assertion");
     throw fail(reason, reason.replace(/^client_assertion /, "assertion_").replace(/\W+/g, "_"), gateway.id);
