@@ -10,6 +10,9 @@ function targetError(message: string): AppError {
 }
 
 function isHttpUrl(value: string): boolean {
+  // Without a colon there is no scheme and the URL parser would throw: an audience that is a
+  // provider slug (the usual case) costs no exception.
+  if (!value.includes(":")) return false;
   try {
     const u = new URL(value);
     return (u.protocol === "https:" || u.protocol === "http:") && !u.hash;
