@@ -2,23 +2,14 @@
 // pg_stat_statements (loaded into the throwaway cluster, bench/lib/postgres.ts), pg_stat_wal,
 // the checkpointer and autovacuum. For finding which statement grows with the tables (the growth
 // scenario); a full run leaves it off so that the extension's own cost is not measured.
-import pg from "pg";
+import type pg from "pg";
+import { withClient } from "./postgres";
 
 export interface PgSnapshot {
   wal: { records: number; fpi: number; bytes: number };
   checkpoints: number;
   buffersCheckpoint: number;
   vacuums: Record<string, number>;
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Clears the statement statistics and returns the cluster's counters to diff against. */

@@ -6,9 +6,10 @@ import { coalescedQuery } from "@/lib/db/coalesced-query";
 import { useTestDatabase } from "../helpers/test-db";
 
 let pool: pg.Pool;
+let url: string;
 
 beforeAll(async () => {
-  const url = await useTestDatabase({ migrated: false });
+  url = await useTestDatabase({ migrated: false });
   pool = new pg.Pool({ connectionString: url, max: 1 });
   await pool.query("CREATE SEQUENCE reads");
 });
@@ -29,12 +30,24 @@ describe("coalescedQuery", () => {
   });
 
   it("does not join a read that has already been sent", async () => {
-    const slow = coalescedQuery<{ n: string }>(pool, { name: "slow-read", text: "SELECT nextval('reads')::text AS n, pg_sleep(0.2), $1::text AS who", values: ["carol"] });
-    // The only connection is taken: the statement is on its way to the database.
-    await vi.waitFor(() => expect(pool.idleCount + pool.waitingCount).toBe(0), { timeout: 10_000 });
-    const later = coalescedQuery<{ n: string }>(pool, { name: "slow-read", text: "SELECT nextval('reads')::text AS n, pg_sleep(0.2), $1::text AS who", values: ["carol"] });
-    const [first, second] = await Promise.all([slow, later]);
-    expect(second.rows[0]!.n).not.toBe(first.rows[0]!.n);
+    // Another session holds a lock the read waits for, so the read stays sent and unanswered
+    // until the later caller has queued (no timing involved).
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query("SELECT pg_advisory_lock(4242)");
+      const text = "SELECT nextval('reads')::text AS n, pg_advisory_xact_lock_shared(4242)::text, $1::text AS who";
+      const slow = coalescedQuery<{ n: string }>(pool, { name: "slow-read", text, values: ["carol"] });
+      // The only connection is taken: the statement is on its way to the database.
+      await vi.waitFor(() => expect(pool.idleCount + pool.waitingCount).toBe(0), { timeout: 10_000 });
+      const later = coalescedQuery<{ n: string }>(pool, { name: "slow-read", text, values: ["carol"] });
+      await vi.waitFor(() => expect(pool.waitingCount).toBe(1), { timeout: 10_000 });
+      await holder.query("SELECT pg_advisory_unlock(4242)");
+      const [first, second] = await Promise.all([slow, later]);
+      expect(second.rows[0]!.n).not.toBe(first.rows[0]!.n);
+    } finally {
+      await holder.end();
+    }
   });
 
   it("hands a failed statement's error to every caller that shared it, and serves the next read", async () => {
