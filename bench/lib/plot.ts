@@ -1,5 +1,6 @@
 // The README's benchmark plot: resolve latency percentiles (p50, p99, p99.9; log scale) against
-// the offered load of the open-loop runs, with the targets as dashed lines. Plain SVG, no
+// the offered load of the open-loop runs (at fractions of (b)'s maximum and of resolve's own), the
+// bare baseline (b)'s p99 at its rates (the floor), and the targets as dashed lines. Plain SVG, no
 // dependencies; `npm run bench` writes it to bench/results/open-loop.svg, and
 // `npx tsx bench/render.ts <results.json> --svg` renders it again from a results file.
 import type { BenchResults } from "./report";
@@ -19,10 +20,14 @@ const TARGETS = [
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+const FLOOR = { label: "(b) p99 (floor)", color: "#6b7280" };
+
 export function renderOpenLoopSvg(r: BenchResults): string {
-  const rows = [...r.openLoop].sort((a, b) => a.offeredRps - b.offeredRps);
-  const xs = rows.map((o) => o.offeredRps);
-  const values = rows.flatMap((o) => SERIES.map((s) => o[s.key])).filter((v) => Number.isFinite(v) && v > 0);
+  const byRate = (rows: BenchResults["openLoop"]) => [...rows].sort((a, b) => a.offeredRps - b.offeredRps);
+  const rows = byRate(r.openLoop.filter((o) => o.server === "resolve"));
+  const floor = byRate(r.openLoop.filter((o) => o.server === "(b)")).filter((o) => Number.isFinite(o.p99) && o.p99 > 0);
+  const xs = [...new Set([...rows, ...floor].map((o) => o.offeredRps))];
+  const values = [...rows.flatMap((o) => SERIES.map((s) => o[s.key])), ...floor.map((o) => o.p99)].filter((v) => Number.isFinite(v) && v > 0);
   const xMax = Math.max(...xs) * 1.1;
   const yMin = Math.min(0.5, ...values);
   const yMax = Math.max(50, ...values) * 1.2;
@@ -51,7 +56,7 @@ export function renderOpenLoopSvg(r: BenchResults): string {
   }
   out.push(`<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${H - M.bottom}" stroke="#6b7280"/>`);
   out.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${H - M.bottom}" y2="${H - M.bottom}" stroke="#6b7280"/>`);
-  out.push(`<text x="${(M.left + W - M.right) / 2}" y="${H - 12}" text-anchor="middle" fill="#111827">offered load, resolves/s (25, 50, 75% of baseline (b)'s maximum)</text>`);
+  out.push(`<text x="${(M.left + W - M.right) / 2}" y="${H - 12}" text-anchor="middle" fill="#111827">offered load, req/s (25, 50, 75% of (b)'s maximum and of resolve's)</text>`);
   out.push(`<text transform="translate(16 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle" fill="#111827">latency, ms (log)</text>`);
   for (const t of TARGETS) {
     if (t.ms < yMin || t.ms > yMax) continue;
@@ -67,9 +72,18 @@ export function renderOpenLoopSvg(r: BenchResults): string {
       out.push(`<circle cx="${x}" cy="${y}" r="3.5" fill="${s.color}"/>`);
     }
   }
-  SERIES.forEach((s, i) => {
+  if (floor.length > 0) {
+    const points = floor.map((o) => `${px(o.offeredRps).toFixed(1)},${py(o.p99).toFixed(1)}`);
+    out.push(`<polyline fill="none" stroke="${FLOOR.color}" stroke-width="2" stroke-dasharray="2 3" points="${points.join(" ")}"/>`);
+    for (const p of points) {
+      const [x, y] = p.split(",");
+      out.push(`<rect x="${Number(x) - 3}" y="${Number(y) - 3}" width="6" height="6" fill="${FLOOR.color}"/>`);
+    }
+  }
+  const legend = [...SERIES.map((s) => ({ ...s, dash: "" })), ...(floor.length > 0 ? [{ ...FLOOR, dash: ' stroke-dasharray="2 3"' }] : [])];
+  legend.forEach((s, i) => {
     const y = M.top + 10 + i * 18;
-    out.push(`<line x1="${W - M.right + 6}" x2="${W - M.right + 26}" y1="${y}" y2="${y}" stroke="${s.color}" stroke-width="2"/>`);
+    out.push(`<line x1="${W - M.right + 6}" x2="${W - M.right + 26}" y1="${y}" y2="${y}" stroke="${s.color}" stroke-width="2"${s.dash}/>`);
     out.push(`<text x="${W - M.right + 32}" y="${y}" dominant-baseline="middle">${s.label}</text>`);
   });
   // Achieved rate under each point when it fell short of the offered one (the server could not keep up).

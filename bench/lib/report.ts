@@ -60,6 +60,23 @@ export interface Target {
   met: boolean;
 }
 
+export interface OpenLoopRow extends OpenLoopResult {
+  /** What was loaded: Frontdesk's resolve or the bare baseline (b). */
+  server: "resolve" | "(b)";
+  fraction: number;
+  /** Whose closed-loop maximum `fraction` is of. */
+  of: "(b)" | "resolve";
+}
+
+export interface MemoryAfter {
+  instance: string;
+  rssMb: number;
+  /** From prom-client's default metrics (nodejs_heap_size_used_bytes, ..._total_bytes, nodejs_external_memory_bytes); NaN if unreadable. */
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+}
+
 export interface BenchResults {
   startedAt: string;
   finishedAt: string;
@@ -71,10 +88,14 @@ export interface BenchResults {
   /** p50/p99 ratios: large / small (same number of active users); `wide` has more active users on the large tables. */
   growth: { small: GrowthSide; large: GrowthSide; wide: GrowthSide; p50Ratio: number; p99Ratio: number } | null;
   longPoll: LongPollResult | null;
-  /** Resolve at fixed arrival rates, as fractions of (b)'s closed-loop maximum. */
-  openLoop: (OpenLoopResult & { fractionOfB: number })[];
-  /** RSS of each instance's process group when the run is over, MB. */
-  rssAfterMb: Record<string, number>;
+  /**
+   * Fixed arrival rates: resolve and the bare baseline (b) at fractions of (b)'s closed-loop
+   * maximum (the target's load, and (b)'s own latency there: the floor), resolve also at fractions
+   * of its own maximum.
+   */
+  openLoop: OpenLoopRow[];
+  /** Each instance when the run is over: RSS of its process group, and what V8 reports (metrics endpoint). */
+  memoryAfter: MemoryAfter[];
   targets: Target[];
   notes: string[];
 }
@@ -93,20 +114,44 @@ function loadTable(rows: LoadResult[]): string[] {
   return lines;
 }
 
-function openLoopTable(rows: BenchResults["openLoop"]): string[] {
+/** (b) beside resolve at each of (b)'s fractions, then resolve at fractions of its own maximum. */
+export function openLoopOrder(rows: OpenLoopRow[]): OpenLoopRow[] {
+  const key = (r: OpenLoopRow) => [r.of === "(b)" ? 0 : 1, r.fraction, r.server === "(b)" ? 0 : 1];
+  return [...rows].sort((x, y) => {
+    const [kx, ky] = [key(x), key(y)];
+    return kx[0]! - ky[0]! || kx[1]! - ky[1]! || kx[2]! - ky[2]!;
+  });
+}
+
+function openLoopTable(rows: OpenLoopRow[]): string[] {
   if (rows.length === 0) return [];
   const lines = [
-    "Open loop (fixed arrival rate; latency from when each request was due):",
+    "Open loop (fixed arrival rate; latency from when each request was due). (b) at the same rates is the floor: what this machine gives a bare server doing one SELECT and one INSERT.",
     "",
     "| scenario | offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | dropped | server RSS MB | server CPU ms/req | PostgreSQL CPU ms/req |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
-  for (const r of rows) {
+  for (const r of openLoopOrder(rows)) {
     lines.push(
       `| ${r.name} | ${int(r.offeredRps)} | ${int(r.achievedRps)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.p999, 2)} | ${f(r.max, 1)} | ${r.errors} | ${r.dropped} | ${int(r.rssMb)} | ${f(r.serverCpuMs, 3)} | ${f(r.dbCpuMs, 3)} |`,
     );
   }
   lines.push("");
+  return lines;
+}
+
+function memoryTable(rows: MemoryAfter[]): string[] {
+  if (rows.length === 0) return [];
+  const lines = [
+    "",
+    "Memory after the run (RSS of the process group; V8's figures from the instance's metrics endpoint; the rest of RSS is native: code, malloc arenas, stacks, and heap pages not yet returned):",
+    "",
+    "| instance | RSS MB | JS heap used MB | JS heap total MB | external MB | RSS - heap total - external MB |",
+    "|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const m of rows) {
+    lines.push(`| ${m.instance} | ${int(m.rssMb)} | ${int(m.heapUsedMb)} | ${int(m.heapTotalMb)} | ${int(m.externalMb)} | ${int(m.rssMb - m.heapTotalMb - m.externalMb)} |`);
+  }
   return lines;
 }
 
@@ -147,8 +192,7 @@ export function renderMarkdown(r: BenchResults): string {
         `With ${side(g.wide)} (p50 ${f(g.wide.load.p50 / g.small.load.p50, 2)}x the small run's: what more active users cost).`,
     );
   }
-  const rssAfter = Object.entries(r.rssAfterMb ?? {});
-  if (rssAfter.length > 0) out.push("", `RSS after the run: ${rssAfter.map(([k, v]) => `${k} ${int(v)} MB`).join(", ")}.`);
+  out.push(...memoryTable(r.memoryAfter));
   if (r.longPoll) {
     const l = r.longPoll;
     out.push("", `Long-poll wake-up (completion in another process, poller on an instance): ${l.samples} samples, p50 ${f(l.p50, 0)} ms, p99 ${f(l.p99, 0)} ms, max ${f(l.max, 0)} ms, errors ${l.errors}.`);
