@@ -19,6 +19,13 @@ import { log } from "@/lib/log";
 
 const FLUSH_MS = 1_000;
 
+/**
+ * How far a stored "last used" / "last seen" time may lag behind the last use: it is attribution
+ * (who used a connection, which agent is active, roughly when); every use is in the audit log to
+ * the millisecond.
+ */
+export const USE_RESOLUTION_SECONDS = 60;
+
 type ColumnType = "text" | "timestamp(3)";
 
 export interface TouchBatchSpec<Row extends Record<string, string | Date>> {

@@ -4,13 +4,7 @@
 // is written when its stored time is USE_RESOLUTION_SECONDS old, and at once when another gateway
 // used the grant (admins bulk-revoke by the last gateway; lib/admin/bulk-revoke.ts).
 // updatedAt is left alone on purpose: it tells when the grant itself last changed.
-import { createTouchBatch } from "@/lib/db/touch-batch";
-
-/**
- * How far a stored "last used" time may lag behind the last use. It is attribution (who used a
- * connection, roughly when); every use is in the audit log to the millisecond.
- */
-export const USE_RESOLUTION_SECONDS = 60;
+import { createTouchBatch, USE_RESOLUTION_SECONDS } from "@/lib/db/touch-batch";
 
 const grantUses = createTouchBatch<{ at: Date; gatewayId: string }>({
   table: "Grant",

@@ -115,7 +115,8 @@ describe("grant last use", () => {
 
   it("writes a grant in constant use once per resolution (not even locking it in between), but at once when another gateway uses it", async () => {
     const { getDb } = await import("@/lib/db/client");
-    const { flushGrantUses, markGrantUsed, USE_RESOLUTION_SECONDS } = await import("@/lib/grants/touch");
+    const { flushGrantUses, markGrantUsed } = await import("@/lib/grants/touch");
+    const { USE_RESOLUTION_SECONDS } = await import("@/lib/db/touch-batch");
     const db = await getDb();
     await seedGrants(db, "steady", 1);
     const version = async () => {
@@ -145,5 +146,37 @@ describe("grant last use", () => {
     // Once the stored time is a resolution old, the next use is written.
     const later = await useAt(2 * USE_RESOLUTION_SECONDS - 1, "gw_b");
     expect([later.at?.getTime(), later.gw]).toEqual([t0 + (2 * USE_RESOLUTION_SECONDS - 1) * 1000, "gw_b"]);
+  });
+
+  it("writes an agent seen constantly once per resolution, and its first sighting at once", async () => {
+    const { getDb } = await import("@/lib/db/client");
+    const { flushAgentSightings, markAgentSeen } = await import("@/lib/agents/touch");
+    const { USE_RESOLUTION_SECONDS } = await import("@/lib/db/touch-batch");
+    const db = await getDb();
+    await db.agent.create({ data: { id: "agt_steady", issuer: "https://ci.test", subject: "steady-agent", displayName: "steady" } });
+    const version = async () => {
+      const [row] = await db.$queryRaw<{ xmin: string; first: Date | null; last: Date | null }[]>`
+        SELECT xmin::text, "firstSeenAt" AS first, "lastSeenAt" AS last FROM "Agent" WHERE id = 'agt_steady'`;
+      return row!;
+    };
+    const t0 = Date.now();
+    const seenAt = async (offsetSeconds: number) => {
+      vi.useFakeTimers({ toFake: ["Date"], now: t0 + offsetSeconds * 1000 });
+      try {
+        markAgentSeen("agt_steady");
+      } finally {
+        vi.useRealTimers();
+      }
+      await flushAgentSightings();
+      return version();
+    };
+    const first = await seenAt(0);
+    expect([first.first?.getTime(), first.last?.getTime()]).toEqual([t0, t0]);
+    // Seen again within the resolution: the row is not written.
+    expect(await seenAt(USE_RESOLUTION_SECONDS - 1)).toEqual(first);
+    // A resolution after the stored time: written, first sighting kept.
+    const later = await seenAt(USE_RESOLUTION_SECONDS);
+    expect([later.first?.getTime(), later.last?.getTime()]).toEqual([t0, t0 + USE_RESOLUTION_SECONDS * 1000]);
+    expect(later.xmin).not.toBe(first.xmin);
   });
 });
