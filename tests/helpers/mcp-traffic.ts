@@ -11,7 +11,10 @@ export interface TrafficLog {
 
 export function recordTraffic(inner: typeof fetch = fetch): TrafficLog {
   const parts: string[] = [];
+  // Finite reads (request bodies) and streamed response bodies. A stream may never end (an SSE
+  // stream left open), so settle() does not wait for its end: only until its reader is parked.
   const pending = new Set<Promise<void>>();
+  const streams = new Set<{ reads: number; parked: boolean }>();
   const track = (p: Promise<void>) => {
     pending.add(p);
     void p.finally(() => pending.delete(p));
@@ -25,25 +28,37 @@ export function recordTraffic(inner: typeof fetch = fetch): TrafficLog {
     const copy = response.clone();
     if (copy.body) {
       // Streamed (SSE) bodies are recorded chunk by chunk as they arrive.
-      track(
-        (async () => {
-          const reader = copy.body!.getReader();
-          const decoder = new TextDecoder();
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            parts.push(decoder.decode(value, { stream: true }));
-          }
-        })().catch(() => undefined),
-      );
+      const stream = { reads: 0, parked: false };
+      streams.add(stream);
+      void (async () => {
+        const reader = copy.body!.getReader();
+        const decoder = new TextDecoder();
+        for (;;) {
+          stream.reads++;
+          stream.parked = true;
+          const { done, value } = await reader.read();
+          stream.parked = false;
+          if (done) break;
+          parts.push(decoder.decode(value, { stream: true }));
+        }
+      })()
+        .catch(() => undefined)
+        .finally(() => streams.delete(stream));
     }
     return response;
   };
   return {
     fetch: recordingFetch,
     text: () => parts.join("\n"),
+    // A chunk the caller has received is in our branch of the tee too, so it is recorded once
+    // every reader has gone a full event-loop turn parked in the same read() call.
     settle: async () => {
-      await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, 500))]);
+      await Promise.allSettled([...pending]);
+      for (;;) {
+        const reads = new Map([...streams].map((s) => [s, s.reads]));
+        await new Promise((r) => setImmediate(r));
+        if ([...streams].every((s) => s.parked && reads.get(s) === s.reads)) return;
+      }
     },
   };
 }
