@@ -91,7 +91,32 @@ interface UserAndGrantRow {
   approvalId: string | null;
   approvalBy: ApprovalSource | null;
   approvalWithdrawn: boolean | null;
+  /** REUSE_CANDIDATES_SQL's answer; null when not read (the grant and approval cover the call, or the embedded database). */
+  reuseCandidates: ReuseCandidate[] | null;
 }
+
+/** A pending link of this requester for the user and provider, open at least another minute. */
+interface ReuseCandidate {
+  id: string;
+  scopes: string[] | null;
+  expiresAtMs: number;
+}
+
+// A gateway retrying the same call should hand the user the same link, not a new one each time:
+// the same gateway (and agent) asking again for the same scopes gets the pending link it already
+// has (matched on scopes in findReusableElicitation). The five newest pending links of this
+// requester ($4 gateway, $5 agent) for the user ($2 issuer, $3 subject) and provider ($1) that stay
+// open at least another minute, newest first, as JSON. The time is the database's: the statement
+// may be shared by callers (lib/db/coalesced-query.ts), so it carries no time of its own.
+// `expiresAt` (timestamp(3) holding UTC wall time) comes back as epoch ms.
+const REUSE_CANDIDATES_SQL = `
+  (SELECT coalesce(json_agg(json_build_object('id', c."id", 'scopes', c."scopes", 'expiresAtMs', c."expiresAtMs") ORDER BY c."createdAt" DESC), '[]'::json)
+   FROM (SELECT e."id", e."scopes", e."createdAt", floor(extract(epoch FROM e."expiresAt") * 1000) AS "expiresAtMs"
+         FROM "Elicitation" e
+         WHERE e."userIssuer" = $2 AND e."userSubject" = $3 AND e."gatewayId" = $4 AND e."agentId" IS NOT DISTINCT FROM $5::text
+           AND e."providerId" = $1 AND e."status" = 'pending' AND e."expiresAt" > (now() AT TIME ZONE 'UTC') + interval '60 seconds'
+         ORDER BY e."createdAt" DESC
+         LIMIT 5) c)`;
 
 // The gateway's current state, the user, their grant for the provider and this requester's
 // approval for that grant (lib/consent) in one round trip (hot path). The gateway row used to authenticate may come from a short cache (lib/gateways), so its
@@ -99,14 +124,19 @@ interface UserAndGrantRow {
 // gets no credential on its next call. The acting agent's status is read the same way (a disable
 // on any instance refuses its next call everywhere; lib/agents/registry.ts caches only its id). On PostgreSQL through the hot-path pool
 // (lib/db/hot-pool.ts says why); timestamps are converted to timestamptz in SQL so that pg reads
-// the stored UTC wall time as UTC whatever the process's time zone.
+// the stored UTC wall time as UTC whatever the process's time zone. When the call may end in an
+// elicitation (no active grant covering the scopes $6, or no standing approval of this requester),
+// the links it could reuse come along, so creating one needs no lookup of its own; otherwise
+// they are not read (a credential is the likely answer, and a later elicitation looks them up).
 const USER_AND_GRANT_SQL = `
   SELECT gw."status"::text AS "gatewayStatus", gw."secretHash" AS "gatewaySecretHash", ag."status"::text AS "agentStatus",
          u."id" AS "userId", u."email", u."groups",
          g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
          g."apiKeyCipher", g."wrappedKey", g."keyVersion",
          g."expiresAt" AT TIME ZONE 'UTC' AS "expiresAt", g."lastRefreshedAt" AT TIME ZONE 'UTC' AS "lastRefreshedAt",
-         ra."id" AS "approvalId", ra."approvedBy"::text AS "approvalBy", ra."withdrawnAt" IS NOT NULL AS "approvalWithdrawn"
+         ra."id" AS "approvalId", ra."approvedBy"::text AS "approvalBy", ra."withdrawnAt" IS NOT NULL AS "approvalWithdrawn",
+         CASE WHEN g."id" IS NULL OR g."status" <> 'active' OR NOT (g."scopes" @> $6::text[]) OR ra."id" IS NULL OR ra."withdrawnAt" IS NOT NULL
+              THEN ${REUSE_CANDIDATES_SQL} END AS "reuseCandidates"
   FROM (SELECT 1) AS one
   LEFT JOIN "Gateway" gw ON gw."id" = $4
   LEFT JOIN "Agent" ag ON ag."id" = $5
@@ -114,7 +144,7 @@ const USER_AND_GRANT_SQL = `
   LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = $1
   LEFT JOIN "RequesterApproval" ra ON ra."grantId" = g."id" AND ra."gatewayId" = $4 AND ra."agentId" IS NOT DISTINCT FROM $5::text`;
 
-async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, requester: Requester): Promise<UserAndGrantRow[]> {
+async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, requester: Requester, scopes: string[]): Promise<UserAndGrantRow[]> {
   const { gatewayId, agentId } = requester;
   const pool = getHotPool();
   if (pool) {
@@ -122,17 +152,19 @@ async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, r
     const result = await coalescedQuery<UserAndGrantRow>(pool, {
       name: "frontdesk-user-and-grant",
       text: USER_AND_GRANT_SQL,
-      values: [providerId, subject.issuer, subject.subject, gatewayId, agentId],
+      values: [providerId, subject.issuer, subject.subject, gatewayId, agentId, scopes],
     });
     return result.rows;
   }
+  // The embedded database (one connection, no round trip to save) looks reuse candidates up when needed.
   const db = await getDb();
   return db.$queryRaw<UserAndGrantRow[]>`
     SELECT gw."status"::text AS "gatewayStatus", gw."secretHash" AS "gatewaySecretHash", ag."status"::text AS "agentStatus",
            u."id" AS "userId", u."email", u."groups",
            g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
            g."apiKeyCipher", g."wrappedKey", g."keyVersion", g."expiresAt", g."lastRefreshedAt",
-           ra."id" AS "approvalId", ra."approvedBy"::text AS "approvalBy", ra."withdrawnAt" IS NOT NULL AS "approvalWithdrawn"
+           ra."id" AS "approvalId", ra."approvedBy"::text AS "approvalBy", ra."withdrawnAt" IS NOT NULL AS "approvalWithdrawn",
+           NULL AS "reuseCandidates"
     FROM (SELECT 1) AS one
     LEFT JOIN "Gateway" gw ON gw."id" = ${gatewayId}
     LEFT JOIN "Agent" ag ON ag."id" = ${agentId}
@@ -141,8 +173,8 @@ async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, r
     LEFT JOIN "RequesterApproval" ra ON ra."grantId" = g."id" AND ra."gatewayId" = ${gatewayId} AND ra."agentId" IS NOT DISTINCT FROM ${agentId}::text`;
 }
 
-async function findUserAndGrant(subject: VerifiedSubject, providerId: string, gateway: AuthenticatedGateway, requester: Requester) {
-  const rows = await withSpan("db.user_and_grant", { "db.system.name": "postgresql" }, () => queryUserAndGrant(subject, providerId, requester));
+async function findUserAndGrant(subject: VerifiedSubject, providerId: string, gateway: AuthenticatedGateway, requester: Requester, scopes: string[]) {
+  const rows = await withSpan("db.user_and_grant", { "db.system.name": "postgresql" }, () => queryUserAndGrant(subject, providerId, requester, scopes));
   const { agentId } = requester;
   const row = rows[0];
   const agentProblem = agentId === null ? null : row?.agentStatus === "active" ? null : row?.agentStatus ? ("agent_disabled" as const) : ("agent_unknown" as const);
@@ -152,7 +184,8 @@ async function findUserAndGrant(subject: VerifiedSubject, providerId: string, ga
       : gateway.checkedSecretHash !== null && row.gatewaySecretHash !== gateway.checkedSecretHash
         ? ("secret_rotated" as const)
         : null;
-  if (!row || row.userId === null) return { gatewayProblem, agentProblem, approval: null, user: null };
+  const reuseCandidates = row?.reuseCandidates ?? null;
+  if (!row || row.userId === null) return { gatewayProblem, agentProblem, approval: null, user: null, reuseCandidates };
   const grant: SealedGrant | undefined =
     row.id === null
       ? undefined
@@ -173,51 +206,53 @@ async function findUserAndGrant(subject: VerifiedSubject, providerId: string, ga
         };
   const approval: StoredApproval | null =
     row.approvalId === null ? null : { id: row.approvalId, approvedBy: row.approvalBy!, withdrawn: row.approvalWithdrawn === true };
-  return { gatewayProblem, agentProblem, approval, user: { id: row.userId, email: row.email, groups: row.groups ?? [], grants: grant ? [grant] : [] } };
+  return {
+    gatewayProblem,
+    agentProblem,
+    approval,
+    user: { id: row.userId, email: row.email, groups: row.groups ?? [], grants: grant ? [grant] : [] },
+    reuseCandidates,
+  };
 }
 
-// A gateway retrying the same call should hand the user the same link, not a new one each time.
-// The same gateway (and agent) asking again for the same scopes gets the pending link it already
-// has. A named prepared statement on the hot-path pool (PostgreSQL); Prisma on the embedded
-// database. `expiresAt` comes back as epoch ms (timestamp(3) holds UTC wall time).
-const REUSABLE_ELICITATIONS_SQL = `
-  SELECT id, scopes, floor(extract(epoch FROM "expiresAt") * 1000)::bigint::text AS "expiresAtMs"
-  FROM "Elicitation"
-  WHERE "userIssuer" = $1 AND "userSubject" = $2 AND "gatewayId" = $3 AND "agentId" IS NOT DISTINCT FROM $4::text
-    AND "providerId" = $5 AND status = 'pending' AND "expiresAt" > $6::timestamp(3)
-  ORDER BY "createdAt" DESC
-  LIMIT 5`;
+// The candidates on their own, when the user+grant read did not bring them (the embedded
+// database, or an elicitation decided after a refresh or an IdP call: candidates read before those
+// waits may have been completed meanwhile). A named prepared statement on the hot-path pool.
+const REUSABLE_ELICITATIONS_SQL = `SELECT ${REUSE_CANDIDATES_SQL} AS "reuseCandidates"`;
 
-async function findReusableElicitation(req: ResolveRequest, requester: Requester, scopes: string[]) {
-  const notBefore = new Date(Date.now() + 60_000);
+async function lookUpReuseCandidates(req: ResolveRequest, requester: Requester): Promise<ReuseCandidate[]> {
   const pool = getHotPool();
-  let candidates: { id: string; scopes: string[]; expiresAt: Date }[];
   if (pool) {
-    const { rows } = await pool.query<{ id: string; scopes: string[]; expiresAtMs: string }>({
+    const { rows } = await pool.query<{ reuseCandidates: ReuseCandidate[] }>({
       name: "frontdesk-reusable-elicitations",
       text: REUSABLE_ELICITATIONS_SQL,
-      values: [req.subject.issuer, req.subject.subject, requester.gatewayId, requester.agentId, req.provider.id, notBefore.toISOString()],
+      values: [req.provider.id, req.subject.issuer, req.subject.subject, requester.gatewayId, requester.agentId],
     });
-    candidates = rows.map((r) => ({ id: r.id, scopes: r.scopes ?? [], expiresAt: new Date(Number(r.expiresAtMs)) }));
-  } else {
-    const db = await getDb();
-    candidates = await db.elicitation.findMany({
-      where: {
-        userIssuer: req.subject.issuer,
-        userSubject: req.subject.subject,
-        gatewayId: requester.gatewayId,
-        agentId: requester.agentId,
-        providerId: req.provider.id,
-        status: "pending",
-        expiresAt: { gt: notBefore },
-      },
-      orderBy: { createdAt: "desc" },
-      take: 5,
-      select: { id: true, scopes: true, expiresAt: true },
-    });
+    return rows[0]!.reuseCandidates;
   }
+  const db = await getDb();
+  const rows = await db.elicitation.findMany({
+    where: {
+      userIssuer: req.subject.issuer,
+      userSubject: req.subject.subject,
+      gatewayId: requester.gatewayId,
+      agentId: requester.agentId,
+      providerId: req.provider.id,
+      status: "pending",
+      expiresAt: { gt: new Date(Date.now() + 60_000) },
+    },
+    orderBy: { createdAt: "desc" },
+    take: 5,
+    select: { id: true, scopes: true, expiresAt: true },
+  });
+  return rows.map((r) => ({ id: r.id, scopes: r.scopes, expiresAtMs: r.expiresAt.getTime() }));
+}
+
+/** The pending link that asks for exactly these scopes, if the requester has one. */
+function findReusableElicitation(candidates: readonly ReuseCandidate[], scopes: string[]): { id: string; expiresAt: Date } | null {
   const wanted = [...scopes].sort().join(" ");
-  return candidates.find((c) => [...c.scopes].sort().join(" ") === wanted) ?? null;
+  const found = candidates.find((c) => [...(c.scopes ?? [])].sort().join(" ") === wanted);
+  return found ? { id: found.id, expiresAt: new Date(found.expiresAtMs) } : null;
 }
 
 export async function resolveCredential(req: ResolveRequest): Promise<ResolveOutcome> {
@@ -226,7 +261,9 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   const { actor } = req;
   // Consent is per requester: the gateway and the verified agent (never an unverified label).
   const requester: Requester = { gatewayId: gateway.id, agentId: req.actor?.agentId ?? null };
-  const [lookup, rules] = await Promise.all([findUserAndGrant(subject, provider.id, gateway, requester), loadPolicyRules(provider.id, gateway.id)]);
+  const [lookup, rules] = await Promise.all([findUserAndGrant(subject, provider.id, gateway, requester, scopes), loadPolicyRules(provider.id, gateway.id)]);
+  // Reuse candidates read with the grant hold until the call waits on something else (below).
+  let reuseCandidates = lookup.reuseCandidates;
   const claimed = req.context;
   const hasClaimedContext = Object.values(claimed).some((v) => v !== undefined);
   const found = lookup.user;
@@ -332,6 +369,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
     if (provider.crossAppAccess === "off" || lookup.approval?.withdrawn) return null;
     const held = grant && grant.status !== "revoked" ? grant.scopes : [];
     let xaa;
+    reuseCandidates = null;
     try {
       xaa = await obtainByCrossAppAccess({ provider, subject, subjectToken: req.subjectToken, requester, scopes: [...new Set([...held, ...scopes])] });
     } catch (e) {
@@ -375,7 +413,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
     }
     const viaIdp = await tryCrossAppAccess();
     if (viaIdp) return viaIdp;
-    const reusable = await findReusableElicitation(req, requester, askScopes);
+    const reusable = findReusableElicitation(reuseCandidates ?? (await lookUpReuseCandidates(req, requester)), askScopes);
     const denied = (elicitationId: string) =>
       auditEvent("deny", `interaction_required:${reason}`, { elicitationId, missingScopes: askScopes, ...(crossApp ? { crossAppAccess: crossApp } : {}) });
     if (reusable) await appendAudit(denied(reusable.id));
@@ -421,6 +459,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   if (!consent.approved) return elicit("requester_not_approved", scopes);
 
   let fresh;
+  reuseCandidates = null;
   try {
     fresh = await ensureFreshGrant(grant, provider, { gatewayId: gateway.id, requestId: req.requestId }, { force: req.forceRefresh });
   } catch (e) {
