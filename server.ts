@@ -1,16 +1,20 @@
 // Frontdesk's production server (`npm start` runs it after the build, compiled to dist/server.js):
 //   node dist/server.js [--hostname 127.0.0.1] [--port 3000]
 // One node:http server. The gateway API's hot paths (REST resolve, token exchange, elicitation
-// status) go straight to their handlers in lib/gateway-api, which are plain
-// `(Request) => Promise<Response>` functions; every other request (portal, dashboard, next-auth,
-// discovery, health) goes to Next.js. Same handlers, same tests, one process.
+// status, HTTP ext_authz) go straight to their handlers in lib/gateway-api and lib/egress, on a
+// framework-free request (method, target, headers, the body read here) and reply (status,
+// headers, body) written directly to the socket; the egress proxy and the health checks get a
+// web Request and stream their web Response; every other request (portal, dashboard,
+// next-auth, discovery) goes to Next.js. Next serves the same handlers under app/ (through
+// their web Request adapter), same tests, one process.
 //
-// Why: Next's routing and request wrapping cost more than the whole gateway call. Measured with
-// `npm run bench` (see README "Benchmarks"): a resolve through `next start` vs this server.
+// Why: Next's routing and request wrapping cost more than the whole gateway call, and building
+// a web Request and reading a web Response back cost about a tenth of a resolve's CPU. Measured
+// with `npm run bench` (see README "Benchmarks"): a resolve through `next start` vs this server.
 //
 // What differs from the same handler under Next: responses get the same security headers (taken
-// from next.config.ts); the request URL is built from the Host header as Next does, and the
-// handlers only read its path and query. One copy of lib/ in the process: Next's server bundle
+// from next.config.ts); handlers read the request target (path and query) as received, and
+// repeated headers joined as web Headers joins them. One copy of lib/ in the process: Next's server bundle
 // requires the same compiled dist/lib modules this server imports (scripts/lib-modules.mjs).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Readable } from "node:stream";
@@ -21,22 +25,26 @@ import { proxyHandler } from "@/lib/egress/proxy";
 import { handleElicitationStatus } from "@/lib/gateway-api/elicitation-status";
 import { checkReadiness, handleLive, handleReady } from "@/lib/health/readiness";
 import { installGracefulShutdown } from "@/lib/server/graceful-shutdown";
-import { MAX_BODY_BYTES } from "@/lib/gateway-api/http";
+import { MAX_BODY_BYTES, type ApiRequest, type Reply } from "@/lib/gateway-api/http";
 import { handleResolve } from "@/lib/gateway-api/resolve";
 import { handleTokenRequest } from "@/lib/gateway-api/token-exchange";
 import { env } from "@/lib/env";
 import { startConfiguredMetricsServer } from "@/lib/observability/metrics-server";
 import { startConfiguredExtAuthzGrpcServer } from "@/lib/egress/ext-authz-grpc";
 import { installEdgeListeners, rejectAtEdge } from "@/lib/http-edge/install";
+import { rawHeaderReader } from "@/lib/http-edge/raw-headers";
 import { guardServerErrors, unavailablePage, unreadableAction } from "@/lib/http-edge/server-error-guard";
 import { sendThenDrain } from "@/lib/http-edge/respond";
 import { startTracing } from "@/lib/observability/tracing";
 import { startFrontdesk } from "@/lib/startup";
 import { ELICITATIONS_PATH, EXT_AUTHZ_PATH, PROXY_PATH, RESOLVE_PATH, TOKEN_ENDPOINT_PATH } from "@/lib/gateways/urls";
 
-type Handler = (req: Request) => Promise<Response>;
-/** `stream`: the request body goes to the handler as a stream and the response streams back (egress proxy). */
-type GatewayRoute = { handler: Handler; stream: boolean };
+/**
+ * `direct`: a gateway API handler on a framework-free request and reply (lib/gateway-api/http.ts),
+ * its body read here, bounded. `web`: a web Request/Response handler whose request body and
+ * response stream through (the egress proxy; the health checks).
+ */
+type GatewayRoute = { direct: (req: ApiRequest) => Promise<Reply> } | { web: (req: Request) => Promise<Response> };
 
 /**
  * Exact method + path matches only; anything else (other methods, trailing slashes) is Next's.
@@ -44,16 +52,16 @@ type GatewayRoute = { handler: Handler; stream: boolean };
  * so the proxy sees (and refuses) a `..` instead of a silently rewritten path.
  */
 function findGatewayHandler(method: string, pathname: string, rawTarget: string): GatewayRoute | null {
-  if (method === "POST" && pathname === RESOLVE_PATH) return { handler: handleResolve, stream: false };
+  if (method === "POST" && pathname === RESOLVE_PATH) return { direct: handleResolve.direct };
   // Health checks answered here, not by Next: cheap, and they see this process's shutdown state.
-  if (method === "GET" && pathname === "/api/health/live") return { handler: async () => handleLive(), stream: false };
-  if (method === "GET" && pathname === "/api/health/ready") return { handler: handleReady, stream: false };
-  if (method === "POST" && pathname === TOKEN_ENDPOINT_PATH) return { handler: handleTokenRequest, stream: false };
+  if (method === "GET" && pathname === "/api/health/live") return { web: async () => handleLive() };
+  if (method === "GET" && pathname === "/api/health/ready") return { web: handleReady };
+  if (method === "POST" && pathname === TOKEN_ENDPOINT_PATH) return { direct: handleTokenRequest.direct };
   if (method === "GET" && pathname.startsWith(`${ELICITATIONS_PATH}/`) && !pathname.slice(ELICITATIONS_PATH.length + 1).includes("/")) {
-    return { handler: handleElicitationStatus, stream: false };
+    return { direct: handleElicitationStatus.direct };
   }
-  if (pathname.startsWith(`${PROXY_PATH}/`)) return { handler: proxyHandler(rawTarget), stream: true };
-  if (pathname.startsWith(`${EXT_AUTHZ_PATH}/`)) return { handler: extAuthzHandler(rawTarget), stream: false };
+  if (pathname.startsWith(`${PROXY_PATH}/`)) return { web: proxyHandler(rawTarget) };
+  if (pathname.startsWith(`${EXT_AUTHZ_PATH}/`)) return { direct: extAuthzHandler(rawTarget).direct };
   return null;
 }
 
@@ -99,49 +107,56 @@ function readBody(req: IncomingMessage): Promise<{ body: Buffer; truncated: bool
   });
 }
 
-function toRequest(req: IncomingMessage, body: Buffer | ReadableStream<Uint8Array> | undefined, signal: AbortSignal): Request {
+function toRequest(req: IncomingMessage, body: ReadableStream<Uint8Array> | undefined, signal: AbortSignal): Request {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   const host = req.headers.host ?? "localhost";
-  const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, body: body as BodyInit | undefined, signal };
-  if (body instanceof ReadableStream) init.duplex = "half";
+  const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, body, signal };
+  if (body) init.duplex = "half";
   return new Request(`http://${host}${req.url ?? "/"}`, init);
 }
 
-async function dispatch(route: GatewayRoute, req: IncomingMessage, res: ServerResponse, headers: [string, string][]): Promise<void> {
-  // Aborts the handler (e.g. a long-poll, a proxied upstream call) when the client goes away.
+/** Aborts the handler (e.g. a long-poll, a proxied upstream call) when the client goes away. */
+function abortOnClose(res: ServerResponse): AbortSignal {
   const aborter = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) aborter.abort();
   });
-  let body: Buffer | ReadableStream<Uint8Array> | undefined;
-  let truncated = false;
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    // The proxy streams the body upstream and applies its own limit while doing so.
-    if (route.stream) body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
-    else ({ body, truncated } = await readBody(req));
-  }
-  const response = await route.handler(toRequest(req, body, aborter.signal));
+  return aborter.signal;
+}
+
+const NO_BODY = { body: null, truncated: false };
+
+async function dispatchDirect(handler: (req: ApiRequest) => Promise<Reply>, req: IncomingMessage, res: ServerResponse, headers: [string, string][]): Promise<void> {
+  const signal = abortOnClose(res);
+  const { body, truncated } = req.method === "GET" || req.method === "HEAD" ? NO_BODY : await readBody(req);
+  // rawHeaderReader, not req.headers: repeated headers joined as web Headers does (lib/http-edge/raw-headers.ts).
+  const reply = await handler({ method: req.method ?? "GET", target: req.url ?? "/", headers: rawHeaderReader(req.rawHeaders), body, truncated, signal });
+  const payload = reply.body === null ? Buffer.alloc(0) : typeof reply.body === "string" ? Buffer.from(reply.body) : reply.body;
   if (truncated) {
     // An oversized body (the handler answers 413): answer, discard the rest, then close, so
     // the client reads the 413 instead of a reset (lib/http-edge/respond.ts).
-    const responseHeaders: [string, string][] = [...headers, ...response.headers];
-    sendThenDrain(req, res, response.status, responseHeaders, Buffer.from(await response.arrayBuffer()));
+    sendThenDrain(req, res, reply.status, [...headers, ...Object.entries(reply.headers)], payload);
     return;
   }
-  await (route.stream ? streamResponse(res, response, headers) : sendResponse(res, response, headers));
+  for (const [key, value] of headers) res.setHeader(key, value);
+  for (const key in reply.headers) res.setHeader(key, reply.headers[key]!);
+  res.statusCode = reply.status;
+  // end() with the whole body and no head written yet: Node sends a Content-Length, not chunks.
+  res.end(payload);
+}
+
+async function dispatchWeb(handler: (req: Request) => Promise<Response>, req: IncomingMessage, res: ServerResponse, headers: [string, string][]): Promise<void> {
+  const signal = abortOnClose(res);
+  // The proxy streams the body upstream and applies its own limit while doing so.
+  const body = req.method === "GET" || req.method === "HEAD" ? undefined : (Readable.toWeb(req) as ReadableStream<Uint8Array>);
+  await streamResponse(res, await handler(toRequest(req, body, signal)), headers);
 }
 
 function writeHead(res: ServerResponse, response: Response, extraHeaders: [string, string][]): void {
   for (const [key, value] of extraHeaders) res.setHeader(key, value);
   response.headers.forEach((value, key) => res.setHeader(key, value));
   res.writeHead(response.status);
-}
-
-async function sendResponse(res: ServerResponse, response: Response, extraHeaders: [string, string][]): Promise<void> {
-  const body = response.body ? Buffer.from(await response.arrayBuffer()) : null;
-  writeHead(res, response, extraHeaders);
-  res.end(body);
 }
 
 /**
@@ -215,7 +230,7 @@ async function main() {
       void handleNext(req, res);
       return;
     }
-    dispatch(route, req, res, headers).catch(() => {
+    ("direct" in route ? dispatchDirect(route.direct, req, res, headers) : dispatchWeb(route.web, req, res, headers)).catch(() => {
       // The handlers map every error to a response; this is a bug or a broken socket.
       if (res.headersSent) return void res.destroy();
       res.writeHead(500, { "content-type": "application/json", "cache-control": "no-store" });

@@ -10,7 +10,7 @@ import { cache } from "react";
 import { z } from "zod";
 import { getViewer, signInPath, type Viewer } from "@/lib/auth/session";
 import { AppError, isAppError, toAppError } from "@/lib/errors";
-import { apiError } from "@/lib/gateway-api/http";
+import { apiError, toWebResponse } from "@/lib/gateway-api/http";
 import { clientAddress } from "@/lib/http-edge/client-address";
 import { newId } from "@/lib/ids";
 import { log } from "@/lib/log";
@@ -133,14 +133,14 @@ export function adminRoute<C>(
       const access = decideAdminAccess(viewer);
       if (!access.allowed) {
         await refuse(viewer, "route", name);
-        return apiError(new AppError("not_found", "Not found"), newId("req"));
+        return toWebResponse(apiError(new AppError("not_found", "Not found"), newId("req")));
       }
       return await handler(request, { viewer: access.viewer, actor: access.actor, formToken: "", params: await context.params });
     } catch (error) {
       // A database outage is a 503 with Retry-After; anything else a 500 without internals
       // ({error:{code,message,requestId}}, as the gateway API answers).
       if (toAppError(error).code === "internal_error") log.error("admin route failed", { route: name, error: error instanceof Error ? error.name : "unknown" });
-      return apiError(error, newId("req"));
+      return toWebResponse(apiError(error, newId("req")));
     }
   };
 }

@@ -16,7 +16,7 @@
 // rules still hold, but the proxy chooses where it sends the request.
 import { AppError } from "@/lib/errors";
 import { EXT_AUTHZ_PATH } from "@/lib/gateways/urls";
-import { gatewayRoute } from "@/lib/gateway-api/gateway-route";
+import { gatewayRoute, type GatewayHandler } from "@/lib/gateway-api/gateway-route";
 import { consentRequiredResponse, injectionHeader } from "@/lib/gateway-api/resolve";
 import { requestStateBinding } from "@/lib/gateway-api/request-state-retry";
 import { resolveCredential } from "@/lib/gateway-api/resolve-credential";
@@ -28,10 +28,9 @@ import { checkProxyPath } from "./target";
 export const GATEWAY_AUTHORIZATION_HEADER = "frontdesk-gateway-authorization";
 
 /** The check route for one request; `rawTarget` is the request target as received (server.ts), before URL parsing. */
-export function extAuthzHandler(rawTarget?: string): (req: Request) => Promise<Response> {
+export function extAuthzHandler(rawTarget?: string): GatewayHandler {
   return gatewayRoute({ name: "ext_authz", body: "none", style: "api", credentialHeader: GATEWAY_AUTHORIZATION_HEADER }, async ({ req, gateway, requestId }) => {
-    const url = new URL(req.url);
-    const { slug, path } = splitEgressTarget(rawTarget ?? `${url.pathname}${url.search}`, EXT_AUTHZ_PATH);
+    const { slug, path } = splitEgressTarget(rawTarget ?? req.target, EXT_AUTHZ_PATH);
     const provider = await findActiveProvider(slug);
     const method = req.method.toUpperCase();
     if (!(HTTP_METHODS as readonly string[]).includes(method)) throw new AppError("invalid_request", `Method ${method} is not authorized here`);
@@ -64,7 +63,7 @@ export function extAuthzHandler(rawTarget?: string): (req: Request) => Promise<R
     });
     if (outcome.kind === "elicitation") return consentRequiredResponse(outcome, provider, requestStateBinding({ gateway, subject: caller.subject, actor: facts.actor, provider, scopes: caller.scopes, digest: undefined }));
     const header = injectionHeader(provider, outcome.credential);
-    return new Response(null, { status: 200, headers: { [header.name]: header.value, "Cache-Control": "no-store" } });
+    return { status: 200, headers: { [header.name]: header.value, "Cache-Control": "no-store" }, body: null };
   });
 }
 

@@ -18,6 +18,7 @@ import { MAX_RETRY_WAIT_SECONDS } from "@/lib/gateway-api/request-state-retry";
 import type { AuthenticatedGateway } from "@/lib/gateways/authenticate";
 import type { ResolveContext } from "@/lib/gateway-api/resolve-credential";
 import { verifySubjectTokenCached } from "@/lib/gateway-api/subject-cache";
+import type { HeaderReader } from "@/lib/http-edge/raw-headers";
 import { parseScopes } from "@/lib/gateway-api/target";
 import { acceptTrustedSubject, type VerifiedSubject } from "@/lib/subject-tokens/verify";
 import type { PresentedActor } from "@/lib/agents/establish";
@@ -49,7 +50,7 @@ export interface EgressCaller {
   retry: { requestState: string; waitSeconds: number } | null;
 }
 
-function bounded(headers: Headers, name: string, max: number): string | null {
+function bounded(headers: HeaderReader, name: string, max: number): string | null {
   const value = headers.get(name);
   if (value === null) return null;
   const trimmed = value.trim();
@@ -61,7 +62,7 @@ function bounded(headers: Headers, name: string, max: number): string | null {
  * `bearerFallback`: ext_authz, where the original request's `Authorization: Bearer <jwt>` is the
  * user's token when no Frontdesk-Subject-Token header is configured.
  */
-export async function identifyCaller(headers: Headers, gateway: AuthenticatedGateway, opts: { bearerFallback?: boolean } = {}): Promise<EgressCaller> {
+export async function identifyCaller(headers: HeaderReader, gateway: AuthenticatedGateway, opts: { bearerFallback?: boolean } = {}): Promise<EgressCaller> {
   let token = bounded(headers, SUBJECT_TOKEN_HEADER, 16 * 1024);
   const named = bounded(headers, SUBJECT_HEADER, 512);
   const onBehalfOf = bounded(headers, ON_BEHALF_OF_HEADER, 512);

@@ -15,7 +15,8 @@ import { AppError } from "@/lib/errors";
 import type { Provider } from "@/lib/generated/prisma/client";
 import type { AuthenticatedGateway } from "@/lib/gateways/authenticate";
 import { PROXY_PATH } from "@/lib/gateways/urls";
-import { gatewayRoute, type GatewayRouteContext } from "@/lib/gateway-api/gateway-route";
+import { streamingGatewayRoute, type GatewayRouteContext } from "@/lib/gateway-api/gateway-route";
+import { toWebResponse } from "@/lib/gateway-api/http";
 import { findProviderBySlugCached } from "@/lib/gateway-api/providers";
 import { consentRequiredResponse, injectionHeader } from "@/lib/gateway-api/resolve";
 import { awaitRetry, requestStateBinding } from "@/lib/gateway-api/request-state-retry";
@@ -206,7 +207,7 @@ function rewriteLocation(location: string, target: UpstreamTarget, slug: string)
   return `${PROXY_PATH}/${slug}${to.pathname.slice(basePath.length) || "/"}${to.search}`;
 }
 
-async function proxy(ctx: GatewayRouteContext, rawTarget: string | undefined): Promise<Response> {
+async function proxy(ctx: GatewayRouteContext<Request>, rawTarget: string | undefined): Promise<Response> {
   const started = performance.now();
   const { req, gateway, requestId } = ctx;
   const config = env();
@@ -270,7 +271,7 @@ async function proxy(ctx: GatewayRouteContext, rawTarget: string | undefined): P
     ? await awaitRetry({ ...call, action: "proxy", requestState: caller.retry.requestState, waitSeconds: caller.retry.waitSeconds, requestId, signal: req.signal })
     : null;
   let outcome = await resolveOnce(false);
-  if (outcome.kind === "elicitation") return consentRequiredResponse(outcome, provider, binding, retry);
+  if (outcome.kind === "elicitation") return toWebResponse(await consentRequiredResponse(outcome, provider, binding, retry));
 
   let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
   let retryable = true;
@@ -307,7 +308,7 @@ async function proxy(ctx: GatewayRouteContext, rawTarget: string | undefined): P
     const again = await resolveOnce(true);
     if (again.kind === "elicitation") {
       exchange.response.resume();
-      return consentRequiredResponse(again, provider, binding);
+      return toWebResponse(await consentRequiredResponse(again, provider, binding));
     }
     if (again.credential.kind === "oauth" && again.credential.accessToken !== rejected) {
       exchange.response.resume();
@@ -366,7 +367,7 @@ export const ORIGIN_HEADER = "frontdesk-origin";
 
 /** The proxy route for one request; `rawTarget` is the request target as received (server.ts), before URL parsing. */
 export function proxyHandler(rawTarget?: string): (req: Request) => Promise<Response> {
-  return gatewayRoute({ name: "proxy", body: "none", style: "api" }, (ctx) => proxy(ctx, rawTarget));
+  return streamingGatewayRoute({ name: "proxy", body: "none", style: "api" }, (ctx) => proxy(ctx, rawTarget));
 }
 
 /** The proxy route under Next.js (app/api/v1/proxy/...): the URL as Next parsed it. */

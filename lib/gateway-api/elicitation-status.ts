@@ -6,7 +6,7 @@ import { awaitElicitationSettled } from "@/lib/elicitations/await-settled";
 import { getElicitation } from "@/lib/elicitations/read";
 import { AppError } from "@/lib/errors";
 import { gatewayRoute } from "./gateway-route";
-import { json } from "./http";
+import { json, type ApiRequest } from "./http";
 
 const querySchema = z
   .object({ wait: z.string().regex(/^\d{1,2}$/, "wait: whole seconds, 0 to 60").optional() })
@@ -15,8 +15,8 @@ const querySchema = z
 const ID_PATTERN = /^eli_[A-Za-z0-9_-]{16,64}$/;
 export const MAX_WAIT_SECONDS = 60;
 
-function parseRequest(req: Request): { id: string; waitSeconds: number } {
-  const url = new URL(req.url);
+function parseRequest(req: ApiRequest): { id: string; waitSeconds: number } {
+  const url = new URL(req.target, "http://frontdesk.invalid");
   const parsed = querySchema.safeParse(Object.fromEntries(url.searchParams));
   if (!parsed.success || new Set(url.searchParams.keys()).size !== [...url.searchParams.keys()].length) {
     throw new AppError("invalid_query", parsed.success ? "Repeated query parameter" : (parsed.error.issues[0]?.message ?? "Invalid query"));

@@ -13,11 +13,12 @@ import { runWithRequest } from "@/lib/observability/request-context";
 import { recordAuthFailure } from "@/lib/rate-limit/auth-failures";
 import { limitGatewayCall } from "@/lib/rate-limit/gateway-calls";
 import { annotateSpan, withRequestSpan, withSpan } from "@/lib/observability/tracing";
-import { apiError, json, readForm, readJson } from "./http";
+import { apiError, fromWebRequest, readForm, readJson, toWebResponse, type ApiRequest, type Reply } from "./http";
 import { oauthErrorResponse } from "./oauth-errors";
 
-export interface GatewayRouteContext {
-  req: Request;
+export interface GatewayRouteContext<R = ApiRequest> {
+  /** The request: an ApiRequest, or for streaming routes (the egress proxy) the web Request. */
+  req: R;
   requestId: string;
   gateway: AuthenticatedGateway;
   /** Form body (token endpoint), client-authentication parameters removed. */
@@ -25,6 +26,12 @@ export interface GatewayRouteContext {
   /** JSON body (REST routes). */
   body: unknown;
 }
+
+/**
+ * A gateway route: called with a web Request it answers a web Response (Next.js routes, tests);
+ * `direct` is the same route on server.ts's framework-free request and reply.
+ */
+export type GatewayHandler = ((req: Request) => Promise<Response>) & { direct: (req: ApiRequest) => Promise<Reply> };
 
 export interface GatewayRouteOptions {
   /** What the route reads: a form (token endpoint), JSON, or nothing (GET). */
@@ -53,7 +60,7 @@ function takeClientAuthParams(form: URLSearchParams) {
   return creds;
 }
 
-async function auditAuthFailure(e: AppError, requestId: string, req: Request): Promise<void> {
+async function auditAuthFailure(e: AppError, requestId: string, req: ApiRequest): Promise<void> {
   const details = e.details as unknown as GatewayAuthFailureDetails | undefined;
   try {
     // Nobody is authenticated yet: one event per reason, source and minute, with a count.
@@ -65,7 +72,7 @@ async function auditAuthFailure(e: AppError, requestId: string, req: Request): P
       decision: "deny",
       reason: details?.reason ?? "invalid_client",
       requestId,
-      context: { path: new URL(req.url).pathname },
+      context: { path: pathOf(req.target) },
     }, clientAddress(req.headers));
   } catch (err) {
     // The request is refused either way; a failed audit write must not turn a 401 into a 500.
@@ -73,27 +80,73 @@ async function auditAuthFailure(e: AppError, requestId: string, req: Request): P
   }
 }
 
-export function gatewayRoute(
-  opts: GatewayRouteOptions,
-  handler: (ctx: GatewayRouteContext) => Promise<Response>,
+function pathOf(target: string): string {
+  const q = target.indexOf("?");
+  return q === -1 ? target : target.slice(0, q);
+}
+
+/** How the shared wrapper reads and stamps a route's answers, and turns its own errors into one. */
+interface Answers<Out> {
+  status(out: Out): number;
+  stamp(out: Out, requestId: string): void;
+  fromReply(reply: Reply): Out;
+}
+
+const REPLIES: Answers<Reply> = {
+  status: (r) => r.status,
+  stamp: (r, requestId) => void (r.headers["X-Request-Id"] = requestId),
+  fromReply: (r) => r,
+};
+
+const RESPONSES: Answers<Response> = {
+  status: (r) => r.status,
+  stamp: (r, requestId) => r.headers.set("X-Request-Id", requestId),
+  fromReply: toWebResponse,
+};
+
+export function gatewayRoute(opts: GatewayRouteOptions, handler: (ctx: GatewayRouteContext) => Promise<Reply>): GatewayHandler {
+  const direct = (req: ApiRequest) => run(opts, req, req, handler, REPLIES);
+  return Object.assign(async (req: Request) => toWebResponse(await direct(await fromWebRequest(req))), { direct });
+}
+
+/**
+ * The egress proxy's route: the request body streams to the upstream and the upstream's answer
+ * streams back, so it keeps the web Request and Response (and reads no body here).
+ */
+export function streamingGatewayRoute(
+  opts: GatewayRouteOptions & { body: "none" },
+  handler: (ctx: GatewayRouteContext<Request>) => Promise<Response>,
 ): (req: Request) => Promise<Response> {
   return (req: Request) => {
-    const requestId = newId("req");
-    return runWithRequest({ requestId, route: opts.name }, () =>
-      withRequestSpan(`gateway.${opts.name}`, req.headers, { "frontdesk.request_id": requestId, "http.request.method": req.method }, () => measured(requestId, req)),
-    );
+    const url = new URL(req.url);
+    const head: ApiRequest = { method: req.method, target: `${url.pathname}${url.search}`, headers: req.headers, body: null, truncated: false, signal: req.signal };
+    return run(opts, head, req, handler, RESPONSES);
   };
+}
 
-  async function measured(requestId: string, req: Request): Promise<Response> {
+function run<R, Out>(
+  opts: GatewayRouteOptions,
+  api: ApiRequest,
+  req: R,
+  handler: (ctx: GatewayRouteContext<R>) => Promise<Out>,
+  answers: Answers<Out>,
+): Promise<Out> {
+  const requestId = newId("req");
+  return runWithRequest({ requestId, route: opts.name }, () =>
+    withRequestSpan(`gateway.${opts.name}`, api.headers, { "frontdesk.request_id": requestId, "http.request.method": api.method }, () => measured()),
+  );
+
+  async function measured(): Promise<Out> {
     const started = performance.now();
     let decision = "internal_error";
-    const res = await handle(requestId, req, (d) => (decision = d));
-    recordGatewayRequest(opts.name, decision, res.status, (performance.now() - started) / 1000);
-    annotateSpan({ "frontdesk.decision": decision, "http.response.status_code": res.status });
-    return res;
+    const out = await handle((d) => (decision = d));
+    const status = answers.status(out);
+    recordGatewayRequest(opts.name, decision, status, (performance.now() - started) / 1000);
+    annotateSpan({ "frontdesk.decision": decision, "http.response.status_code": status });
+    return out;
   }
 
-  async function handle(requestId: string, req: Request, decide: (decision: string) => void): Promise<Response> {
+  async function handle(decide: (decision: string) => void): Promise<Out> {
     const fail = (e: unknown) => {
       decide(e instanceof AppError ? e.code : "internal_error");
       if (!(e instanceof AppError)) {
@@ -101,29 +154,29 @@ export function gatewayRoute(
         if (isDatabaseUnavailable(e)) log.warn("gateway api: database unavailable", { requestId, error: e instanceof Error ? e.name : "unknown" });
         else log.error("gateway api error", { requestId, error: e instanceof Error ? `${e.name}: ${e.message}` : "unknown" });
       }
-      const res = opts.style === "oauth" ? oauthErrorResponse(e) : apiError(e, requestId);
+      const reply = opts.style === "oauth" ? oauthErrorResponse(e) : apiError(e, requestId);
       if (opts.style === "api" && e instanceof AppError && e.code === "invalid_client") {
         const challenge = (e.details as unknown as GatewayAuthFailureDetails | undefined)?.challengeBasic;
-        if (!challenge) res.headers.delete("WWW-Authenticate");
+        if (!challenge) delete reply.headers["WWW-Authenticate"];
       }
-      res.headers.set("X-Request-Id", requestId);
-      return res;
+      reply.headers["X-Request-Id"] = requestId;
+      return answers.fromReply(reply);
     };
     try {
       let form = new URLSearchParams();
       let body: unknown = undefined;
       let creds = {};
       if (opts.body === "form") {
-        form = await readForm(req);
+        form = readForm(api);
         creds = takeClientAuthParams(form);
       } else if (opts.body === "json") {
-        body = await readJson(req);
+        body = readJson(api);
       }
       let gateway: AuthenticatedGateway;
       try {
         gateway = await withSpan("auth.gateway", {}, async (span) => {
           const authenticated = await authenticateGateway({
-            authorization: req.headers.get(opts.credentialHeader ?? "authorization"),
+            authorization: api.headers.get(opts.credentialHeader ?? "authorization"),
             form: creds,
             allowBearerAssertion: opts.style === "api",
           });
@@ -134,22 +187,21 @@ export function gatewayRoute(
         if (!(e instanceof AppError) || e.code !== "invalid_client") throw e;
         const details = e.details as unknown as GatewayAuthFailureDetails | undefined;
         // Beyond the shared failure limits the answer is 429 instead of 401 (lib/rate-limit).
-        const limited = await recordAuthFailure(clientAddress(req.headers), details?.gatewayId ?? null);
-        await auditAuthFailure(e, requestId, req);
+        const limited = await recordAuthFailure(clientAddress(api.headers), details?.gatewayId ?? null);
+        await auditAuthFailure(e, requestId, api);
         throw limited ?? e;
       }
       // Calls per gateway: counted in memory, shared about once a second (no query here).
       const overLimit = limitGatewayCall(gateway.id);
       if (overLimit) throw overLimit;
-      const res = await handler({ req, requestId, gateway, form, body });
+      const out = await handler({ req, requestId, gateway, form, body });
       // Handlers answer non-2xx only with an elicitation (consent needed); errors are thrown.
-      decide(res.ok ? "allow" : "elicitation");
-      res.headers.set("X-Request-Id", requestId);
-      return res;
+      const status = answers.status(out);
+      decide(status >= 200 && status < 300 ? "allow" : "elicitation");
+      answers.stamp(out, requestId);
+      return out;
     } catch (e) {
       return fail(e);
     }
   }
 }
-
-export { json };

@@ -3,7 +3,7 @@
 import { RETRY_AFTER_SECONDS, toAppError } from "@/lib/errors";
 import type { GatewayAuthFailureDetails } from "@/lib/gateways/authenticate";
 import { retryAfterOf } from "@/lib/rate-limit/limited";
-import { json } from "./http";
+import { json, type Reply } from "./http";
 
 export type OAuthErrorCode =
   | "invalid_request"
@@ -20,7 +20,7 @@ export type OAuthErrorCode =
   | "temporarily_unavailable"
   | "server_error";
 
-export function oauthErrorResponse(error: unknown): Response {
+export function oauthErrorResponse(error: unknown): Reply {
   // A database outage becomes temporarily_unavailable (503, Retry-After), never server_error.
   const e = toAppError(error);
   const description = e.message;

@@ -13,7 +13,7 @@ import { namedByAgent, subjectOfDelegation } from "@/lib/delegations/subject";
 import { acceptTrustedSubject } from "@/lib/subject-tokens/verify";
 import { consentNeededForms } from "./consent-needed";
 import { gatewayRoute } from "./gateway-route";
-import { json } from "./http";
+import { json, type Reply } from "./http";
 import { awaitRetry, MAX_RETRY_WAIT_SECONDS, requestStateBinding, type RetryOutcome } from "./request-state-retry";
 import { resolveCredential, type ResolveOutcome } from "./resolve-credential";
 import type { RequestStateBinding } from "@/lib/elicitations/request-state";
@@ -98,7 +98,7 @@ export async function consentRequiredResponse(
   provider: { slug: string },
   binding: RequestStateBinding,
   retry: RetryOutcome | null = null,
-): Promise<Response> {
+): Promise<Reply> {
   const forms = await consentNeededForms(outcome, provider, binding, retry);
   return json(
     {
@@ -114,7 +114,6 @@ export async function consentRequiredResponse(
 }
 
 export const handleResolve = gatewayRoute({ name: "resolve", body: "json", style: "api" }, async ({ req, body, gateway, requestId }) => {
-
   const b = parseBody(body);
   const scopes = parseScopes(b.scopes ?? []);
   let provider;

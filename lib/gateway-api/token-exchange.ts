@@ -23,7 +23,7 @@ import { AppError } from "@/lib/errors";
 import { MAX_REQUEST_STATE_LENGTH, REQUEST_DIGEST_PATTERN } from "@/lib/elicitations/request-state";
 import { consentNeededForms } from "./consent-needed";
 import { gatewayRoute } from "./gateway-route";
-import { json } from "./http";
+import { json, type ApiRequest, type Reply } from "./http";
 import { awaitRetry, MAX_RETRY_WAIT_SECONDS, requestStateBinding } from "./request-state-retry";
 import { resolveCredential, type ResolveOutcome } from "./resolve-credential";
 import { verifySubjectTokenCached } from "./subject-cache";
@@ -156,7 +156,7 @@ async function answer(
   provider: Provider,
   consent: Parameters<typeof consentNeededForms>[2],
   retry: Parameters<typeof consentNeededForms>[3],
-): Promise<Response> {
+): Promise<Reply> {
   if (outcome.kind === "elicitation") {
     const forms = await consentNeededForms(outcome, provider, consent, retry);
     return json(
@@ -182,7 +182,7 @@ async function answer(
 
 // Interface B: the ID-JAG names the user (and, in `resource`, the provider); its `scope` is the
 // IdP's ceiling. Then exactly the token-exchange path: policy, grant, consent per requester, audit.
-async function handleJwtBearer(ctx: { req: Request; form: URLSearchParams; gateway: AuthenticatedGateway; requestId: string }): Promise<Response> {
+async function handleJwtBearer(ctx: { req: ApiRequest; form: URLSearchParams; gateway: AuthenticatedGateway; requestId: string }): Promise<Reply> {
   const { req, gateway, requestId } = ctx;
   const params = parseJwtBearerForm(ctx.form);
   let idJag;

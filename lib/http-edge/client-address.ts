@@ -5,6 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import { BlockList, isIP } from "node:net";
 import { env } from "@/lib/env";
+import type { HeaderReader } from "./raw-headers";
 
 /** Set by server.ts on every request; absent when a handler is called some other way (tests, `next start`). */
 export const CLIENT_ADDRESS_HEADER = "x-frontdesk-client-address";
@@ -68,7 +69,7 @@ export function stampClientAddress(req: IncomingMessage): void {
 }
 
 /** The stamped address from a request's headers, "unknown" when it was not set by server.ts. */
-export function clientAddress(headers: Headers): string {
+export function clientAddress(headers: HeaderReader): string {
   return headers.get(CLIENT_ADDRESS_HEADER) ?? "unknown";
 }
 

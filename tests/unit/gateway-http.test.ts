@@ -3,34 +3,52 @@
 import { exportJWK, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
 import { validateGatewayJwks } from "@/lib/gateways/keys";
-import { readBodyText, readForm, readJson } from "@/lib/gateway-api/http";
+import { fromWebRequest, MAX_BODY_BYTES, readBodyText, readForm, readJson } from "@/lib/gateway-api/http";
 import { parseScopes } from "@/lib/gateway-api/target";
 import { cappedExpiresIn } from "@/lib/gateway-api/token-exchange";
 
 const post = (body: BodyInit, type: string, headers: Record<string, string> = {}) =>
-  new Request("http://x/", { method: "POST", headers: { "content-type": type, ...headers }, body });
+  fromWebRequest(new Request("http://x/", { method: "POST", headers: { "content-type": type, ...headers }, body }));
+
+const chunked = (chunks: number, size: number) =>
+  new Request("http://x/", {
+    method: "POST",
+    duplex: "half",
+    body: new ReadableStream({
+      start(c) {
+        for (let i = 0; i < chunks; i++) c.enqueue(new TextEncoder().encode("x".repeat(size)));
+        c.close();
+      },
+    }),
+  } as RequestInit);
 
 describe("gateway API edge parsing", () => {
   it("refuses bodies over the limit, by declared length or by streaming", async () => {
-    await expect(readBodyText(post("x".repeat(11), "text/plain"), 10)).rejects.toMatchObject({ code: "payload_too_large" });
-    const stream = new ReadableStream({
-      start(c) {
-        for (let i = 0; i < 5; i++) c.enqueue(new TextEncoder().encode("x".repeat(5)));
-        c.close();
-      },
-    });
-    const req = new Request("http://x/", { method: "POST", body: stream, duplex: "half" } as RequestInit);
-    await expect(readBodyText(req, 10)).rejects.toMatchObject({ code: "payload_too_large" });
-    expect(await readBodyText(post("0123456789", "text/plain"), 10)).toBe("0123456789");
+    const declared = await post("x".repeat(11), "text/plain");
+    expect(() => readBodyText(declared, 10)).toThrow(expect.objectContaining({ code: "payload_too_large" }));
+    const streamed = await fromWebRequest(chunked(5, 5));
+    expect(() => readBodyText(streamed, 10)).toThrow(expect.objectContaining({ code: "payload_too_large" }));
+    expect(readBodyText(await post("0123456789", "text/plain"), 10)).toBe("0123456789");
+    expect(readBodyText(await post("\ufeff{}", "text/plain"))).toBe("{}");
+  });
+
+  it("reads a web Request's body only up to one byte past the limit", async () => {
+    const big = await fromWebRequest(chunked(20, 8 * 1024));
+    expect({ bytes: big.body?.length, truncated: big.truncated }).toEqual({ bytes: MAX_BODY_BYTES + 1, truncated: true });
+    expect(() => readBodyText(big)).toThrow(expect.objectContaining({ code: "payload_too_large" }));
+    const exact = await fromWebRequest(chunked(8, 8 * 1024));
+    expect({ bytes: exact.body?.length, truncated: exact.truncated }).toEqual({ bytes: MAX_BODY_BYTES, truncated: false });
+    expect(readBodyText(exact)).toHaveLength(MAX_BODY_BYTES);
   });
 
   it("checks content types and JSON/UTF-8 validity", async () => {
-    await expect(readForm(post("a=1", "application/json"))).rejects.toMatchObject({ code: "unsupported_media_type" });
-    expect((await readForm(post("a=1&a=2", "application/x-www-form-urlencoded; charset=UTF-8"))).getAll("a")).toEqual(["1", "2"]);
-    await expect(readJson(post("{}", "text/plain"))).rejects.toMatchObject({ code: "unsupported_media_type" });
-    await expect(readJson(post("{", "application/json"))).rejects.toMatchObject({ code: "invalid_body" });
-    await expect(readJson(post(new Uint8Array([0xff, 0xfe]), "application/json"))).rejects.toMatchObject({ code: "invalid_body" });
-    expect(await readJson(post('{"a":1}', "application/json"))).toEqual({ a: 1 });
+    const refused = (code: string) => expect.objectContaining({ code });
+    expect(readForm.bind(null, await post("a=1", "application/json"))).toThrow(refused("unsupported_media_type"));
+    expect(readForm(await post("a=1&a=2", "application/x-www-form-urlencoded; charset=UTF-8")).getAll("a")).toEqual(["1", "2"]);
+    expect(readJson.bind(null, await post("{}", "text/plain"))).toThrow(refused("unsupported_media_type"));
+    expect(readJson.bind(null, await post("{", "application/json"))).toThrow(refused("invalid_body"));
+    expect(readJson.bind(null, await post(new Uint8Array([0xff, 0xfe]), "application/json"))).toThrow(refused("invalid_body"));
+    expect(readJson(await post('{"a":1}', "application/json"))).toEqual({ a: 1 });
   });
 
   it("accepts RFC 6749 scope tokens only", () => {

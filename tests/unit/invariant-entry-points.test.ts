@@ -62,17 +62,18 @@ describe("gateway API routes", () => {
       expect({ file: rel(f), other: new RegExp(`export (async )?function (?:${METHOD})\\b`).test(code) }).toEqual({ file: rel(f), other: false });
       const { name, dir, module } = handlers[0]!;
       const lib = read(path.join(root, "lib", dir, `${module}.ts`));
-      // The handler is gatewayRoute(...) itself, or made by a local factory whose body returns gatewayRoute(...).
+      // The handler is gatewayRoute(...) itself, or made by a local factory whose body returns gatewayRoute(...)
+      // (streamingGatewayRoute(...) for the egress proxy: the same wrapper, web Request and Response).
       const direct = new RegExp(`export const ${name} = gatewayRoute\\(`).test(lib);
       const factory = new RegExp(`export const ${name} = (\\w+)\\(`).exec(lib)?.[1];
-      const viaFactory = factory !== undefined && new RegExp(`function ${factory}\\([^)]*\\)[^{]*\\{\\s*return gatewayRoute\\(`).test(lib);
+      const viaFactory = factory !== undefined && new RegExp(`function ${factory}\\([^)]*\\)[^{]*\\{\\s*return (streamingG|g)atewayRoute\\(`).test(lib);
       expect({ handler: name, wrapped: direct || viaFactory }).toEqual({ handler: name, wrapped: true });
     }
   });
 
   it("server.ts dispatches only those same handlers directly", () => {
     const server = read(path.join(root, "server.ts"));
-    const direct = [...server.matchAll(/handler: (handle\w+),/g)].map((m) => m[1]).sort();
+    const direct = [...server.matchAll(/(?:direct|web): (handle\w+)\b/g)].map((m) => m[1]).sort();
     // Plus readiness (lib/health, no credentials involved): it must see this process's shutdown state.
     expect(direct).toEqual(["handleElicitationStatus", "handleReady", "handleResolve", "handleTokenRequest"]);
     // checkReadiness: the server-error guard asks it whether the database is down (no handler).
