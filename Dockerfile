@@ -35,7 +35,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force && node -e
 # Runtime: what the server, migrator and CLI need, owned by root and read-only to the app user.
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
-ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 PORT=3000
+# The V8 old-space limit `npm start` sets too (docs/operations.md "Memory": without it V8 sizes the
+# heap for the host's memory and an instance keeps hundreds of MB of garbage); `-e NODE_OPTIONS=...`
+# replaces it.
+ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 PORT=3000 NODE_OPTIONS=--max-old-space-size=1536
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/next.config.ts ./next.config.ts

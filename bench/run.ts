@@ -9,7 +9,8 @@
 // BENCH_WARMUP (s, 3), BENCH_CONNECTIONS (32), BENCH_GRANTS (100000), BENCH_AUDIT_EVENTS
 // (1000000), BENCH_STORM (500), BENCH_UPSTREAM_DELAY_MS (300), BENCH_SKIP_BUILD=1 (reuse the
 // build in BENCH_DIST_DIR, default .next-bench), BENCH_SERVER=next (measure plain `next start` as
-// the main server), BENCH_PROFILE=1 (CPU profiles of the server.ts instances).
+// the main server), BENCH_PROFILE=1 (CPU profiles of the server.ts instances), BENCH_NODE_OPTIONS
+// (node options for the instances, after the start script's own, so they win: for A/B of flags).
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
@@ -93,7 +94,7 @@ async function startFrontdeskServer(kind: ServerKind, env: Record<string, string
   const [port, metricsPort] = [await freePort(), await freePort()];
   const listen = ["--hostname", "127.0.0.1", "--port", String(port)];
   const [command, args] = kind === "custom" ? ["sh", startCommandArgs(listen)] : [path.join("node_modules", ".bin", "next"), ["start", ...listen]];
-  const nodeOptions = [process.env.NODE_OPTIONS ?? "", kind === "custom" ? profileOptions() : ""].filter(Boolean).join(" ");
+  const nodeOptions = [process.env.NODE_OPTIONS ?? "", process.env.BENCH_NODE_OPTIONS ?? "", kind === "custom" ? profileOptions() : ""].filter(Boolean).join(" ");
   const server = await startChildServer({
     command,
     args,

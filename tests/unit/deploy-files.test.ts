@@ -9,7 +9,7 @@ import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { healthcheckCommand, only, readDockerfile, stage, steps, writablePaths } from "../helpers/dockerfile";
+import { healthcheckCommand, only, readDockerfile, stage, stageEnv, steps, writablePaths } from "../helpers/dockerfile";
 
 const read = (p: string) => readFileSync(p, "utf8");
 
@@ -110,5 +110,12 @@ describe("Dockerfile", () => {
     // The native PKCS#11 binding is compiled there (optional dependency: its loading is checked).
     expect(prodDeps).toMatch(/node -e "require\('pkcs11js'\)"/);
     expect(writablePaths(runtime).sort()).toEqual(["/app/.next/cache", "/tmp"]);
+  });
+
+  it("sets the same V8 heap limit as npm start (docs/operations.md \"Memory\")", () => {
+    const start = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts.start!;
+    const limit = /NODE_OPTIONS="(--max-old-space-size=\d+) \$\{NODE_OPTIONS:-\}" exec node dist\/launch\.js$/.exec(start)?.[1];
+    expect(limit).toBeDefined();
+    expect(stageEnv(runtime).NODE_OPTIONS).toBe(limit);
   });
 });
