@@ -77,11 +77,11 @@ type ServerKind = "custom" | "next";
 
 /**
  * BENCH_PROFILE=1: V8 CPU profiles of the server.ts instances, written at exit to
- * bench/results/profiles. Through NODE_OPTIONS, after the start command's own (so the instance is
- * otherwise started exactly as `npm start` starts it).
+ * bench/results/profiles. On node's command line (NODE_OPTIONS refuses --cpu-prof), so the instance
+ * is otherwise started exactly as `npm start` starts it.
  */
-function profileOptions(): string {
-  return process.env.BENCH_PROFILE === "1" ? `--cpu-prof --cpu-prof-dir ${path.join("bench", "results", "profiles")}` : "";
+function profileFlags(): string[] {
+  return process.env.BENCH_PROFILE === "1" ? ["--cpu-prof", "--cpu-prof-dir", path.join("bench", "results", "profiles")] : [];
 }
 
 /**
@@ -93,8 +93,8 @@ async function startFrontdeskServer(kind: ServerKind, env: Record<string, string
   const { freePort } = await import("@/tests/helpers/postgres-cluster");
   const [port, metricsPort] = [await freePort(), await freePort()];
   const listen = ["--hostname", "127.0.0.1", "--port", String(port)];
-  const [command, args] = kind === "custom" ? ["sh", startCommandArgs(listen)] : [path.join("node_modules", ".bin", "next"), ["start", ...listen]];
-  const nodeOptions = [process.env.NODE_OPTIONS ?? "", process.env.BENCH_NODE_OPTIONS ?? "", kind === "custom" ? profileOptions() : ""].filter(Boolean).join(" ");
+  const [command, args] = kind === "custom" ? ["sh", startCommandArgs(listen, { nodeFlags: profileFlags() })] : [path.join("node_modules", ".bin", "next"), ["start", ...listen]];
+  const nodeOptions = [process.env.NODE_OPTIONS ?? "", process.env.BENCH_NODE_OPTIONS ?? ""].filter(Boolean).join(" ");
   const server = await startChildServer({
     command,
     args,

@@ -14,7 +14,11 @@ export function productionStartCommand(packageJson = "package.json"): string {
   return last;
 }
 
-/** `sh -c` arguments that run the start command with `args` appended (passed as "$@", not re-parsed). */
-export function startCommandArgs(args: string[], packageJson?: string): string[] {
-  return ["-c", `${productionStartCommand(packageJson)} "$@"`, "sh", ...args];
+/**
+ * `sh -c` arguments that run the start command with `args` appended (passed as "$@", not re-parsed).
+ * `nodeFlags` go on node's own command line, for flags NODE_OPTIONS refuses (--cpu-prof).
+ */
+export function startCommandArgs(args: string[], opts: { packageJson?: string; nodeFlags?: string[] } = {}): string[] {
+  const command = productionStartCommand(opts.packageJson).replace(/\bexec node\b/, ["exec node", ...(opts.nodeFlags ?? [])].join(" "));
+  return ["-c", `${command} "$@"`, "sh", ...args];
 }
