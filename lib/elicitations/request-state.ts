@@ -1,7 +1,7 @@
 // The requestState of an MCP 2026-07-28 `input_required` answer, sealed by Frontdesk (design.md
 // invariant 12). The MCP server returns it to its client unchanged and passes the retry's copy
 // back to Frontdesk, so it needs no state and no codec of its own. The spec calls requestState
-// attacker-controlled input: it is a compact JWE (`dir` + A256GCM, jose) under a request-state
+// attacker-controlled input: it is a compact JWE (`dir` + A256GCM, RFC 7516) under a request-state
 // key of its own (lib/elicitations/request-state-keys.ts), so it is confidential (it names the
 // user and the elicitation) and any change to a single byte, a truncation or a foreign key fails
 // authentication. The protected header, including `kid` (the key version), is part of the AAD.
@@ -13,7 +13,8 @@
 // server supplies. A state
 // never yields a credential by itself: it only names the elicitation a retry may wait for; the
 // credential still comes from the verified user's own grant.
-import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from "node:crypto";
+import { decodeProtectedHeader } from "jose";
 import { z } from "zod";
 
 export const REQUEST_STATE_TYP = "frontdesk-request-state+jwe";
@@ -87,25 +88,42 @@ const claimsSchema = z
   })
   .strict();
 
-// The AES key of each request-state key, imported into WebCrypto once: jose imports a raw
-// Uint8Array key again on every call, which was about half of a seal's CPU (~60 µs of ~130 µs).
-const cryptoKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+// Sealed and opened with node:crypto in one synchronous call each, in exactly the compact
+// serialization jose's CompactEncrypt writes and compactDecrypt opens (tests/unit/request-state.test.ts
+// checks both ways): jose's WebCrypto path goes through the thread pool and several promise
+// hops per state, most of a seal's CPU. Each key becomes a KeyObject once.
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
 
-function cryptoKeyOf(key: RequestStateKey): Promise<CryptoKey> {
-  let imported = cryptoKeys.get(key.secret);
-  if (!imported) {
-    imported = crypto.subtle.importKey("raw", key.secret as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt", "decrypt"]);
-    cryptoKeys.set(key.secret, imported);
+function keyObjectOf(key: RequestStateKey): KeyObject {
+  let object = keyObjects.get(key.secret);
+  if (!object) {
+    object = createSecretKey(key.secret);
+    keyObjects.set(key.secret, object);
   }
-  return imported;
+  return object;
 }
+
+/** The encoded protected header of a key id (also the AAD: RFC 7516 section 5.1, step 14). */
+const encodedHeaders = new Map<string, string>();
+
+function encodedHeaderOf(kid: string): string {
+  let encoded = encodedHeaders.get(kid);
+  if (!encoded) {
+    encoded = Buffer.from(JSON.stringify({ alg: "dir", enc: "A256GCM", kid, typ: REQUEST_STATE_TYP })).toString("base64url");
+    encodedHeaders.set(kid, encoded);
+  }
+  return encoded;
+}
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 function normalScopes(scopes: readonly string[]): string[] {
   return [...new Set(scopes)].sort();
 }
 
 /** Seals a requestState under the active key. */
-export async function sealRequestState(keys: RequestStateKeySet, input: SealedRequestStateInput, now = Date.now()): Promise<string> {
+export function sealRequestState(keys: RequestStateKeySet, input: SealedRequestStateInput, now = Date.now()): string {
   const claims: z.infer<typeof claimsSchema> = {
     v: FORMAT,
     gw: input.gatewayId,
@@ -119,9 +137,13 @@ export async function sealRequestState(keys: RequestStateKeySet, input: SealedRe
     iat: Math.floor(now / 1000),
     exp: Math.floor(input.expiresAt.getTime() / 1000),
   };
-  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(claims)))
-    .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: keys.active.id, typ: REQUEST_STATE_TYP })
-    .encrypt(await cryptoKeyOf(keys.active));
+  const header = encodedHeaderOf(keys.active.id);
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", keyObjectOf(keys.active), iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(Buffer.from(header, "ascii"));
+  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(claims), "utf8"), cipher.final()]);
+  // header . (no encrypted key with `dir`) . iv . ciphertext . tag
+  return `${header}..${iv.toString("base64url")}.${ciphertext.toString("base64url")}.${cipher.getAuthTag().toString("base64url")}`;
 }
 
 /** The key version a state names, without verifying anything (to decide whether to reload keys). */
@@ -139,20 +161,18 @@ export function requestStateKeyId(token: string): string | null {
  * Opens and checks a requestState against who is asking now. Never throws: every failure is a
  * reason the caller audits. The binding is checked only after the seal authenticates.
  */
-export async function openRequestState(
+export function openRequestState(
   keys: RequestStateKeySet,
   token: string,
   expected: RequestStateBinding,
   now = Date.now(),
-): Promise<OpenedRequestState> {
-  if (typeof token !== "string" || token.length === 0 || token.length > MAX_REQUEST_STATE_LENGTH || token.split(".").length !== 5) {
-    return { ok: false, reason: "malformed" };
-  }
+): OpenedRequestState {
+  const parts = typeof token === "string" && token.length <= MAX_REQUEST_STATE_LENGTH ? token.split(".") : [];
+  if (parts.length !== 5) return { ok: false, reason: "malformed" };
+  const bytes = parts.map((part) => Buffer.from(part, "base64url"));
   // Canonical base64url only: the last character of a segment has spare bits that decode to the
   // same bytes, and a changed state should never open, not merely open to the same content.
-  if (!token.split(".").every((part) => Buffer.from(part, "base64url").toString("base64url") === part)) {
-    return { ok: false, reason: "malformed" };
-  }
+  if (!bytes.every((decoded, i) => decoded.toString("base64url") === parts[i])) return { ok: false, reason: "malformed" };
   let header;
   try {
     header = decodeProtectedHeader(token);
@@ -164,14 +184,25 @@ export async function openRequestState(
   }
   const key = keys.byId.get(header.kid);
   if (!key) return { ok: false, reason: "unknown_key" };
+  const [, encryptedKey, iv, ciphertext, tag] = bytes as [Buffer, Buffer, Buffer, Buffer, Buffer];
+  // `dir` carries no encrypted key; a 96-bit IV and a full 128-bit tag, as sealed.
+  if (encryptedKey.length !== 0 || iv.length !== IV_BYTES || tag.length !== TAG_BYTES) return { ok: false, reason: "does_not_authenticate" };
+  let plaintext: Buffer;
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", keyObjectOf(key), iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(Buffer.from(parts[0]!, "ascii"));
+    decipher.setAuthTag(tag);
+    plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  } catch {
+    return { ok: false, reason: "does_not_authenticate" };
+  }
   let claims: z.infer<typeof claimsSchema>;
   try {
-    const { plaintext } = await compactDecrypt(token, await cryptoKeyOf(key), { keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
-    const parsed = claimsSchema.safeParse(JSON.parse(new TextDecoder().decode(plaintext)));
+    const parsed = claimsSchema.safeParse(JSON.parse(plaintext.toString("utf8")));
     if (!parsed.success) return { ok: false, reason: "malformed" };
     claims = parsed.data;
   } catch {
-    return { ok: false, reason: "does_not_authenticate" };
+    return { ok: false, reason: "malformed" };
   }
   const fail = (reason: RequestStateFailure): OpenedRequestState => ({ ok: false, reason, elicitationId: claims.eli });
   if (claims.gw !== expected.gatewayId) return fail("other_gateway");

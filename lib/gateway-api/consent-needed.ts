@@ -25,7 +25,7 @@ export async function consentNeededForms(
     retry?.status === "expired" && retry.elicitationId !== outcome.elicitation.elicitationId
       ? { ...outcome.elicitation, message: `The previous link expired. ${outcome.elicitation.message}` }
       : outcome.elicitation;
-  const requestState = await sealRequestState(await getRequestStateKeys(), {
+  const requestState = sealRequestState(await getRequestStateKeys(), {
     ...binding,
     elicitationId: elicitation.elicitationId,
     expiresAt: outcome.expiresAt,

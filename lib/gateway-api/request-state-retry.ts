@@ -157,7 +157,7 @@ const readStatus = async (id: string) => {
 
 export async function awaitRetry(req: RetryRequest): Promise<RetryOutcome> {
   const keys = await getRequestStateKeys(requestStateKeyId(req.requestState));
-  const opened = await openRequestState(keys, req.requestState, requestStateBinding(req));
+  const opened = openRequestState(keys, req.requestState, requestStateBinding(req));
   if (!opened.ok) {
     await auditRetry(req, await auditUserOf(req), "deny", `request_state:${opened.reason}`, opened.elicitationId ? { elicitationId: opened.elicitationId } : {});
     throw new AppError("invalid_request_state", REFUSALS[opened.reason], { oauthError: "invalid_request_state" });

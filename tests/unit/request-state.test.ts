@@ -1,6 +1,7 @@
 // The sealed requestState (invariant 12): a state opens only unchanged, under a key Frontdesk
 // holds, for the same gateway, user, agent, provider, scopes and tool-call digest, before it expires.
 import { randomBytes } from "node:crypto";
+import { CompactEncrypt, compactDecrypt } from "jose";
 import { describe, expect, it } from "vitest";
 import {
   openRequestState,
@@ -36,6 +37,35 @@ describe("sealed requestState", () => {
       elicitationId: "eli_1",
       expiresAt: new Date(Math.floor(input.expiresAt.getTime() / 1000) * 1000),
     });
+  });
+
+  it("is a standard compact JWE (dir + A256GCM): jose opens what Frontdesk seals, and Frontdesk opens what jose seals", async () => {
+    const state = sealRequestState(keySet(k1), input, now);
+    const { plaintext, protectedHeader } = await compactDecrypt(state, k1.secret, { keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
+    expect(protectedHeader).toEqual({ alg: "dir", enc: "A256GCM", kid: "rsk_one", typ: "frontdesk-request-state+jwe" });
+    expect(JSON.parse(new TextDecoder().decode(plaintext))).toMatchObject({ v: 1, gw: "gw_a", sub: "alice", eli: "eli_1", scp: ["notes:read", "profile"] });
+    // A tampered state does not open in jose either.
+    const [h, , iv, ct, tag] = state.split(".");
+    const flipped = ct!.slice(0, 5) + (ct![5] === "A" ? "B" : "A") + ct!.slice(6);
+    await expect(compactDecrypt([h, "", iv, flipped, tag].join("."), k1.secret)).rejects.toThrow();
+
+    const claims = JSON.parse(new TextDecoder().decode(plaintext)) as Record<string, unknown>;
+    const byJose = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(claims)))
+      .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: "rsk_one", typ: "frontdesk-request-state+jwe" })
+      .encrypt(k1.secret);
+    expect(openRequestState(keySet(k1), byJose, expected, now)).toEqual({ ok: true, elicitationId: "eli_1", expiresAt: new Date(Math.floor(input.expiresAt.getTime() / 1000) * 1000) });
+    // Every seal has a fresh IV.
+    expect(sealRequestState(keySet(k1), input, now).split(".")[2]).not.toBe(iv);
+  });
+
+  it("refuses a state with an encrypted key, a short IV or a short tag", async () => {
+    const [h, , iv, ct, tag] = sealRequestState(keySet(k1), input, now).split(".");
+    const cases = [
+      [h, "AAAA", iv, ct, tag],
+      [h, "", Buffer.from(iv!, "base64url").subarray(0, 8).toString("base64url"), ct, tag],
+      [h, "", iv, ct, Buffer.from(tag!, "base64url").subarray(0, 12).toString("base64url")],
+    ];
+    for (const parts of cases) expect(openRequestState(keySet(k1), parts.join("."), expected, now)).toEqual({ ok: false, reason: "does_not_authenticate" });
   });
 
   it("is encrypted: neither the user nor the elicitation id can be read from it", async () => {
