@@ -267,34 +267,38 @@ describe("rolling restart behind HAProxy", () => {
       subjectToken = await bed.idp.signSubjectToken({ sub: bed.idp.users.alice.sub, aud: SUBJECT_AUDIENCE, expiresIn: 3600 });
     };
 
+    // Each phase ends with a refresh (one comes about every 5 s) made by instances that all have
+    // that phase's keys, so the grant is re-sealed under each key set in turn. Waited for, not
+    // counted: how many refreshes fit in the roll depends on how fast the instances restart.
+    const refreshed = async () => {
+      const mark = bed.upstream.stats.refreshRequests;
+      await until(() => bed.upstream.stats.refreshRequests > mark);
+    };
     await load.waitForSuccesses(50);
-    const refreshesBefore = bed.upstream.stats.refreshRequests;
     const v1 = KEY_V1;
     const v2 = KEY_V2;
     await roll("add v2 last", `${v1},${v2}`);
+    await refreshed();
     await roll("promote v2", `${v2},${v1}`);
-    // A refresh by a v2-active instance has sealed the grant under v2 by now (every ~5 s), while
-    // the other instance was still v1-active: it could read it because it already had v2.
-    await load.waitForSuccesses(50);
+    // Both instances are v2-active now: the next refresh seals the grant under v2.
+    await refreshed();
     const rotated = await keysCli(["keys", "rotate"], `${v2},${v1}`);
     expect(rotated).toContain("failed 0");
     await roll("remove v1", v2);
+    await refreshed();
     await load.waitForSuccesses(50);
     const summary = await load.stop();
 
     const stats = (await harness.proxy.stats()).get("BACKEND")!;
-    const refreshes = bed.upstream.stats.refreshRequests - refreshesBefore;
     console.log(
       `[fault] rolling restart with key rotation: ${summary.total} requests, ${summary.failed} failed, ${JSON.stringify(summary.byKind)}; ` +
-        `latency p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms, max ${summary.maxMs} ms; upstream refreshes ${refreshes}; ` +
+        `latency p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms, max ${summary.maxMs} ms; upstream refreshes ${bed.upstream.stats.refreshRequests}; ` +
         `HAProxy retries ${stats.wretr}, redispatches ${stats.wredis}, connection errors ${stats.econ}, response errors ${stats.eresp}, 5xx ${stats.hrsp5xx}\n  ` +
         phases.join("\n  "),
     );
     expect(load.failures()).toEqual([]);
     expect(summary.failed).toBe(0);
     expect(stats.hrsp5xx).toBe(0);
-    // Refreshes happened throughout, so grants were re-sealed under both keys during the roll.
-    expect(refreshes).toBeGreaterThanOrEqual(6);
     const grant = await grantKey();
     expect(grant.keyVersion).toBe("v2");
     expect(grant.lastRefreshedAt!.getTime()).toBeGreaterThan(Date.now() - 5 * 60_000);
