@@ -9,7 +9,7 @@
 //   submitted values become their defaults (refused-submission.tsx), so the reset keeps them;
 // - a form that also keeps what was typed after an accepted submission (a preview) passes its
 //   fields as a function of the last submission and renders them from the submitted values.
-import { Fragment, useActionState, useCallback, type ReactNode } from "react";
+import { Fragment, useActionState, useCallback, useEffect, useRef, type ReactNode } from "react";
 import type { ActionResult } from "@/lib/admin/guard";
 import { Alert } from "@/components/ui/alert";
 import { useAdminFeedback } from "./feedback";
@@ -54,9 +54,16 @@ export function AdminForm({
   // Fields rendered from the last submission, or after a refusal, are mounted afresh; after an
   // accepted submission plain fields stay mounted (focus stays on the button) and reset to the page's values.
   const fieldsKey = result && (typeof children === "function" || !result.ok) ? result.at : "initial";
+  // Mounting the fields afresh removes the button that had focus, and focus falls to the page:
+  // put it back on the (new) submit button, so a keyboard or screen-reader user stays in the form.
+  const formRef = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    if (fieldsKey === "initial" || document.activeElement !== document.body) return;
+    formRef.current?.querySelector<HTMLButtonElement>("button[type=submit]")?.focus();
+  }, [fieldsKey]);
   return (
     <div className="space-y-3">
-      <form action={formAction} className={className} aria-label={label}>
+      <form ref={formRef} action={formAction} className={className} aria-label={label}>
         <input type="hidden" name="formToken" value={formToken} />
         {/* A new key mounts the fields afresh, with the submitted values as defaults. */}
         <RefusedSubmission.Provider value={last && !last.result.ok ? last.submitted : null}>

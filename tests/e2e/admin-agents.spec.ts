@@ -86,6 +86,7 @@ test("an admin registers an agent, sees its call with the chain, revokes a deleg
   await expect(form.getByLabel("Subject")).toHaveValue("spiffe:not a spiffe id");
   await expect(form.getByLabel("Display name")).toHaveValue("Report bot");
   await expect(form.getByLabel("Owner")).toHaveValue("finance");
+  await expect(form.getByRole("button", { name: "Register agent" })).toBeFocused();
   await form.getByLabel("Subject").fill("report-bot");
   await form.getByRole("button", { name: "Register agent" }).click();
   await expect(status(page, "Agent Report bot registered")).toBeVisible();

@@ -145,6 +145,8 @@ test("a new gateway's secret is shown once and cannot be retrieved again; rotati
   await form.getByRole("button", { name: "Register gateway" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "private_key_jwt needs exactly one of jwks or jwksUri" })).toBeVisible();
   await expect(name).toHaveValue("second-gateway");
+  // The fields were mounted afresh; focus is back on the form's button, not lost to the page.
+  await expect(form.getByRole("button", { name: "Register gateway" })).toBeFocused();
   await expect(form.getByLabel("Authentication")).toHaveValue("private_key_jwt");
   await expect(form.getByLabel("Webhook URL (optional)")).toHaveValue("https://gateway.example.test/hooks");
   await expect(form.getByLabel("Trusted subject (dangerous)")).toBeChecked();
