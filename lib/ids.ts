@@ -13,8 +13,8 @@ const POOL_BYTES = 4096;
 let pool = Buffer.alloc(0);
 let offset = 0;
 
-/** `n` fresh CSPRNG bytes (n <= 4096), never handed out before. */
-function freshBytes(n: number): Buffer {
+/** `n` fresh CSPRNG bytes (n <= 4096), never handed out before (the caller must not write to them). */
+export function freshBytes(n: number): Buffer {
   if (offset + n > pool.length) {
     pool = randomBytes(POOL_BYTES);
     offset = 0;
