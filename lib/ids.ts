@@ -37,7 +37,7 @@ export function newId(prefix: IdPrefix, bytes = 16): string {
  * readable and the random part is shorter than newId's.
  */
 export function newTimeOrderedId(prefix: IdPrefix, now = Date.now()): string {
-  return `${prefix}_${now.toString(16).padStart(12, "0")}${randomBytes(10).toString("base64url")}`;
+  return `${prefix}_${now.toString(16).padStart(12, "0")}${freshBytes(10).toString("base64url")}`;
 }
 
 /** An opaque, unguessable token (256 bits), base64url. */

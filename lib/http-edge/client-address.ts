@@ -12,8 +12,10 @@ export const CLIENT_ADDRESS_HEADER = "x-frontdesk-client-address";
 
 let trusted: { spec: string; list: BlockList } | undefined;
 
-function trustedProxies(): BlockList {
+/** The trusted proxies, or null when there are none (the common case: no address needs checking). */
+function trustedProxies(): BlockList | null {
   const specs = env().FRONTDESK_TRUSTED_PROXIES;
+  if (specs.length === 0) return null;
   const spec = specs.join(",");
   if (trusted?.spec === spec) return trusted.list;
   const list = new BlockList();
@@ -41,7 +43,8 @@ function isTrusted(list: BlockList, address: string): boolean {
 export function clientAddressOf(socketAddress: string | undefined, forwardedFor: string[]): string {
   let address = normalize(socketAddress ?? "unknown");
   const list = trustedProxies();
-  if (!isTrusted(list, address)) return address;
+  // BlockList.check builds a SocketAddress per call (about 0.5% of a resolve's CPU).
+  if (list === null || !isTrusted(list, address)) return address;
   const hops = forwardedFor.flatMap((v) => v.split(",")).map(normalize).filter(Boolean);
   while (hops.length > 0) {
     const hop = hops.pop()!;
