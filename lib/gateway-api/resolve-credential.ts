@@ -5,7 +5,7 @@
 import type { VerifiedActor } from "@/lib/agents/actor";
 import { appendAudit, type AuditEventInput } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
-import { coalescedQuery } from "@/lib/db/coalesced-query";
+import { groupedRead } from "@/lib/db/grouped-read";
 import { getHotPool } from "@/lib/db/hot-pool";
 import { createElicitation } from "@/lib/elicitations/create";
 import { elicitationMessage, toUrlElicitation, type UrlElicitation } from "@/lib/elicitations/mcp";
@@ -91,7 +91,7 @@ interface UserAndGrantRow {
   approvalId: string | null;
   approvalBy: ApprovalSource | null;
   approvalWithdrawn: boolean | null;
-  /** REUSE_CANDIDATES_SQL's answer; null when not read (the grant and approval cover the call, or the embedded database). */
+  /** The reuse candidates (reuseCandidatesSql); null when not read (the grant and approval cover the call, or the embedded database). */
   reuseCandidates: ReuseCandidate[] | null;
 }
 
@@ -102,19 +102,29 @@ interface ReuseCandidate {
   expiresAtMs: number;
 }
 
+/** The SQL expressions a statement reads the call's keys from: parameters, or a grouped batch's columns. */
+interface KeySql {
+  provider: string;
+  issuer: string;
+  subject: string;
+  gateway: string;
+  agent: string;
+  scopes: string;
+}
+
 // A gateway retrying the same call should hand the user the same link, not a new one each time:
 // the same gateway (and agent) asking again for the same scopes gets the pending link it already
 // has (matched on scopes in findReusableElicitation). The five newest pending links of this
-// requester ($4 gateway, $5 agent) for the user ($2 issuer, $3 subject) and provider ($1) that stay
+// requester (gateway, agent) for the user (issuer, subject) and provider that stay
 // open at least another minute, newest first, as JSON. The time is the database's: the statement
-// may be shared by callers (lib/db/coalesced-query.ts), so it carries no time of its own.
+// is shared by callers (lib/db/grouped-read.ts), so it carries no time of its own.
 // `expiresAt` (timestamp(3) holding UTC wall time) comes back as epoch ms.
-const REUSE_CANDIDATES_SQL = `
+const reuseCandidatesSql = (k: Omit<KeySql, "scopes">) => `
   (SELECT coalesce(json_agg(json_build_object('id', c."id", 'scopes', c."scopes", 'expiresAtMs', c."expiresAtMs") ORDER BY c."createdAt" DESC), '[]'::json)
    FROM (SELECT e."id", e."scopes", e."createdAt", floor(extract(epoch FROM e."expiresAt") * 1000) AS "expiresAtMs"
          FROM "Elicitation" e
-         WHERE e."userIssuer" = $2 AND e."userSubject" = $3 AND e."gatewayId" = $4 AND e."agentId" IS NOT DISTINCT FROM $5::text
-           AND e."providerId" = $1 AND e."status" = 'pending' AND e."expiresAt" > (now() AT TIME ZONE 'UTC') + interval '60 seconds'
+         WHERE e."userIssuer" = ${k.issuer} AND e."userSubject" = ${k.subject} AND e."gatewayId" = ${k.gateway} AND e."agentId" IS NOT DISTINCT FROM ${k.agent}
+           AND e."providerId" = ${k.provider} AND e."status" = 'pending' AND e."expiresAt" > (now() AT TIME ZONE 'UTC') + interval '60 seconds'
          ORDER BY e."createdAt" DESC
          LIMIT 5) c)`;
 
@@ -125,37 +135,51 @@ const REUSE_CANDIDATES_SQL = `
 // on any instance refuses its next call everywhere; lib/agents/registry.ts caches only its id). On PostgreSQL through the hot-path pool
 // (lib/db/hot-pool.ts says why); timestamps are converted to timestamptz in SQL so that pg reads
 // the stored UTC wall time as UTC whatever the process's time zone. When the call may end in an
-// elicitation (no active grant covering the scopes $6, or no standing approval of this requester),
+// elicitation (no active grant covering the scopes, or no standing approval of this requester),
 // the links it could reuse come along, so creating one needs no lookup of its own; otherwise
 // they are not read (a credential is the likely answer, and a later elicitation looks them up).
-const USER_AND_GRANT_SQL = `
+const userAndGrantSql = (k: KeySql) => `
   SELECT gw."status"::text AS "gatewayStatus", gw."secretHash" AS "gatewaySecretHash", ag."status"::text AS "agentStatus",
          u."id" AS "userId", u."email", u."groups",
          g."id", g."scopes", g."status"::text AS "status", g."tokenType", g."accessTokenCipher", g."refreshTokenCipher",
          g."apiKeyCipher", g."wrappedKey", g."keyVersion",
          g."expiresAt" AT TIME ZONE 'UTC' AS "expiresAt", g."lastRefreshedAt" AT TIME ZONE 'UTC' AS "lastRefreshedAt",
          ra."id" AS "approvalId", ra."approvedBy"::text AS "approvalBy", ra."withdrawnAt" IS NOT NULL AS "approvalWithdrawn",
-         CASE WHEN g."id" IS NULL OR g."status" <> 'active' OR NOT (g."scopes" @> $6::text[]) OR ra."id" IS NULL OR ra."withdrawnAt" IS NOT NULL
-              THEN ${REUSE_CANDIDATES_SQL} END AS "reuseCandidates"
+         CASE WHEN g."id" IS NULL OR g."status" <> 'active' OR NOT (g."scopes" @> ${k.scopes}) OR ra."id" IS NULL OR ra."withdrawnAt" IS NOT NULL
+              THEN ${reuseCandidatesSql(k)} END AS "reuseCandidates"
   FROM (SELECT 1) AS one
-  LEFT JOIN "Gateway" gw ON gw."id" = $4
-  LEFT JOIN "Agent" ag ON ag."id" = $5
-  LEFT JOIN "User" u ON u."issuer" = $2 AND u."subject" = $3
-  LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = $1
-  LEFT JOIN "RequesterApproval" ra ON ra."grantId" = g."id" AND ra."gatewayId" = $4 AND ra."agentId" IS NOT DISTINCT FROM $5::text`;
+  LEFT JOIN "Gateway" gw ON gw."id" = ${k.gateway}
+  LEFT JOIN "Agent" ag ON ag."id" = ${k.agent}
+  LEFT JOIN "User" u ON u."issuer" = ${k.issuer} AND u."subject" = ${k.subject}
+  LEFT JOIN "Grant" g ON g."userId" = u."id" AND g."providerId" = ${k.provider}
+  LEFT JOIN "RequesterApproval" ra ON ra."grantId" = g."id" AND ra."gatewayId" = ${k.gateway} AND ra."agentId" IS NOT DISTINCT FROM ${k.agent}`;
+
+interface UserAndGrantKey {
+  providerId: string;
+  issuer: string;
+  subject: string;
+  gatewayId: string;
+  agentId: string | null;
+  scopes: string[];
+}
+
+// Concurrent calls' reads share one statement (lib/db/grouped-read.ts), one row per call: the
+// lookup runs once per key, as a subquery of its own (OFFSET 0 keeps the planner from turning it
+// into joins over whole tables), on the indexes a single call's statement uses.
+const readUserAndGrant = groupedRead<UserAndGrantKey, UserAndGrantRow>(() => getHotPool()!, {
+  name: "frontdesk-user-and-grant-grouped",
+  maxKeys: 64,
+  toJson: (key) => ({ ...key }),
+  text: `
+    SELECT k.i, q.*
+    FROM jsonb_to_recordset($1::jsonb) AS k(i int, "providerId" text, issuer text, subject text, "gatewayId" text, "agentId" text, scopes text[])
+    CROSS JOIN LATERAL (${userAndGrantSql({ provider: 'k."providerId"', issuer: "k.issuer", subject: "k.subject", gateway: 'k."gatewayId"', agent: 'k."agentId"', scopes: "k.scopes" })}
+                        OFFSET 0) AS q`,
+});
 
 async function queryUserAndGrant(subject: VerifiedSubject, providerId: string, requester: Requester, scopes: string[]): Promise<UserAndGrantRow[]> {
   const { gatewayId, agentId } = requester;
-  const pool = getHotPool();
-  if (pool) {
-    // A burst of identical reads (a refresh storm) shares one statement (lib/db/coalesced-query.ts).
-    const result = await coalescedQuery<UserAndGrantRow>(pool, {
-      name: "frontdesk-user-and-grant",
-      text: USER_AND_GRANT_SQL,
-      values: [providerId, subject.issuer, subject.subject, gatewayId, agentId, scopes],
-    });
-    return result.rows;
-  }
+  if (getHotPool()) return readUserAndGrant({ providerId, issuer: subject.issuer, subject: subject.subject, gatewayId, agentId, scopes });
   // The embedded database (one connection, no round trip to save) looks reuse candidates up when needed.
   const db = await getDb();
   return db.$queryRaw<UserAndGrantRow[]>`
@@ -218,7 +242,7 @@ async function findUserAndGrant(subject: VerifiedSubject, providerId: string, ga
 // The candidates on their own, when the user+grant read did not bring them (the embedded
 // database, or an elicitation decided after a refresh or an IdP call: candidates read before those
 // waits may have been completed meanwhile). A named prepared statement on the hot-path pool.
-const REUSABLE_ELICITATIONS_SQL = `SELECT ${REUSE_CANDIDATES_SQL} AS "reuseCandidates"`;
+const REUSABLE_ELICITATIONS_SQL = `SELECT ${reuseCandidatesSql({ provider: "$1", issuer: "$2", subject: "$3", gateway: "$4", agent: "$5::text" })} AS "reuseCandidates"`;
 
 async function lookUpReuseCandidates(req: ResolveRequest, requester: Requester): Promise<ReuseCandidate[]> {
   const pool = getHotPool();
