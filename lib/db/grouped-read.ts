@@ -70,8 +70,11 @@ export function groupedRead<K, R extends pg.QueryResultRow>(getPool: () => pg.Po
     return new Promise<R[]>((resolve, reject) => {
       const waiter = { resolve, reject };
       if (collecting === null) {
-        collecting = new Map();
-        void send(collecting, pool);
+        const batch: Batch<R> = new Map();
+        collecting = batch;
+        // Reads issued in the same turn of the event loop (requests read from sockets in one
+        // poll) join this batch, as in the audit group commit, even when a connection is free.
+        setImmediate(() => void send(batch, pool));
       }
       const entry = collecting.get(id);
       if (entry) entry.waiters.push(waiter);
