@@ -48,8 +48,11 @@ describe("groupedRead", () => {
       await holder.query("SELECT pg_advisory_lock(4242)");
       const slowRead = readWho(", pg_advisory_xact_lock_shared(4242)::text AS locked");
       const slow = slowRead("dave");
-      // The only connection is taken: the statement is on its way to the database.
-      await vi.waitFor(() => expect(pool.idleCount + pool.waitingCount).toBe(0), { timeout: 10_000 });
+      // The statement has reached the database: it waits there for the lock.
+      await vi.waitFor(async () => {
+        const { rows } = await holder.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+        expect(rows[0]!.n).toBe(1);
+      }, { timeout: 10_000 });
       const later = slowRead("dave");
       await vi.waitFor(() => expect(pool.waitingCount).toBe(1), { timeout: 10_000 });
       await holder.query("SELECT pg_advisory_unlock(4242)");
