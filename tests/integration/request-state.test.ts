@@ -217,7 +217,7 @@ describe("a requestState never yields a credential to anyone else (invariant 12)
     // A byte inside the ciphertext (the header and tag are covered by the unit tests).
     const at = state.length - 30;
     const flipped = state.slice(0, at) + (state[at] === "A" ? "B" : "A") + state.slice(at + 1);
-    const expired = await sealRequestState(await getRequestStateKeys(), {
+    const expired = sealRequestState(await getRequestStateKeys(), {
       gatewayId: bed.basic.id,
       issuer: bed.idp.issuer,
       subject: bed.idp.users.alice.sub,

@@ -31,8 +31,8 @@ const expected = { gatewayId: "gw_a", issuer: "https://idp.example", subject: "a
 
 describe("sealed requestState", () => {
   it("opens for the same gateway, user, target and digest, and names the elicitation", async () => {
-    const state = await sealRequestState(keySet(k1), input, now);
-    expect(await openRequestState(keySet(k1), state, expected, now + 1000)).toEqual({
+    const state = sealRequestState(keySet(k1), input, now);
+    expect(openRequestState(keySet(k1), state, expected, now + 1000)).toEqual({
       ok: true,
       elicitationId: "eli_1",
       expiresAt: new Date(Math.floor(input.expiresAt.getTime() / 1000) * 1000),
@@ -69,65 +69,65 @@ describe("sealed requestState", () => {
   });
 
   it("is encrypted: neither the user nor the elicitation id can be read from it", async () => {
-    const state = await sealRequestState(keySet(k1), input, now);
+    const state = sealRequestState(keySet(k1), input, now);
     const decoded = state
       .split(".")
       .map((part) => Buffer.from(part, "base64url").toString("latin1"))
       .join(" ");
     for (const secret of ["alice", "eli_1", "gw_a", "prv_notes", "notes:read", "sha256:abc"]) expect(decoded).not.toContain(secret);
-    const agentState = await sealRequestState(keySet(k1), { ...input, agentId: "agt_scheduler" }, now);
+    const agentState = sealRequestState(keySet(k1), { ...input, agentId: "agt_scheduler" }, now);
     expect(agentState.split(".").map((part) => Buffer.from(part, "base64url").toString("latin1")).join(" ")).not.toContain("agt_scheduler");
     expect(state.length).toBeLessThan(1000);
   });
 
   it("refuses every single-byte change anywhere in the state", async () => {
-    const state = await sealRequestState(keySet(k1), input, now);
+    const state = sealRequestState(keySet(k1), input, now);
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     for (let i = 0; i < state.length; i++) {
       if (state[i] === ".") continue;
       const replacement = alphabet[(alphabet.indexOf(state[i]!) + 1) % alphabet.length]!;
       const tampered = state.slice(0, i) + replacement + state.slice(i + 1);
-      const opened = await openRequestState(keySet(k1), tampered, expected, now);
+      const opened = openRequestState(keySet(k1), tampered, expected, now);
       expect(opened.ok, `byte ${i} changed`).toBe(false);
     }
   });
 
   it("refuses a truncated or extended state, and garbage", async () => {
-    const state = await sealRequestState(keySet(k1), input, now);
+    const state = sealRequestState(keySet(k1), input, now);
     for (const cut of [1, 2, 10, 30, state.length - 40, state.length - 1]) {
-      expect((await openRequestState(keySet(k1), state.slice(0, cut), expected, now)).ok).toBe(false);
+      expect((openRequestState(keySet(k1), state.slice(0, cut), expected, now)).ok).toBe(false);
     }
-    expect((await openRequestState(keySet(k1), `${state}A`, expected, now)).ok).toBe(false);
+    expect((openRequestState(keySet(k1), `${state}A`, expected, now)).ok).toBe(false);
     const [h, , iv, ct, tag] = state.split(".");
-    expect(await openRequestState(keySet(k1), [h, "", iv, ct, tag!.slice(0, 8)].join("."), expected, now)).toMatchObject({ ok: false, reason: "does_not_authenticate" });
+    expect(openRequestState(keySet(k1), [h, "", iv, ct, tag!.slice(0, 8)].join("."), expected, now)).toMatchObject({ ok: false, reason: "does_not_authenticate" });
     for (const junk of ["", "x", "a.b.c.d.e", "{}", "x".repeat(5000)]) {
-      expect(await openRequestState(keySet(k1), junk, expected, now)).toMatchObject({ ok: false, reason: "malformed" });
+      expect(openRequestState(keySet(k1), junk, expected, now)).toMatchObject({ ok: false, reason: "malformed" });
     }
   });
 
   it("refuses a state naming a key version Frontdesk does not hold, or sealed under another key with the same id", async () => {
-    const state = await sealRequestState(keySet(k1), input, now);
+    const state = sealRequestState(keySet(k1), input, now);
     expect(requestStateKeyId(state)).toBe("rsk_one");
-    expect(await openRequestState(keySet(key("rsk_two")), state, expected, now)).toEqual({ ok: false, reason: "unknown_key" });
+    expect(openRequestState(keySet(key("rsk_two")), state, expected, now)).toEqual({ ok: false, reason: "unknown_key" });
     const impostor = { id: "rsk_one", secret: new Uint8Array(randomBytes(32)) };
-    expect(await openRequestState(keySet(impostor), state, expected, now)).toEqual({ ok: false, reason: "does_not_authenticate" });
+    expect(openRequestState(keySet(impostor), state, expected, now)).toEqual({ ok: false, reason: "does_not_authenticate" });
   });
 
   it("rotation: the new key seals, the old one still opens until it is retired", async () => {
     const k2 = key("rsk_two");
-    const old = await sealRequestState(keySet(k1), input, now);
+    const old = sealRequestState(keySet(k1), input, now);
     const rotated = keySet(k2, k1);
-    const fresh = await sealRequestState(rotated, input, now);
+    const fresh = sealRequestState(rotated, input, now);
     expect(requestStateKeyId(fresh)).toBe("rsk_two");
-    expect((await openRequestState(rotated, old, expected, now)).ok).toBe(true);
-    expect((await openRequestState(rotated, fresh, expected, now)).ok).toBe(true);
+    expect((openRequestState(rotated, old, expected, now)).ok).toBe(true);
+    expect((openRequestState(rotated, fresh, expected, now)).ok).toBe(true);
     const retired = keySet(k2);
-    expect(await openRequestState(retired, old, expected, now)).toEqual({ ok: false, reason: "unknown_key" });
-    expect((await openRequestState(retired, fresh, expected, now)).ok).toBe(true);
+    expect(openRequestState(retired, old, expected, now)).toEqual({ ok: false, reason: "unknown_key" });
+    expect((openRequestState(retired, fresh, expected, now)).ok).toBe(true);
   });
 
   it("is bound to the gateway, the user, the provider and scopes, and the tool-call digest", async () => {
-    const state = await sealRequestState(keySet(k1), input, now);
+    const state = sealRequestState(keySet(k1), input, now);
     const cases: [Partial<typeof expected>, string][] = [
       [{ gatewayId: "gw_b" }, "other_gateway"],
       [{ subject: "bob" }, "other_user"],
@@ -139,22 +139,22 @@ describe("sealed requestState", () => {
       [{ digest: undefined }, "digest_mismatch"],
     ];
     for (const [change, reason] of cases) {
-      expect(await openRequestState(keySet(k1), state, { ...expected, ...change }, now), reason).toEqual({ ok: false, reason, elicitationId: "eli_1" });
+      expect(openRequestState(keySet(k1), state, { ...expected, ...change }, now), reason).toEqual({ ok: false, reason, elicitationId: "eli_1" });
     }
   });
 
   it("is bound to the verified agent: another agent, a dropped actor, or an actor where none was", async () => {
-    const withAgent = await sealRequestState(keySet(k1), { ...input, agentId: "agt_scheduler" }, now);
-    expect((await openRequestState(keySet(k1), withAgent, { ...expected, agentId: "agt_scheduler" }, now)).ok).toBe(true);
+    const withAgent = sealRequestState(keySet(k1), { ...input, agentId: "agt_scheduler" }, now);
+    expect((openRequestState(keySet(k1), withAgent, { ...expected, agentId: "agt_scheduler" }, now)).ok).toBe(true);
     for (const agentId of ["agt_report", undefined]) {
-      expect(await openRequestState(keySet(k1), withAgent, { ...expected, agentId }, now), String(agentId)).toEqual({
+      expect(openRequestState(keySet(k1), withAgent, { ...expected, agentId }, now), String(agentId)).toEqual({
         ok: false,
         reason: "other_agent",
         elicitationId: "eli_1",
       });
     }
-    const withoutAgent = await sealRequestState(keySet(k1), input, now);
-    expect(await openRequestState(keySet(k1), withoutAgent, { ...expected, agentId: "agt_scheduler" }, now)).toEqual({
+    const withoutAgent = sealRequestState(keySet(k1), input, now);
+    expect(openRequestState(keySet(k1), withoutAgent, { ...expected, agentId: "agt_scheduler" }, now)).toEqual({
       ok: false,
       reason: "other_agent",
       elicitationId: "eli_1",
@@ -162,8 +162,8 @@ describe("sealed requestState", () => {
   });
 
   it("expires with its elicitation", async () => {
-    const state = await sealRequestState(keySet(k1), input, now);
-    expect((await openRequestState(keySet(k1), state, expected, input.expiresAt.getTime() - 1000)).ok).toBe(true);
-    expect(await openRequestState(keySet(k1), state, expected, input.expiresAt.getTime())).toEqual({ ok: false, reason: "expired", elicitationId: "eli_1" });
+    const state = sealRequestState(keySet(k1), input, now);
+    expect((openRequestState(keySet(k1), state, expected, input.expiresAt.getTime() - 1000)).ok).toBe(true);
+    expect(openRequestState(keySet(k1), state, expected, input.expiresAt.getTime())).toEqual({ ok: false, reason: "expired", elicitationId: "eli_1" });
   });
 });
