@@ -261,7 +261,7 @@ async function refreshLocked(
 ): Promise<LockedOutcome | StoredOutcome> {
   // Recovery does not queue behind a refresh in progress: that one stores or clears the outcome.
   const locked = mode.recover ? await tryLockGrant(tx, grantId) : (await lockGrant(tx, grantId), true);
-  const current = await tx.grant.findUnique({ where: { id: grantId }, select: { ...SEALED_GRANT_SELECT, refreshStartedAt: true } });
+  const current = await readGrantUnderLock(tx, grantId);
   if (!current || current.status === "revoked") return { kind: "gone" };
   if (current.status === "needs_reauth") return { kind: "needs_reauth", grant: current };
   if (!locked) return { kind: "fresh", grant: current, refreshed: false };
@@ -357,6 +357,28 @@ async function refreshLocked(
   return { kind: "stored", grant: updated, credential, audit };
 }
 
+type LockedGrantRow = Omit<SealedGrant, "expiresAt" | "lastRefreshedAt"> & {
+  expiresAt: Date | string | null;
+  lastRefreshedAt: Date | string | null;
+  refreshStartedAt: Date | string | null;
+};
+
+const asDate = (v: Date | string | null) => (v === null ? null : new Date(v));
+
+/**
+ * The grant row as committed when the lock was granted (a statement after the lock's, so READ
+ * COMMITTED reads it with a snapshot taken after the previous holder committed). Raw SQL: it is
+ * on the way to the provider, and a Prisma query would first be compiled.
+ */
+async function readGrantUnderLock(tx: Tx, grantId: string): Promise<(SealedGrant & { refreshStartedAt: Date | null }) | null> {
+  const [row] = await tx.$queryRaw<LockedGrantRow[]>`
+    SELECT "id", "userId", "providerId", "scopes", "status"::text AS "status", "tokenType", "accessTokenCipher", "refreshTokenCipher",
+           "apiKeyCipher", "wrappedKey", "keyVersion", "expiresAt", "lastRefreshedAt", "refreshStartedAt"
+    FROM "Grant" WHERE "id" = ${grantId}`;
+  if (!row) return null;
+  return { ...row, expiresAt: asDate(row.expiresAt), lastRefreshedAt: asDate(row.lastRefreshedAt), refreshStartedAt: asDate(row.refreshStartedAt) };
+}
+
 class MarkerNotWritten extends Error {
   constructor(override readonly cause: unknown) {
     super("refreshStartedAt not written");
@@ -371,7 +393,9 @@ class MarkerNotWritten extends Error {
 async function markRefreshStarted(grantId: string): Promise<void> {
   try {
     // A retry of an interrupted refresh keeps the first mark: the provider's grace runs from then.
-    await (await getDb()).grant.updateMany({ where: { id: grantId, refreshStartedAt: null }, data: { refreshStartedAt: new Date() } });
+    // Raw SQL, like the lock and the re-read: in a storm each statement Prisma compiles waits its
+    // turn behind the arriving requests, and this one is on the way to the provider.
+    await (await getDb()).$executeRaw`UPDATE "Grant" SET "refreshStartedAt" = ${new Date().toISOString()}::timestamp(3) WHERE "id" = ${grantId} AND "refreshStartedAt" IS NULL`;
   } catch (e) {
     throw new MarkerNotWritten(e);
   }
