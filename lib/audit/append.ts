@@ -20,6 +20,7 @@ import { AppError } from "@/lib/errors";
 import { newTimeOrderedId } from "@/lib/ids";
 import { log } from "@/lib/log";
 import { type AppendedEvent, type AuditTx, extendChain, type PreparedEvent } from "./chain";
+import { serializedFields } from "./hash";
 import { commitInGroup, type CompanionRows, flushGroupCommit, getGroupCommitStats, type GroupCommitStats } from "./group-commit";
 import { LIMITS, sanitizeContext, scrubText } from "./sanitize";
 import { closeAuditPool } from "./writer-pool";
@@ -78,7 +79,7 @@ export function prepareAuditEvent(event: AuditEventInput): PreparedEvent {
   if (typeof event.action !== "string" || event.action.length > 128 || !ACTION.test(event.action)) {
     throw invalid("action must be a dotted lower-case verb");
   }
-  return {
+  const fields = {
     // Time-ordered: inserts stay at the right edge of AuditEvent's unique index on id.
     id: newTimeOrderedId("evt"),
     actorType: event.actorType,
@@ -93,6 +94,7 @@ export function prepareAuditEvent(event: AuditEventInput): PreparedEvent {
     context: sanitizeContext(event.context),
     requestId: optionalText(event.requestId, LIMITS.idLength),
   };
+  return { ...fields, serialized: serializedFields(fields) };
 }
 
 /**

@@ -8,7 +8,7 @@
 // snapshot predates the lock) cannot fork the chain: the insert fails on the duplicate seq
 // and the transaction rolls back (fail closed).
 import type { Db } from "@/lib/db/client";
-import { computeAuditHash, GENESIS_HASH } from "./hash";
+import { chainedHash, GENESIS_HASH } from "./hash";
 import type { SafeJson } from "./sanitize";
 
 /** The interactive-transaction client of `Db` (what `db.$transaction(async (tx) => ...)` passes). */
@@ -34,6 +34,8 @@ export interface PreparedEvent {
   reason: string | null;
   context: { [key: string]: SafeJson };
   requestId: string | null;
+  /** serializedFields(this event), made before the batch waits for the chain lock. */
+  serialized: string;
 }
 
 export interface AppendedEvent {
@@ -107,8 +109,9 @@ export function chainOnto(tail: ChainTail, events: readonly PreparedEvent[]): { 
   const appended: AppendedEvent[] = [];
   const rows = events.map((e) => {
     seq += 1n;
-    const hash = computeAuditHash({ ...e, seq, at, prevHash });
-    const row = { ...e, seq: seq.toString(), at: atText, prevHash, hash };
+    const { serialized, ...fields } = e;
+    const hash = chainedHash(prevHash, seq, e.id, at, serialized);
+    const row = { ...fields, seq: seq.toString(), at: atText, prevHash, hash };
     appended.push({ id: e.id, seq, hash });
     prevHash = hash;
     return row;

@@ -52,23 +52,22 @@ export function canonicalJson(value: unknown): string {
  * any row changes its hash.
  */
 export function computeAuditHash(e: HashableEvent): string {
-  const fields: unknown[] = [
-    FORMAT,
-    e.seq.toString(),
-    e.id,
-    e.at.toISOString(),
-    e.actorType,
-    e.actorId,
-    e.userId,
-    e.gatewayId,
-    e.providerId,
-    e.action,
-    e.decision,
-    e.reason,
-    e.context ?? {},
-    e.requestId,
-  ];
+  return chainedHash(e.prevHash, e.seq, e.id, e.at, serializedFields(e));
+}
+
+/**
+ * The serialization of the fields that do not depend on the event's place in the chain (all but
+ * seq, time and prevHash), without its brackets. Computed when an event is prepared, so that the
+ * writer, holding the chain lock, only places and hashes it (chainedHash).
+ */
+export function serializedFields(e: Omit<HashableEvent, "seq" | "id" | "at" | "prevHash">): string {
+  const fields: unknown[] = [e.actorType, e.actorId, e.userId, e.gatewayId, e.providerId, e.action, e.decision, e.reason, e.context ?? {}, e.requestId];
   if (e.agentId !== null && e.agentId !== undefined) fields.push(["agentId", e.agentId]);
-  const body = canonicalJson(fields);
-  return createHash("sha256").update(e.prevHash).update("\n").update(body).digest("hex");
+  return fields.map(canonicalJson).join(",");
+}
+
+/** The hash of an event placed at `seq` and `at` after `prevHash`, from its serializedFields. */
+export function chainedHash(prevHash: string, seq: bigint, id: string, at: Date, fields: string): string {
+  const body = `[${JSON.stringify(FORMAT)},${JSON.stringify(seq.toString())},${JSON.stringify(id)},${JSON.stringify(at.toISOString())},${fields}]`;
+  return createHash("sha256").update(prevHash).update("\n").update(body).digest("hex");
 }
