@@ -23,8 +23,8 @@ import { reportPgStats, startPgStats, type PgSnapshot } from "./lib/pg-stats";
 import { startBenchDatabase } from "./lib/postgres";
 import { runOpenLoop } from "./lib/open-loop";
 import { renderOpenLoopSvg } from "./lib/plot";
-import { groupRssBytes, loadAverage, startChildServer } from "./lib/processes";
-import { renderMarkdown, writeResults, type BenchResults, type LongPollResult, type MemoryAfter, type OpenLoopRow, type StormResult, type Target } from "./lib/report";
+import { cpuMsOfThreads, groupRssBytes, loadAverage, pidsOf, startChildServer } from "./lib/processes";
+import { renderMarkdown, writeResults, type BenchResults, type LongPollResult, type MemoryAfter, type OpenLoopRow, type StormCpu, type StormResult, type Target } from "./lib/report";
 import { startCommandArgs } from "./lib/start-command";
 
 const num = (name: string, fallback: number) => {
@@ -492,7 +492,12 @@ async function main() {
   // Refresh storm across both instances.
   if (want("storm")) {
     log(`refresh storm (${settings.stormRequests} resolves, 2 instances)`);
-    results.storm = await measureRefreshStorm({ a: a!, b: b!, upstream, idp, config, basicHeader, resolveBody, requests: settings.stormRequests, delayMs: settings.upstreamDelayMs });
+    // Both instances have served resolves for a while, as servers that have been running have
+    // (B has only answered long-polls so far: its JIT would still be cold). Not measured.
+    for (const s of [a!, b!]) {
+      await runLoad({ ...loadBase, warmupSeconds: 0, durationSeconds: settings.warmupSeconds, name: "storm warm-up", url: base(s), serverGroup: s.pid, expectStatus: 200, requests: cyclingBodies(resolveReq, smallTokens.map(resolveBody)) });
+    }
+    results.storm = await measureRefreshStorm({ a: a!, b: b!, databasePid: db.pid, upstream, idp, config, basicHeader, resolveBody, requests: settings.stormRequests, delayMs: settings.upstreamDelayMs });
   }
 
   // Growth: 100,000 grants and 1,000,000 audit events, then resolve again. The ratio compares
@@ -729,8 +734,10 @@ async function measureLongPoll(
 }
 
 async function measureRefreshStorm(o: {
-  a: { port: number };
-  b: { port: number };
+  a: { port: number; pid: number };
+  b: { port: number; pid: number };
+  /** The throwaway cluster's postmaster (null on BENCH_DATABASE_URL: PostgreSQL's CPU is then not counted). */
+  databasePid: number | null;
   upstream: Awaited<ReturnType<typeof import("@/tests/helpers/oidc-upstream").startUpstream>>;
   idp: Awaited<ReturnType<typeof import("@/tests/helpers/oidc-idp").startIdp>>;
   config: import("./lib/seed").BenchConfig;
@@ -810,6 +817,22 @@ async function measureRefreshStorm(o: {
   };
   watch("tokenRequests", "calledMs");
   watch("refreshRequests", "issuedMs");
+  // CPU of each party at the start, when the tokens are issued (read in the upstream's own
+  // counter update, before it answers: about 1 ms), and at the end.
+  const parties = { loadGenerator: [process.pid], instanceA: pidsOf({ group: o.a.pid }), instanceB: pidsOf({ group: o.b.pid }), postgres: o.databasePid === null ? [] : pidsOf({ tree: o.databasePid }) };
+  const cpuNow = () => Object.fromEntries(Object.entries(parties).map(([k, pids]) => [k, cpuMsOfThreads(pids)])) as Record<keyof typeof parties, number>;
+  const cpuAt: { issued?: Record<keyof typeof parties, number> } = {};
+  const issuedField = Object.getOwnPropertyDescriptor(o.upstream.stats, "refreshRequests")!;
+  Object.defineProperty(o.upstream.stats, "refreshRequests", {
+    configurable: true,
+    enumerable: true,
+    get: issuedField.get,
+    set: (v: number) => {
+      cpuAt.issued ??= cpuNow();
+      issuedField.set!(v);
+    },
+  });
+  const cpuStart = cpuNow();
   const started = performance.now();
   const answeredAt: number[] = [];
   const answers = await Promise.all(
@@ -821,6 +844,7 @@ async function measureRefreshStorm(o: {
     ),
   );
   const allAnsweredMs = performance.now() - started;
+  const cpuEnd = cpuNow();
   o.upstream.delayTokenEndpoint(0);
   agent.destroy();
   const statuses: Record<string, number> = {};
@@ -843,7 +867,14 @@ async function measureRefreshStorm(o: {
     medianAnsweredMs: answeredAt[Math.floor(answeredAt.length / 2)]!,
     allAnsweredMs,
     overheadMs: allAnsweredMs - upstreamLatencyMs,
+    cpu: cpuAt.issued ? { cores: os.cpus().length, before: cpuBetween(cpuStart, cpuAt.issued), after: cpuBetween(cpuAt.issued, cpuEnd) } : null,
   };
+}
+
+function cpuBetween(from: Record<string, number>, to: Record<string, number>): StormCpu {
+  const d = (k: string) => (to[k] ?? 0) - (from[k] ?? 0);
+  const parts = { loadGenerator: d("loadGenerator"), instanceA: d("instanceA"), instanceB: d("instanceB"), postgres: d("postgres") };
+  return { ...parts, total: parts.loadGenerator + parts.instanceA + parts.instanceB + parts.postgres };
 }
 
 function postJson(agent: http.Agent, port: number, pathname: string, authorization: string, body: string): Promise<{ status: number; text: string }> {

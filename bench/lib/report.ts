@@ -34,6 +34,21 @@ export interface StormResult {
   allAnsweredMs: number;
   /** allAnsweredMs minus upstreamLatencyMs: what Frontdesk adds. */
   overheadMs: number;
+  /**
+   * CPU ms used from the first request sent until the upstream issued the tokens (`before`) and
+   * from then until the last answer (`after`), per party: this process (the load generator, with
+   * the upstream and the IdP in it), each instance, PostgreSQL. `after` over the machine's cores
+   * is the least time that phase can take with that much work.
+   */
+  cpu: { cores: number; before: StormCpu; after: StormCpu } | null;
+}
+
+export interface StormCpu {
+  loadGenerator: number;
+  instanceA: number;
+  instanceB: number;
+  postgres: number;
+  total: number;
 }
 
 export interface GrowthSide {
@@ -180,6 +195,15 @@ export function renderMarkdown(r: BenchResults): string {
         `distinct tokens handed out ${s.distinctTokens}; upstream called after ${f(s.upstreamCalledMs, 0)} ms, tokens issued after ${f(s.upstreamIssuedMs, 0)} ms; first answer after ${f(s.firstAnsweredMs, 0)} ms, half after ${f(s.medianAnsweredMs, 0)} ms, ` +
         `all after ${f(s.allAnsweredMs, 0)} ms (upstream latency + ${f(s.overheadMs, 0)} ms).`,
     );
+    if (s.cpu) {
+      const c = (x: StormCpu) => `${f(x.total, 0)} ms (load generator ${f(x.loadGenerator, 0)}, instances ${f(x.instanceA, 0)} + ${f(x.instanceB, 0)}, PostgreSQL ${f(x.postgres, 0)})`;
+      const afterWall = s.allAnsweredMs - s.upstreamIssuedMs;
+      out.push(
+        "",
+        `Storm CPU on ${s.cpu.cores} cores: until the tokens were issued ${c(s.cpu.before)}; from then to the last answer (${f(afterWall, 0)} ms) ${c(s.cpu.after)}, ` +
+          `${f(s.cpu.after.total / afterWall, 2)} cores busy on average, so that phase takes at least ${f(s.cpu.after.total / s.cpu.cores, 0)} ms with this much work.`,
+      );
+    }
   }
   if (r.growth) {
     const g = r.growth;
