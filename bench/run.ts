@@ -393,7 +393,9 @@ async function main() {
   // RFC 8693 token exchange, private_key_jwt with a unique jti per request (signed ahead of time).
   let exchange: LoadResult | null = null;
   if (want("exchange")) {
-    const needed = Math.ceil(Math.max(300, resolveSmall.rps) * 1.6 * (settings.durationSeconds + settings.warmupSeconds)) + settings.connections * 4;
+    // Enough for an exchange as fast as (b): sized from the resolve run alone, a slow resolve run
+    // left a faster exchange run short of assertions (replays, counted as errors).
+    const needed = Math.ceil(Math.max(300, resolveSmall.rps, loadB?.rps ?? 0) * 1.6 * (settings.durationSeconds + settings.warmupSeconds)) + settings.connections * 4;
     log(`signing ${needed} client assertions`);
     const assertions = await signClientAssertions({
       privateKeyPem: config.jwt.privateKeyPem,
