@@ -803,9 +803,15 @@ async function measureRefreshStorm(o: {
   if (direct.status !== 200) throw new Error(`direct upstream refresh failed: ${direct.status}`);
 
   const before = o.upstream.stats.refreshRequests;
+  // CPU of each party at the start, when the tokens are issued (read in the upstream's own
+  // counter update, before it answers: about 1 ms), and at the end. PostgreSQL's backends are
+  // those of the pools the instances opened before the storm.
+  const parties = { loadGenerator: [process.pid], instanceA: pidsOf({ group: o.a.pid }), instanceB: pidsOf({ group: o.b.pid }), postgres: o.databasePid === null ? [] : pidsOf({ tree: o.databasePid }) };
+  const cpuNow = () => Object.fromEntries(Object.entries(parties).map(([k, pids]) => [k, cpuMsOfThreads(pids)])) as Record<keyof typeof parties, number>;
+  let cpuIssued: Record<keyof typeof parties, number> | undefined;
   // When the upstream (in this process) saw the token request and when it issued the refresh.
   const marks: { calledMs?: number; issuedMs?: number } = {};
-  const watch = (field: "tokenRequests" | "refreshRequests", mark: "calledMs" | "issuedMs") => {
+  const watch = (field: "tokenRequests" | "refreshRequests", mark: "calledMs" | "issuedMs", onFirst?: () => void) => {
     let value = o.upstream.stats[field];
     Object.defineProperty(o.upstream.stats, field, {
       configurable: true,
@@ -813,27 +819,14 @@ async function measureRefreshStorm(o: {
       get: () => value,
       set: (v: number) => {
         value = v;
-        marks[mark] ??= performance.now() - started;
+        if (marks[mark] !== undefined) return;
+        marks[mark] = performance.now() - started;
+        onFirst?.();
       },
     });
   };
   watch("tokenRequests", "calledMs");
-  watch("refreshRequests", "issuedMs");
-  // CPU of each party at the start, when the tokens are issued (read in the upstream's own
-  // counter update, before it answers: about 1 ms), and at the end.
-  const parties = { loadGenerator: [process.pid], instanceA: pidsOf({ group: o.a.pid }), instanceB: pidsOf({ group: o.b.pid }), postgres: o.databasePid === null ? [] : pidsOf({ tree: o.databasePid }) };
-  const cpuNow = () => Object.fromEntries(Object.entries(parties).map(([k, pids]) => [k, cpuMsOfThreads(pids)])) as Record<keyof typeof parties, number>;
-  const cpuAt: { issued?: Record<keyof typeof parties, number> } = {};
-  const issuedField = Object.getOwnPropertyDescriptor(o.upstream.stats, "refreshRequests")!;
-  Object.defineProperty(o.upstream.stats, "refreshRequests", {
-    configurable: true,
-    enumerable: true,
-    get: issuedField.get,
-    set: (v: number) => {
-      cpuAt.issued ??= cpuNow();
-      issuedField.set!(v);
-    },
-  });
+  watch("refreshRequests", "issuedMs", () => (cpuIssued = cpuNow()));
   const cpuStart = cpuNow();
   const started = performance.now();
   const answeredAt: number[] = [];
@@ -869,7 +862,7 @@ async function measureRefreshStorm(o: {
     medianAnsweredMs: answeredAt[Math.floor(answeredAt.length / 2)]!,
     allAnsweredMs,
     overheadMs: allAnsweredMs - upstreamLatencyMs,
-    cpu: cpuAt.issued ? { cores: os.cpus().length, before: cpuBetween(cpuStart, cpuAt.issued), after: cpuBetween(cpuAt.issued, cpuEnd) } : null,
+    cpu: cpuIssued ? { cores: os.cpus().length, before: cpuBetween(cpuStart, cpuIssued), after: cpuBetween(cpuIssued, cpuEnd) } : null,
   };
 }
 

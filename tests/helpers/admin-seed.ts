@@ -5,7 +5,7 @@
 // timestamps, so `verifyAuditChain()` passes over the seeded log.
 import { prepareAuditEvent, type AuditEventInput } from "@/lib/audit/append";
 import { AUDIT_CHAIN_LOCK, AUDIT_INSERT_SQL } from "@/lib/audit/chain";
-import { computeAuditHash, GENESIS_HASH } from "@/lib/audit/hash";
+import { chainedHash, GENESIS_HASH } from "@/lib/audit/hash";
 import { sealFields } from "@/lib/crypto/envelope";
 import { getDb } from "@/lib/db/client";
 import { grantBinding } from "@/lib/grants/sealed";
@@ -132,11 +132,10 @@ export async function seedScale(s: ScaleSeedInput): Promise<ScaleSeedResult> {
         // Evenly spread, never earlier than the chain's current tail (time never goes backwards).
         const at = new Date(Math.max(floor, end - span + Math.floor((i * span) / s.events)));
         seq += 1n;
-        const prepared = prepareAuditEvent(eventFor(i, { userIds, gatewayIds, providerIds }));
-        const row = { ...prepared, seq, at, prevHash };
-        const hash = computeAuditHash(row);
+        const { serialized, ...fields } = prepareAuditEvent(eventFor(i, { userIds, gatewayIds, providerIds }));
+        const hash = chainedHash(prevHash, seq, fields.id, at, serialized);
+        rows.push({ ...fields, seq: seq.toString(), at: at.toISOString(), prevHash, hash });
         prevHash = hash;
-        rows.push({ ...row, seq: seq.toString(), at: at.toISOString(), hash });
       }
       for (let i = 0; i < rows.length; i += 2000) await tx.$executeRawUnsafe(AUDIT_INSERT_SQL, JSON.stringify(rows.slice(i, i + 2000)));
       return { firstSeq, lastSeq: seq };
