@@ -420,6 +420,7 @@ async function main() {
     const warmupShare = Math.floor(needed * (settings.warmupSeconds / (settings.durationSeconds + settings.warmupSeconds)));
     exchange = await runLoad({
       ...loadBase,
+      ...pgStatsFrom,
       name: "token exchange (private_key_jwt)",
       url: base(a!),
       serverGroup: a!.pid,
@@ -432,6 +433,7 @@ async function main() {
       ),
     });
     results.load.push(exchange);
+    await logPgStats(exchange.name, exchange);
     if (nextAssertion >= needed) results.notes.push("Token exchange ran out of pre-signed assertions before the duration ended (the run is shorter).");
   }
   // Egress proxy: direct vs bare reverse proxy vs Frontdesk, small and 1 MiB responses (bench/egress.ts).

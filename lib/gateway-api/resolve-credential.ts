@@ -5,7 +5,7 @@
 import type { VerifiedActor } from "@/lib/agents/actor";
 import { appendAudit, type AuditEventInput } from "@/lib/audit/append";
 import { getDb } from "@/lib/db/client";
-import { groupedRead } from "@/lib/db/grouped-read";
+import { groupedStatement } from "@/lib/db/grouped-statement";
 import { getHotPool } from "@/lib/db/hot-pool";
 import { createElicitation } from "@/lib/elicitations/create";
 import { elicitationMessage, toUrlElicitation, type UrlElicitation } from "@/lib/elicitations/mcp";
@@ -117,7 +117,7 @@ interface KeySql {
 // has (matched on scopes in findReusableElicitation). The five newest pending links of this
 // requester (gateway, agent) for the user (issuer, subject) and provider that stay
 // open at least another minute, newest first, as JSON. The time is the database's: the statement
-// is shared by callers (lib/db/grouped-read.ts), so it carries no time of its own.
+// is shared by callers (lib/db/grouped-statement.ts), so it carries no time of its own.
 // `expiresAt` (timestamp(3) holding UTC wall time) comes back as epoch ms.
 const reuseCandidatesSql = (k: Omit<KeySql, "scopes">) => `
   (SELECT coalesce(json_agg(json_build_object('id', c."id", 'scopes', c."scopes", 'expiresAtMs', c."expiresAtMs") ORDER BY c."createdAt" DESC), '[]'::json)
@@ -163,10 +163,10 @@ interface UserAndGrantKey {
   scopes: string[];
 }
 
-// Concurrent calls' reads share one statement (lib/db/grouped-read.ts), one row per call: the
+// Concurrent calls' reads share one statement (lib/db/grouped-statement.ts), one row per call: the
 // lookup runs once per key, as a subquery of its own (OFFSET 0 keeps the planner from turning it
 // into joins over whole tables), on the indexes a single call's statement uses.
-const readUserAndGrant = groupedRead<UserAndGrantKey, UserAndGrantRow>(() => getHotPool()!, {
+const readUserAndGrant = groupedStatement<UserAndGrantKey, UserAndGrantRow>(() => getHotPool()!, {
   name: "frontdesk-user-and-grant-grouped",
   maxKeys: 64,
   toJson: (key) => ({ ...key }),

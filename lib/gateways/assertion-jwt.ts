@@ -1,4 +1,5 @@
-// Verifies a gateway's client assertion (RFC 7523 §3) with node:crypto on a cached KeyObject.
+// Verifies a gateway's client assertion (RFC 7523 §3) with node:crypto on a cached KeyObject,
+// on libuv's threadpool.
 // Every token exchange carries a new assertion (a unique jti), so its signature cannot be
 // remembered, only its key. jose's jwtVerify goes through WebCrypto, which cost about 130 µs of CPU
 // more per RS256 verification than a synchronous crypto.verify on the same key (2048-bit,
@@ -108,12 +109,17 @@ export async function verifyAssertionJwt(token: string, claims: JWTPayload, getK
   const spec = SPECS[alg as Algorithm];
   const lastDot = token.lastIndexOf(".");
   const key = checkKey(await getKey({ ...header, alg }, { payload: token.slice(token.indexOf(".") + 1, lastDot), signature: token.slice(lastDot + 1) }), alg as Algorithm, spec);
-  let verified = false;
-  try {
-    verified = verify(spec.hash, Buffer.from(token.slice(0, lastDot), "ascii"), verifyInput(keyObjectOf(key), spec), Buffer.from(token.slice(lastDot + 1), "base64url"));
-  } catch (cause) {
-    throw new errors.JWSSignatureVerificationFailed(undefined, { cause });
-  }
+  const verified = await new Promise<boolean>((resolve, reject) => {
+    try {
+      // With a callback, node:crypto verifies on libuv's threadpool: the event loop (what limits one
+      // instance's token exchanges per second) only hands the job over.
+      verify(spec.hash, Buffer.from(token.slice(0, lastDot), "ascii"), verifyInput(keyObjectOf(key), spec), Buffer.from(token.slice(lastDot + 1), "base64url"), (err, ok) =>
+        err ? reject(new errors.JWSSignatureVerificationFailed(undefined, { cause: err })) : resolve(ok),
+      );
+    } catch (cause) {
+      reject(new errors.JWSSignatureVerificationFailed(undefined, { cause }));
+    }
+  });
   if (!verified) throw new errors.JWSSignatureVerificationFailed();
 
   const payload = claims;

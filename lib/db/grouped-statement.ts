@@ -1,17 +1,21 @@
-// Concurrent reads of one kind that are still waiting to be sent share one statement. Every
+// Concurrent statements of one kind (the user+grant read of every resolve, the client-assertion
+// jti inserts) that are still waiting to be sent share one statement. Every
 // statement sent to PostgreSQL costs its client a socket write that wakes the server (in the
 // bench's profiles of a resolve, the write of its user+grant read alone was 15% of the CPU) plus
-// the driver's per-statement work; a read that arrives while another batch is being collected
-// joins it, and the batch is one statement over all their parameters.
+// the driver's per-statement work; a call that arrives while another batch is being collected
+// joins it, and the batch is one statement over all their parameters. Several batches may be in
+// flight at once (one per pool connection): a call never waits for another batch's answer, only
+// for a connection.
 //
 // Only a read that has not been sent yet is joined: every caller of a
 // batch asked before its statement reached the database, so what it reads is at least as recent
 // as its own arrival (a revoke or a disable committed before a request arrived is seen by it).
-// Identical parameters in one batch are read once and share their rows (callers must not
-// mutate them), so a refresh storm's identical reads still cost one lookup.
+// Identical parameters in one batch are sent once and share their rows (callers must not
+// mutate them), so a refresh storm's identical reads still cost one lookup. A statement that
+// writes sees each key once per batch: see lib/gateways/replay.ts for what that means there.
 import type pg from "pg";
 
-/** A statement reading every key of a batch: `$1` is a jsonb array of the keys, each with its position `i` (0-based); each row answers the key in its `i` column. */
+/** A statement over every key of a batch: `$1` is a jsonb array of the keys, each with its position `i` (0-based); each row answers the key in its `i` column. */
 export interface GroupedStatement<K> {
   name: string;
   text: string;
@@ -28,7 +32,7 @@ interface Pending<R> {
 
 type Batch<R> = Map<string, { json: Record<string, unknown>; waiters: Pending<R>[] }>;
 
-export function groupedRead<K, R extends pg.QueryResultRow>(getPool: () => pg.Pool, statement: GroupedStatement<K>): (key: K) => Promise<R[]> {
+export function groupedStatement<K, R extends pg.QueryResultRow>(getPool: () => pg.Pool, statement: GroupedStatement<K>): (key: K) => Promise<R[]> {
   // The batch waiting for a connection: keys by their JSON (identical keys share one entry).
   let collecting: Batch<R> | null = null;
 

@@ -2,7 +2,7 @@
 // later caller must see what was committed before it asked).
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { groupedRead } from "@/lib/db/grouped-read";
+import { groupedStatement } from "@/lib/db/grouped-statement";
 import { useTestDatabase } from "../helpers/test-db";
 
 let pool: pg.Pool;
@@ -19,7 +19,7 @@ type Row = { n: string; who: string };
 
 // `n` is taken once per statement that really runs: callers of one statement see the same.
 const readWho = (text = "", maxKeys = 64) =>
-  groupedRead<string, Row>(() => pool, {
+  groupedStatement<string, Row>(() => pool, {
     name: `read-${text.length}-${maxKeys}`,
     maxKeys,
     toJson: (who) => ({ who }),
@@ -27,7 +27,7 @@ const readWho = (text = "", maxKeys = 64) =>
   });
 const read = readWho();
 
-describe("groupedRead", () => {
+describe("groupedStatement", () => {
   it("reads every key queued behind a busy pool in one statement, each caller its own key's rows", async () => {
     const busy = await pool.connect();
     const queued = [read("alice"), read("bob"), read("alice"), read("carol")];
@@ -74,7 +74,7 @@ describe("groupedRead", () => {
   });
 
   it("hands a failed statement's error to every caller in it, and serves the next read", async () => {
-    const failingRead = groupedRead<string, Row>(() => pool, { name: "bad-read", maxKeys: 64, toJson: (who) => ({ who }), text: "SELECT k.i, 1/0 AS n FROM jsonb_to_recordset($1::jsonb) AS k(i int, who text)" });
+    const failingRead = groupedStatement<string, Row>(() => pool, { name: "bad-read", maxKeys: 64, toJson: (who) => ({ who }), text: "SELECT k.i, 1/0 AS n FROM jsonb_to_recordset($1::jsonb) AS k(i int, who text)" });
     const busy = await pool.connect();
     const failing = [failingRead("erin"), failingRead("frank")];
     busy.release();
