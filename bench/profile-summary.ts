@@ -1,6 +1,9 @@
 // Summarizes a V8 CPU profile (BENCH_PROFILE=1 writes them to bench/results/profiles):
-//   npx tsx bench/profile-summary.ts <file.cpuprofile> [top=30]
-// Self time per function and per package/folder, so the hot path's costs are visible.
+//   npx tsx bench/profile-summary.ts <file.cpuprofile> [top=30] [last-seconds] [skip-end-seconds]
+// Self time per function and per package/folder, so the hot path's costs are visible. A profile
+// covers the instance's whole life; `last-seconds` (optionally ending `skip-end-seconds` before the
+// profile does) keeps one scenario's window, e.g. `... 40 10 1.5` for the token exchange of a
+// BENCH_ONLY=exchange run (its timestamps are in the bench's log).
 import { readFileSync } from "node:fs";
 
 interface ProfileNode {
@@ -14,7 +17,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [file, topArg] = process.argv.slice(2);
+const [file, topArg, lastArg, skipEndArg] = process.argv.slice(2);
 if (!file) {
   console.error("usage: profile-summary.ts <file.cpuprofile> [top]");
   process.exit(2);
@@ -23,8 +26,14 @@ const top = Number(topArg ?? 30);
 const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<number, number>();
+// Sample times (µs since the profile started) and the window kept.
+const times: number[] = [];
+profile.timeDeltas.reduce((t, d) => (times.push(t + d), t + d), 0);
+const end = (times[times.length - 1] ?? 0) - Number(skipEndArg ?? 0) * 1e6;
+const start = lastArg === undefined ? -Infinity : end - Number(lastArg) * 1e6;
 // Idle time is not work: leave it out of the totals.
 profile.samples.forEach((id, i) => {
+  if (times[i]! < start || times[i]! > end) return;
   if (byId.get(id)?.callFrame.functionName === "(idle)") return;
   self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 });

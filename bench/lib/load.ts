@@ -4,7 +4,7 @@
 // sampled during the run. Nothing here fails on a figure: unexpected statuses and socket errors
 // are counted and reported.
 import autocannon, { type AutocannonRequest } from "autocannon";
-import { groupCpuSeconds, groupRssBytes, treeCpuSeconds } from "./processes";
+import { groupCpuSeconds, groupRssBytes, machineCpuTicks, mainThreadCpuMs, pidsOf, treeCpuSeconds } from "./processes";
 
 export interface LoadScenario {
   name: string;
@@ -48,6 +48,13 @@ export interface LoadResult {
    */
   serverCpuMs: number;
   dbCpuMs: number;
+  /**
+   * CPU time per request of the server's main thread (its event loop: at 1,000 ms per second it is
+   * saturated) and the machine's idle share during the run: together they tell an instance that is
+   * out of CPU from one whose requests wait (optional: older result files lack them).
+   */
+  mainThreadCpuMs?: number;
+  machineIdlePercent?: number;
 }
 
 let databasePid: number | null = null;
@@ -110,6 +117,9 @@ export async function runLoad(s: LoadScenario): Promise<LoadResult> {
   const sampler = setInterval(() => (peak = Math.max(peak, groupRssBytes(s.serverGroup))), 250);
   const cpu0 = groupCpuSeconds(s.serverGroup);
   const db0 = databasePid ? treeCpuSeconds(databasePid) : NaN;
+  const serverPids = pidsOf({ group: s.serverGroup });
+  const main0 = mainThreadCpuMs(serverPids);
+  const machine0 = machineCpuTicks();
   let raw: RawRun;
   try {
     raw = await runOnce(s.url, s.connections, s.durationSeconds, s.requests, s.maxRequests);
@@ -120,6 +130,7 @@ export async function runLoad(s: LoadScenario): Promise<LoadResult> {
   const count = raw.latencies.length;
   const serverCpuMs = ((groupCpuSeconds(s.serverGroup) - cpu0) * 1000) / count;
   const dbCpuMs = databasePid ? ((treeCpuSeconds(databasePid) - db0) * 1000) / count : NaN;
+  const machine1 = machineCpuTicks();
   const unexpected = Object.entries(raw.statuses).reduce((sum, [code, c]) => (Number(code) === s.expectStatus ? sum : sum + c), 0);
   return {
     name: s.name,
@@ -136,6 +147,8 @@ export async function runLoad(s: LoadScenario): Promise<LoadResult> {
     rssMb: peak / 1e6,
     serverCpuMs,
     dbCpuMs,
+    mainThreadCpuMs: (mainThreadCpuMs(serverPids) - main0) / count,
+    machineIdlePercent: (100 * (machine1.idle - machine0.idle)) / Math.max(1, machine1.total - machine0.total),
   };
 }
 

@@ -84,15 +84,33 @@ export function pidsOf(which: { group: number } | { tree: number }): number[] {
  * counts in 10 ms ticks. A process that ended meanwhile counts zero.
  */
 export function cpuMsOfThreads(pids: readonly number[]): number {
+  return cpuMsOfThreadsNamed(pids, (pid) => readdirSync(`/proc/${pid}/task`));
+}
+
+/**
+ * CPU time so far of the main thread of each of `pids`, in ms: a Node process's event loop, which
+ * bounds what one instance can serve (its other threads are GC, the threadpool and the compiler).
+ */
+export function mainThreadCpuMs(pids: readonly number[]): number {
+  return cpuMsOfThreadsNamed(pids, (pid) => [pid]);
+}
+
+function cpuMsOfThreadsNamed(pids: readonly number[], threadsOf: (pid: number) => (number | string)[]): number {
   let ns = 0;
   for (const pid of pids) {
     try {
-      for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      for (const tid of threadsOf(pid)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
     } catch {
       // ended while we looked
     }
   }
   return ns / 1e6;
+}
+
+/** The machine's idle and total CPU time so far (all cores, clock ticks), from /proc/stat. */
+export function machineCpuTicks(): { idle: number; total: number } {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { idle: (fields[3] ?? 0) + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
 }
 
 /** 1-minute load average. */

@@ -120,11 +120,11 @@ const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("e
 
 function loadTable(rows: LoadResult[]): string[] {
   const lines = [
-    "| scenario | conns | req/s | p50 ms | p99 ms | p99.9 ms | errors | server RSS MB | server CPU ms/req | PostgreSQL CPU ms/req |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| scenario | conns | req/s | p50 ms | p99 ms | p99.9 ms | errors | server RSS MB | server CPU ms/req | server main thread ms/req | PostgreSQL CPU ms/req | machine idle % |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
-    lines.push(`| ${r.name} | ${r.connections} | ${int(r.rps)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.p999, 2)} | ${r.errors} | ${int(r.rssMb)} | ${f(r.serverCpuMs, 3)} | ${f(r.dbCpuMs, 3)} |`);
+    lines.push(`| ${r.name} | ${r.connections} | ${int(r.rps)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.p999, 2)} | ${r.errors} | ${int(r.rssMb)} | ${f(r.serverCpuMs, 3)} | ${f(r.mainThreadCpuMs ?? NaN, 3)} | ${f(r.dbCpuMs, 3)} | ${f(r.machineIdlePercent ?? NaN, 0)} |`);
   }
   return lines;
 }
