@@ -4,7 +4,7 @@
 import { appendUnauthenticatedFailure } from "@/lib/audit/failure-windows";
 import { isDatabaseUnavailable } from "@/lib/db/unavailable";
 import { AppError } from "@/lib/errors";
-import { authenticateGateway, type AuthenticatedGateway, type GatewayAuthFailureDetails } from "@/lib/gateways/authenticate";
+import { authenticateGatewayPending, type AuthenticatedGateway, type GatewayAuthFailureDetails } from "@/lib/gateways/authenticate";
 import { clientAddress } from "@/lib/http-edge/client-address";
 import { newId } from "@/lib/ids";
 import { log } from "@/lib/log";
@@ -25,6 +25,12 @@ export interface GatewayRouteContext<R = ApiRequest> {
   form: URLSearchParams;
   /** JSON body (REST routes). */
   body: unknown;
+  /**
+   * Settles when the gateway's authentication is complete: already settled, unless the route
+   * overlaps a client assertion's single use (`overlapSingleUse`); then the handler may do
+   * read-only work meanwhile and awaits this before anything with an effect.
+   */
+  authenticated: Promise<void>;
 }
 
 /**
@@ -45,6 +51,12 @@ export interface GatewayRouteOptions {
    * uses another one: there, Authorization is the original request's (the user's token).
    */
   credentialHeader?: string;
+  /**
+   * The handler starts while a client assertion's jti is being stored (one committed insert),
+   * instead of after: the token endpoint, whose handler awaits `authenticated` before any effect.
+   * A replay is refused as one whatever the handler did meanwhile.
+   */
+  overlapSingleUse?: boolean;
 }
 
 export const CLIENT_AUTH_PARAMS = ["client_id", "client_secret", "client_assertion", "client_assertion_type"] as const;
@@ -172,29 +184,50 @@ function run<R, Out>(
       } else if (opts.body === "json") {
         body = readJson(api);
       }
+      // A refused credential: counted toward the failure limits (beyond them the answer is 429
+      // instead of 401, lib/rate-limit) and audited.
+      const refuse = async (e: unknown): Promise<never> => {
+        if (!(e instanceof AppError) || e.code !== "invalid_client") throw e;
+        const details = e.details as unknown as GatewayAuthFailureDetails | undefined;
+        const limited = await recordAuthFailure(clientAddress(api.headers), details?.gatewayId ?? null);
+        await auditAuthFailure(e, requestId, api);
+        throw limited ?? e;
+      };
       let gateway: AuthenticatedGateway;
+      let authenticated: Promise<void>;
       try {
-        gateway = await withSpan("auth.gateway", {}, async (span) => {
-          const authenticated = await authenticateGateway({
+        const pending = await withSpan("auth.gateway", {}, async (span) => {
+          const p = await authenticateGatewayPending({
             authorization: api.headers.get(opts.credentialHeader ?? "authorization"),
             form: creds,
             allowBearerAssertion: opts.style === "api",
           });
-          span.setAttributes({ "frontdesk.gateway_id": authenticated.id });
-          return authenticated;
+          span.setAttributes({ "frontdesk.gateway_id": p.gateway.id });
+          return p;
         });
+        gateway = pending.gateway;
+        // Calls per gateway: counted in memory, shared about once a second (no query here); only
+        // an authenticated call counts.
+        const countCall = () => {
+          const overLimit = limitGatewayCall(pending.gateway.id);
+          if (overLimit) throw overLimit;
+        };
+        if (pending.singleUse && opts.overlapSingleUse) {
+          authenticated = pending.singleUse.catch(refuse).then(countCall);
+        } else {
+          await pending.singleUse;
+          authenticated = Promise.resolve();
+          countCall();
+        }
       } catch (e) {
-        if (!(e instanceof AppError) || e.code !== "invalid_client") throw e;
-        const details = e.details as unknown as GatewayAuthFailureDetails | undefined;
-        // Beyond the shared failure limits the answer is 429 instead of 401 (lib/rate-limit).
-        const limited = await recordAuthFailure(clientAddress(api.headers), details?.gatewayId ?? null);
-        await auditAuthFailure(e, requestId, api);
-        throw limited ?? e;
+        return await refuse(e);
       }
-      // Calls per gateway: counted in memory, shared about once a second (no query here).
-      const overLimit = limitGatewayCall(gateway.id);
-      if (overLimit) throw overLimit;
-      const out = await handler({ req, requestId, gateway, form, body });
+      const handled = handler({ req, requestId, gateway, form, body, authenticated });
+      // Both settle before the answer; an authentication refused meanwhile is the answer.
+      const [result, auth] = await Promise.allSettled([handled, authenticated]);
+      if (auth.status === "rejected") throw auth.reason;
+      if (result.status === "rejected") throw result.reason;
+      const out = result.value;
       // Handlers answer non-2xx only with an elicitation (consent needed); errors are thrown.
       const status = answers.status(out);
       decide(status >= 200 && status < 300 ? "allow" : "elicitation");

@@ -53,6 +53,12 @@ export interface ResolveRequest {
    * delegation call): cross-app access may present it to the IdP (lib/cross-app/obtain.ts).
    */
   subjectToken?: string;
+  /**
+   * Settles when the caller is fully authenticated (a client assertion's single use, stored while
+   * this reads: lib/gateway-api/gateway-route.ts overlapSingleUse). Nothing here with an effect
+   * (refresh, elicitation, audit, answer) starts before it.
+   */
+  authenticated?: Promise<void>;
 }
 
 export type ResolveOutcome =
@@ -285,7 +291,7 @@ export async function resolveCredential(req: ResolveRequest): Promise<ResolveOut
   const { actor } = req;
   // Consent is per requester: the gateway and the verified agent (never an unverified label).
   const requester: Requester = { gatewayId: gateway.id, agentId: req.actor?.agentId ?? null };
-  const [lookup, rules] = await Promise.all([findUserAndGrant(subject, provider.id, gateway, requester, scopes), loadPolicyRules(provider.id, gateway.id)]);
+  const [lookup, rules] = await Promise.all([findUserAndGrant(subject, provider.id, gateway, requester, scopes), loadPolicyRules(provider.id, gateway.id), req.authenticated]);
   // Reuse candidates read with the grant hold until the call waits on something else (below).
   let reuseCandidates = lookup.reuseCandidates;
   const claimed = req.context;

@@ -234,11 +234,20 @@ async function handleJwtBearer(ctx: { req: ApiRequest; form: URLSearchParams; ga
   return answer(outcome, provider, requestStateBinding(call), retry);
 }
 
-export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", style: "oauth" }, async ({ req, form, gateway, requestId }) => {
-  if (grantTypeOf(form) === "jwt_bearer") return handleJwtBearer({ req, form, gateway, requestId });
+// The client assertion's single use is still being stored when this starts (overlapSingleUse):
+// parsing, the provider and the subject token are read-only, and resolveCredential awaits
+// `authenticated` with its first read. Delegation, actor tokens, retries and ID-JAGs have effects
+// of their own (audited refusals, consumed tokens, waits), so they wait for it first.
+export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", style: "oauth", overlapSingleUse: true }, async ({ req, form, gateway, requestId, authenticated }) => {
+  if (grantTypeOf(form) === "jwt_bearer") {
+    await authenticated;
+    return handleJwtBearer({ req, form, gateway, requestId });
+  }
   const params = parseExchangeForm(form);
   const provider = await findTargetProvider({ resources: params.resources, audiences: params.audiences });
   checkBearerTarget(provider);
+  const plain = params.delegationId === undefined && params.actor === undefined && params.requestState === undefined;
+  if (!plain) await authenticated;
   const subject =
     params.delegationId !== undefined
       ? await subjectOfDelegation(params.delegationId, { gatewayId: gateway.id, providerId: provider.id, action: "token_exchange", requestId, authMethod: gateway.usedMethod })
@@ -261,6 +270,7 @@ export const handleTokenRequest = gatewayRoute({ name: "token", body: "form", st
     context: {},
     requestId,
     subjectToken: params.delegationId === undefined ? params.subjectToken : undefined,
+    authenticated,
   });
   return answer(outcome, provider, requestStateBinding(call), retry);
 });

@@ -178,7 +178,14 @@ async function authenticateSecret(clientId: string, secret: string, usedMethod: 
   return toAuthenticated(gateway, usedMethod);
 }
 
-export async function verifyClientAssertion(assertion: string, expectedClientId?: string): Promise<AuthenticatedGateway> {
+/** A gateway whose credential checked out, and the check still running: a client assertion's single use (null for a secret). */
+export interface PendingAuthentication {
+  gateway: AuthenticatedGateway;
+  /** Rejects with invalid_client (assertion_replayed) when the assertion's jti was used before. */
+  singleUse: Promise<void> | null;
+}
+
+async function verifyClientAssertion(assertion: string, expectedClientId?: string): Promise<PendingAuthentication> {
   if (assertion.length > MAX_ASSERTION_LENGTH || assertion.split(".").length !== 3) {
     throw fail("client_assertion is not a signed JWT", "malformed_assertion", null);
   }
@@ -225,9 +232,10 @@ export async function verifyClientAssertion(assertion: string, expectedClientId?
   if (typeof jti !== "string" || jti.length === 0 || jti.length > 256) {
     throw fail("client_assertion jti is invalid", "assertion_jti", gateway.id);
   }
-  const fresh = await consumeAssertionId(gateway.id, jti, new Date((exp + CLOCK_SKEW_SECONDS) * 1000));
-  if (!fresh) throw fail("client_assertion has already been used", "assertion_replayed", gateway.id);
-  return toAuthenticated(gateway, "private_key_jwt");
+  const singleUse = consumeAssertionId(gateway.id, jti, new Date((exp + CLOCK_SKEW_SECONDS) * 1000)).then((fresh) => {
+    if (!fresh) throw fail("client_assertion has already been used", "assertion_replayed", gateway.id);
+  });
+  return { gateway: toAuthenticated(gateway, "private_key_jwt"), singleUse };
 }
 
 /**
@@ -236,6 +244,18 @@ export async function verifyClientAssertion(assertion: string, expectedClientId?
  * (or, on JSON endpoints, Bearer) credential is refused, not ignored.
  */
 export async function authenticateGateway(creds: ClientCredentials): Promise<AuthenticatedGateway> {
+  const { gateway, singleUse } = await authenticateGatewayPending(creds);
+  await singleUse;
+  return gateway;
+}
+
+/**
+ * authenticateGateway, answering as soon as the credential checked out: a client assertion's
+ * single use (a committed insert, lib/gateways/replay.ts) is still running in `singleUse`. The
+ * caller may do read-only work meanwhile, and must await it before anything with an effect and
+ * before answering (lib/gateway-api/gateway-route.ts).
+ */
+export async function authenticateGatewayPending(creds: ClientCredentials): Promise<PendingAuthentication> {
   const form = creds.form ?? {};
   const header = creds.authorization?.trim() ?? "";
   const usesAssertion = form.client_assertion !== undefined || form.client_assertion_type !== undefined;
@@ -255,7 +275,7 @@ export async function authenticateGateway(creds: ClientCredentials): Promise<Aut
     if (form.client_id !== undefined && form.client_id !== parsed.clientId) {
       throw fail("client_id does not match the Basic credentials", "client_id_mismatch", null, true);
     }
-    return authenticateSecret(parsed.clientId, parsed.secret, "client_secret_basic");
+    return { gateway: await authenticateSecret(parsed.clientId, parsed.secret, "client_secret_basic"), singleUse: null };
   }
   if (scheme === "bearer") {
     const assertion = BEARER.exec(header)?.[1];
@@ -272,7 +292,7 @@ export async function authenticateGateway(creds: ClientCredentials): Promise<Aut
   if (usesPostSecret) {
     if (!form.client_id) throw fail("client_id is required with client_secret", "missing_client_id", null);
     if (!form.client_secret) throw fail("client_secret is empty", "malformed_secret", null);
-    return authenticateSecret(form.client_id, form.client_secret, "client_secret_post");
+    return { gateway: await authenticateSecret(form.client_id, form.client_secret, "client_secret_post"), singleUse: null };
   }
   throw fail("Client authentication is required", "no_credentials", null, true);
 }

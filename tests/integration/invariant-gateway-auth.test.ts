@@ -72,6 +72,46 @@ describe("client assertions under concurrency", () => {
     expect(replays).toBe(windows.length);
     expect(windows.reduce((n, w) => n + w.count, 0)).toBe(11);
   });
+
+  // The token endpoint reads while the jti is being stored (gateway-route.ts overlapSingleUse):
+  // a replay must still have no effect. A user without a connection makes the one effect visible:
+  // an elicitation with its audited decision.
+  it("a replayed assertion at the token endpoint has no effect: one elicitation and one decision for 12 concurrent uses", async () => {
+    const { handleTokenRequest } = await import("@/lib/gateway-api/token-exchange");
+    const { flushAudit } = await import("@/lib/audit/append");
+    const { getDb } = await import("@/lib/db/client");
+    const db = await getDb();
+    const base = bed.frontdeskUrl;
+    const sub = `nobody-${Date.now()}`;
+    const subjectToken = await bed.idp.signSubjectToken({ sub, aud: SUBJECT_AUDIENCE });
+    const assertion = await signClientAssertion(bed.jwt, base);
+    const send = () =>
+      handleTokenRequest(
+        tokenRequest(base, [
+          ["grant_type", TOKEN_EXCHANGE_GRANT],
+          ["subject_token", subjectToken],
+          ["subject_token_type", ACCESS_TOKEN_TYPE],
+          ["audience", "notes"],
+          ["client_assertion_type", CLIENT_ASSERTION_TYPE],
+          ["client_assertion", assertion],
+        ]),
+      );
+    const responses = await Promise.all(Array.from({ length: 12 }, send));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 400)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(11);
+    const consent = await responses.find((r) => r.status === 400)!.json();
+    expect(consent.error).toBe("interaction_required");
+    await flushAudit();
+    const decisions = await db.auditEvent.findMany({ where: { action: "token_exchange", gatewayId: bed.jwt.id, context: { path: ["subject", "subject"], equals: sub } } });
+    expect(decisions).toHaveLength(1);
+    expect(await db.elicitation.count({ where: { userSubject: sub } })).toBe(1);
+    // Sent again later, alone: a replay, and still nothing more happens.
+    expect((await send()).status).toBe(401);
+    await flushAudit();
+    expect(await db.auditEvent.count({ where: { action: "token_exchange", gatewayId: bed.jwt.id, context: { path: ["subject", "subject"], equals: sub } } })).toBe(1);
+    expect(await db.elicitation.count({ where: { userSubject: sub } })).toBe(1);
+  });
 });
 
 describe("strict client credentials", () => {
