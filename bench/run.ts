@@ -23,7 +23,7 @@ import { reportPgStats, startPgStats, type PgSnapshot } from "./lib/pg-stats";
 import { startBenchDatabase } from "./lib/postgres";
 import { runOpenLoop } from "./lib/open-loop";
 import { renderOpenLoopSvg } from "./lib/plot";
-import { cpuMsOfThreads, groupRssBytes, loadAverage, pidsOf, startChildServer } from "./lib/processes";
+import { cpuMsOfThreads, groupRssBytes, loadAverage, machineCpuTicks, pidsOf, startChildServer } from "./lib/processes";
 import { renderMarkdown, writeResults, type BenchResults, type LongPollResult, type MemoryAfter, type OpenLoopRow, type StormCpu, type StormResult, type Target } from "./lib/report";
 import { startCommandArgs } from "./lib/start-command";
 
@@ -148,6 +148,7 @@ function machine(postgres: string) {
 
 async function main() {
   const startedAt = new Date().toISOString();
+  const cpuBefore = machineCpuTicks();
   log(`load average ${loadAverage()} on ${os.cpus().length} cores (measure on an idle machine for comparable figures)`);
   build();
 
@@ -574,6 +575,8 @@ async function main() {
   }
   results.targets = targets(results, resolveSmall, exchange);
   results.machine.loadAverageAfter = loadAverage();
+  const cpuAfter = machineCpuTicks();
+  results.machine.stealPercent = (100 * (cpuAfter.steal - cpuBefore.steal)) / Math.max(1, cpuAfter.total - cpuBefore.total);
   results.finishedAt = new Date().toISOString();
   const written = writeResults(results, path.join("bench", "results"));
   if (results.openLoop.length > 0) {

@@ -107,10 +107,14 @@ function cpuMsOfThreadsNamed(pids: readonly number[], threadsOf: (pid: number) =
   return ns / 1e6;
 }
 
-/** The machine's idle and total CPU time so far (all cores, clock ticks), from /proc/stat. */
-export function machineCpuTicks(): { idle: number; total: number } {
+/**
+ * The machine's idle, stolen (by the hypervisor, for other guests) and total CPU time so far (all
+ * cores, clock ticks), from /proc/stat.
+ */
+export function machineCpuTicks(): { idle: number; steal: number; total: number } {
   const fields = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return { idle: (fields[3] ?? 0) + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
+  // user nice system idle iowait irq softirq steal guest guest_nice; guest time is inside user.
+  return { idle: (fields[3] ?? 0) + (fields[4] ?? 0), steal: fields[7] ?? 0, total: fields.slice(0, 8).reduce((a, b) => a + b, 0) };
 }
 
 /** 1-minute load average. */

@@ -14,6 +14,8 @@ export interface Machine {
   postgres: string;
   loadAverageBefore: number;
   loadAverageAfter?: number;
+  /** Share of the machine's CPU time the hypervisor gave other guests during the run (/proc/stat steal). */
+  stealPercent?: number;
 }
 
 export interface StormResult {
@@ -176,7 +178,7 @@ export function renderMarkdown(r: BenchResults): string {
     `Frontdesk benchmark, ${r.startedAt} (${((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 60000).toFixed(1)} min)`,
     "",
     `Machine: ${m.cpu}, ${m.cores} cores, ${f(m.memoryGb, 0)} GB, ${m.os}, Node ${m.node}; PostgreSQL: ${m.postgres}; ` +
-      `load average ${f(m.loadAverageBefore, 2)} before, ${f(m.loadAverageAfter ?? NaN, 2)} after. ` +
+      `load average ${f(m.loadAverageBefore, 2)} before, ${f(m.loadAverageAfter ?? NaN, 2)} after; CPU time stolen by the hypervisor during the run ${f(m.stealPercent ?? NaN, 1)}%. ` +
       `Load generator (autocannon) in the same machine, 127.0.0.1.`,
     "",
     ...loadTable(r.load),
