@@ -77,13 +77,17 @@ async function approveElsewhere(browser: Browser, elicitationUrl: string): Promi
   await alice.page.route(
     (url) => url.origin === upstreamOrigin && url.pathname === "/auth",
     async (route) => {
-      authorizationUrl = route.request().url();
+      const url = route.request().url();
       await route.abort();
+      // Known only once the abort took effect: a route removed before it let the request through
+      // now and then, and alice's page went on to the upstream's login while the test had moved on
+      // (its next goto "interrupted by another navigation").
+      authorizationUrl = url;
     },
   );
   await alice.page.getByRole("button", { name: /Approve and continue/ }).click();
   await expect.poll(() => authorizationUrl).toContain("code_challenge_method=S256");
-  await alice.page.unrouteAll();
+  await alice.page.unrouteAll({ behavior: "wait" });
   expect(new URL(authorizationUrl).searchParams.get("redirect_uri")).toBe(`${env.frontdesk.url}/api/oauth/callback/${UPSTREAM_PROVIDER_SLUG}`);
 
   const elsewhere = await browser.newContext();
