@@ -4,9 +4,9 @@
 // On PostgreSQL the inserts of concurrent requests are grouped (lib/db/grouped-statement.ts): one
 // committing `INSERT ... ON CONFLICT DO NOTHING` per batch on the hot-path pool, committed before
 // any caller of the batch gets its answer, so single use holds across instances exactly as with
-// one INSERT per request. Batches do not wait for each other: with one batch in flight at a time,
-// every token exchange waited for a whole extra WAL flush on top of its own (npm run bench: the
-// instance's event loop was not saturated, the requests were queued behind commits). The same key
+// one INSERT per request. Batches do not wait for each other (one per hot-path connection): with
+// one batch in flight at a time, a request could wait for another batch's commit before its own
+// was sent, while the instance had CPU to spare (npm run bench, machine idle column). The same key
 // twice in one process at once is answered here, not sent: a batch sends each key once and its
 // callers would share the answer, and of two concurrent uses only one may be fresh.
 // On the embedded database each insert goes through Prisma.

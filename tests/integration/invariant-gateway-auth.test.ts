@@ -34,6 +34,18 @@ afterAll(async () => {
   await bed?.close();
 });
 
+/** A token exchange for the notes provider, authenticated with `assertion` (private_key_jwt). */
+function exchangeRequest(subjectToken: string, assertion: string) {
+  return tokenRequest(bed.frontdeskUrl, [
+    ["grant_type", TOKEN_EXCHANGE_GRANT],
+    ["subject_token", subjectToken],
+    ["subject_token_type", ACCESS_TOKEN_TYPE],
+    ["audience", "notes"],
+    ["client_assertion_type", CLIENT_ASSERTION_TYPE],
+    ["client_assertion", assertion],
+  ]);
+}
+
 describe("client assertions under concurrency", () => {
   it("the same assertion sent 12 times at once, to the token endpoint and to resolve, succeeds exactly once", async () => {
     const { handleTokenRequest } = await import("@/lib/gateway-api/token-exchange");
@@ -41,17 +53,7 @@ describe("client assertions under concurrency", () => {
     const base = bed.frontdeskUrl;
     const subjectToken = await bed.idp.signSubjectToken({ sub: "alice", aud: SUBJECT_AUDIENCE });
     const assertion = await signClientAssertion(bed.jwt, base);
-    const viaToken = () =>
-      handleTokenRequest(
-        tokenRequest(base, [
-          ["grant_type", TOKEN_EXCHANGE_GRANT],
-          ["subject_token", subjectToken],
-          ["subject_token_type", ACCESS_TOKEN_TYPE],
-          ["audience", "notes"],
-          ["client_assertion_type", CLIENT_ASSERTION_TYPE],
-          ["client_assertion", assertion],
-        ]),
-      );
+    const viaToken = () => handleTokenRequest(exchangeRequest(subjectToken, assertion));
     const viaResolve = () => handleResolve(resolveRequest(base, { subject_token: subjectToken, provider: "notes" }, { authorization: `Bearer ${assertion}` }));
     const responses = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? viaToken() : viaResolve())));
     const statuses = responses.map((r) => r.status).sort();
@@ -85,17 +87,7 @@ describe("client assertions under concurrency", () => {
     const sub = `nobody-${Date.now()}`;
     const subjectToken = await bed.idp.signSubjectToken({ sub, aud: SUBJECT_AUDIENCE });
     const assertion = await signClientAssertion(bed.jwt, base);
-    const send = () =>
-      handleTokenRequest(
-        tokenRequest(base, [
-          ["grant_type", TOKEN_EXCHANGE_GRANT],
-          ["subject_token", subjectToken],
-          ["subject_token_type", ACCESS_TOKEN_TYPE],
-          ["audience", "notes"],
-          ["client_assertion_type", CLIENT_ASSERTION_TYPE],
-          ["client_assertion", assertion],
-        ]),
-      );
+    const send = () => handleTokenRequest(exchangeRequest(subjectToken, assertion));
     const responses = await Promise.all(Array.from({ length: 12 }, send));
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 400)).toHaveLength(1);
