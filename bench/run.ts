@@ -54,7 +54,8 @@ const only = new Set((process.env.BENCH_ONLY ?? "").split(",").map((x) => x.trim
 const want = (key: string) => only.size === 0 || only.has(key);
 
 // BENCH_PG_STATEMENTS=1: pg_stat_statements in the throwaway cluster, and a per-request report of
-// what PostgreSQL did in both growth runs (bench/lib/pg-stats.ts). Off in a full run.
+// what PostgreSQL did in resolve, token exchange and both growth runs (bench/lib/pg-stats.ts), with
+// instance A's audit group-commit batches (count, events and time each). Off in a full run.
 const pgStatements = process.env.BENCH_PG_STATEMENTS === "1" && !process.env.BENCH_DATABASE_URL;
 
 const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -114,21 +115,36 @@ async function startFrontdeskServer(kind: ServerKind, env: Record<string, string
   return { ...server, port, metricsPort, publicUrl: `http://localhost:${port}` };
 }
 
+/** One sample of an instance's metrics endpoint (lib/observability/metrics.ts; NaN where absent). */
+async function metricsOf(server: { metricsPort: number }): Promise<(name: string) => number> {
+  const text = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`).then((r) => (r.ok ? r.text() : ""), () => "");
+  return (name) => {
+    const m = new RegExp(`^frontdesk_${name.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+}
+
 /** RSS of the instance's process group, and V8's heap and external memory from its metrics endpoint. */
 async function memoryOf(instance: string, server: { pid: number; metricsPort: number }): Promise<MemoryAfter> {
   const rssMb = groupRssBytes(server.pid) / 1e6;
-  const text = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`).then((r) => (r.ok ? r.text() : ""), () => "");
-  // prom-client's default metrics, with Frontdesk's prefix (lib/observability/metrics.ts).
-  const gauge = (name: string) => {
-    const m = new RegExp(`^frontdesk_${name} (\\S+)$`, "m").exec(text);
-    return m ? Number(m[1]) / 1e6 : NaN;
-  };
+  // prom-client's default metrics, with Frontdesk's prefix.
+  const metric = await metricsOf(server);
   return {
     instance,
     rssMb,
-    heapUsedMb: gauge("nodejs_heap_size_used_bytes"),
-    heapTotalMb: gauge("nodejs_heap_size_total_bytes"),
-    externalMb: gauge("nodejs_external_memory_bytes"),
+    heapUsedMb: metric("nodejs_heap_size_used_bytes") / 1e6,
+    heapTotalMb: metric("nodejs_heap_size_total_bytes") / 1e6,
+    externalMb: metric("nodejs_external_memory_bytes") / 1e6,
+  };
+}
+
+/** The instance's audit group-commit totals so far: batches, events, seconds. */
+async function auditBatchTotals(server: { metricsPort: number }) {
+  const metric = await metricsOf(server);
+  return {
+    batches: metric(`audit_commit_duration_seconds_count{result="ok"}`),
+    events: metric("audit_batch_events_sum"),
+    seconds: metric(`audit_commit_duration_seconds_sum{result="ok"}`),
   };
 }
 
@@ -317,16 +333,27 @@ async function main() {
   log("resolve");
   const resolveReq = { method: "POST", path: "/api/v1/resolve", headers: { "content-type": "application/json", authorization: basicHeader } };
   let pgBefore: PgSnapshot | null = null;
+  let auditBefore: Awaited<ReturnType<typeof auditBatchTotals>> | null = null;
   const pgStatsFrom = pgStatements
     ? {
         beforeMeasure: async () => {
           pgBefore = await startPgStats(db.url);
+          auditBefore = await auditBatchTotals(a!);
         },
       }
     : {};
   const logPgStats = async (what: string, load: LoadResult) => {
     if (pgBefore) log(`PostgreSQL during "${what}":\n${await reportPgStats(db.url, pgBefore, load.requests)}`);
+    if (auditBefore) {
+      const now = await auditBatchTotals(a!);
+      const batches = now.batches - auditBefore.batches;
+      log(
+        `audit group commit during "${what}" (instance A's metrics): ${batches} batches, ` +
+          `${((now.events - auditBefore.events) / batches).toFixed(1)} events and ${((1000 * (now.seconds - auditBefore.seconds)) / batches).toFixed(2)} ms each`,
+      );
+    }
     pgBefore = null;
+    auditBefore = null;
   };
   const resolveSmall = await runLoad({
     ...loadBase,
@@ -406,9 +433,9 @@ async function main() {
       count: needed,
       threads: Math.max(1, os.cpus().length),
     });
-    log("token exchange");
-    let nextAssertion = 0;
-    const exchangeForm = (i: number) =>
+    // Every form is built before the run, so that the load generator (on the same cores) spends
+    // no more per request than it does for resolve's prepared bodies.
+    const forms = assertions.map((assertion, i) =>
       new URLSearchParams({
         grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
         subject_token: smallTokens[i % smallTokens.length]!,
@@ -416,8 +443,11 @@ async function main() {
         audience: seed.PROVIDER_SLUG,
         scope: seed.SCOPE,
         client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        client_assertion: assertions[i] ?? "exhausted",
-      }).toString();
+        client_assertion: assertion,
+      }).toString(),
+    );
+    log("token exchange");
+    let nextAssertion = 0;
     const warmupShare = Math.floor(needed * (settings.warmupSeconds / (settings.durationSeconds + settings.warmupSeconds)));
     exchange = await runLoad({
       ...loadBase,
@@ -430,7 +460,7 @@ async function main() {
       maxRequests: needed - warmupShare - settings.connections * 2,
       requests: generatedBodies(
         { method: "POST", path: "/oauth/token", headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" } },
-        () => exchangeForm(nextAssertion++),
+        () => forms[nextAssertion++] ?? "exhausted",
       ),
     });
     results.load.push(exchange);
