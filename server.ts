@@ -263,9 +263,18 @@ async function main() {
   });
   installEdgeListeners(server);
   server.keepAliveTimeout = 5_000;
-  server.listen(port, hostname, () => {
-    console.log(`Frontdesk listening on http://${hostname}:${port} (gateway API direct, everything else Next.js)`);
+  // A port that cannot be bound (in use, not permitted) ends start-up with exit 1. Without this the
+  // listen error is an uncaught exception, which Next's handler only logs: the process would live
+  // on, listening nowhere, until an orchestrator's readiness check gave up on it.
+  await new Promise<void>((resolve, reject) => {
+    const refused = (error: Error) => reject(new Error(`Frontdesk cannot start: cannot listen on ${hostname}:${port}: ${error.message}`));
+    server.once("error", refused);
+    server.listen(port, hostname, () => {
+      server.off("error", refused);
+      resolve();
+    });
   });
+  console.log(`Frontdesk listening on http://${hostname}:${port} (gateway API direct, everything else Next.js)`);
   // SIGTERM (orchestrator, load balancer roll): drain as lib/server/graceful-shutdown.ts says.
   // SIGINT (Ctrl-C at a terminal): the same, without waiting for a load balancer to notice.
   process.once("SIGTERM", () => shutdown.begin());

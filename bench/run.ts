@@ -91,6 +91,11 @@ function profileFlags(): string[] {
  * read for the memory table at the end.
  */
 async function startFrontdeskServer(kind: ServerKind, env: Record<string, string>) {
+  const { withFreePortRetry } = await import("@/tests/helpers/postgres-cluster");
+  return withFreePortRetry(() => startFrontdeskServerOnce(kind, env));
+}
+
+async function startFrontdeskServerOnce(kind: ServerKind, env: Record<string, string>) {
   const { freePort } = await import("@/tests/helpers/postgres-cluster");
   const [port, metricsPort] = [await freePort(), await freePort()];
   const listen = ["--hostname", "127.0.0.1", "--port", String(port)];

@@ -7,6 +7,7 @@
 // for a moment when the hook's check ends the process (measured; see docs/security.md).
 // No browser; a build is needed, hence e2e.
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -25,8 +26,7 @@ interface Exit {
  * Runs server.ts until it exits (or 45 s pass, then it is killed). With `whenListening`, that is
  * called once the server listens (its port given), and the server is killed when it returns.
  */
-function runServer(env: Record<string, string>, whenListening?: (port: number) => Promise<void>): Promise<Exit> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+function runServer(env: Record<string, string>, whenListening?: (port: number) => Promise<void>, port = 20_000 + Math.floor(Math.random() * 20_000)): Promise<Exit> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["dist/server.js", "--hostname", "127.0.0.1", "--port", String(port)], {
       env: {
@@ -112,5 +112,22 @@ test("with the KEKs in a PKCS#11 token (SoftHSM2): token missing or wrong PIN ex
     for (const run of [missing, wrongPin, served]) expect(run.output).not.toContain(pin);
   } finally {
     hsm.cleanup();
+  }
+});
+
+test("on a port another process holds, the production server exits 1 at once and says so", async () => {
+  test.setTimeout(120_000);
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  const port = (holder.address() as { port: number }).port;
+  try {
+    const databaseUrl = await createTestDatabase(process.env.E2E_PG_ADMIN_URL!);
+    // Without the listen error handled, Next's uncaughtException handler kept the process alive,
+    // listening nowhere, until runServer's 45 s kill: code null, not 1.
+    const taken = await runServer({ DATABASE_URL: databaseUrl, FRONTDESK_KEYS: `v1:${randomBytes(32).toString("base64")}` }, undefined, port);
+    expect(taken).toMatchObject({ code: 1, listened: false });
+    expect(taken.output).toContain(`Frontdesk cannot start: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE`);
+  } finally {
+    await new Promise((resolve) => holder.close(resolve));
   }
 });

@@ -4,7 +4,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { freePort } from "./postgres-cluster";
+import { freePort, withFreePortRetry } from "./postgres-cluster";
 
 export interface FrontdeskServer {
   /** Base URL using `localhost` (next-auth callbacks must match it; see toolchain.md). */
@@ -42,6 +42,11 @@ export function ensureBuild(dir: string): void {
 }
 
 export async function startFrontdesk(opts: { env: Record<string, string>; distDir?: string; port?: number }): Promise<FrontdeskServer> {
+  // The server exits 1 on a port in use (server.ts); a port of freePort's may be taken meanwhile.
+  return opts.port === undefined ? withFreePortRetry(() => startFrontdeskOn(opts)) : startFrontdeskOn(opts);
+}
+
+async function startFrontdeskOn(opts: { env: Record<string, string>; distDir?: string; port?: number }): Promise<FrontdeskServer> {
   const dir = opts.distDir ?? distDir();
   if (!existsSync(path.join(dir, "BUILD_ID")) || !existsSync(path.join("dist", "server.js"))) {
     throw new Error(`No build in ${dir} and dist/: run \`FRONTDESK_DIST_DIR=${dir} npm run build\` first (npm test builds).`);

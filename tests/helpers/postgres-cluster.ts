@@ -41,6 +41,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Starts a server on a port freePort found free, trying again (on new ports) up to three times when
+ * the port was taken before the server bound it, by another server or by the local end of an
+ * outgoing connection: `start` must fail with the server's EADDRINUSE in its error.
+ */
+export async function withFreePortRetry<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(error))) throw error;
+    }
+  }
+}
+
 export async function startPostgresCluster(): Promise<PostgresCluster> {
   const bin = findPostgresBin();
   const dir = mkdtempSync(path.join(os.tmpdir(), "frontdesk-pg-"));
