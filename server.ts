@@ -214,6 +214,11 @@ async function streamResponse(res: ServerResponse, response: Response, extraHead
 }
 
 async function main() {
+  // When the reader of stdout or stderr goes away (a log shipper restarts, a supervisor's pipe
+  // closes), every write fails with EPIPE. Unhandled, that error is an uncaught exception, which
+  // Next's handler logs to the same broken pipe, and again: the process stopped answering and
+  // kept a core busy for good. Nowhere is left to report it; the server goes on serving.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   const { hostname, port } = parseArgs(process.argv.slice(2));
   // Configuration, keys and database before the port opens: a bad setup exits 1 without ever
   // accepting a connection (Next's instrumentation runs the same idempotent checks again).

@@ -6,14 +6,15 @@
 
 // SQLSTATE: class 08 (connection exception) plus the operator-intervention and resource codes a
 // restart, failover or overload produces, and the transient conflicts a retry resolves
-// (statement/lock timeout, deadlock, serialization failure).
+// (statement/lock timeout, deadlock, serialization failure), and a database that is not there
+// (3D000: dropped or not yet restored; tests/e2e/server-log-pipe.spec.ts got a 500 for it).
 const SQLSTATE_CLASSES = ["08"];
-const SQLSTATES = new Set(["57P01", "57P02", "57P03", "57P05", "53300", "53400", "57014", "55P03", "40P01", "40001", "58000", "58030"]);
+const SQLSTATES = new Set(["3D000", "57P01", "57P02", "57P03", "57P05", "53300", "53400", "57014", "55P03", "40P01", "40001", "58000", "58030"]);
 const NODE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND"]);
-// Prisma: can't reach server, timed out, server closed the connection, pool timeout,
+// Prisma: can't reach server, timed out, database does not exist, server closed the connection, pool timeout,
 // transaction conflict/deadlock, transaction closed under us (its connection died).
-const PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028", "P2034"]);
-const ADAPTER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections", "TransactionWriteConflict", "TransactionAlreadyClosed"]);
+const PRISMA_CODES = new Set(["P1001", "P1002", "P1003", "P1008", "P1017", "P2024", "P2028", "P2034"]);
+const ADAPTER_KINDS = new Set(["DatabaseNotReachable", "DatabaseDoesNotExist", "ConnectionClosed", "SocketTimeout", "TooManyConnections", "TransactionWriteConflict", "TransactionAlreadyClosed"]);
 // node-postgres errors without a code.
 const PG_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|Query read timeout|connection timeout|Can't reach database server|the database system is (starting up|shutting down|in recovery mode)/i;
