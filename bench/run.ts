@@ -309,9 +309,14 @@ async function main() {
 
   // Two Frontdesk instances (production build) on the same database.
   log(`starting two Frontdesk instances (${settings.server === "custom" ? "server.ts" : "next start"})`);
-  const startInstance = (kind: ServerKind) => startFrontdeskServer(kind, frontdeskEnv);
+  // Each instance is stopped at the end even when the other failed to start (an instance left
+  // behind once kept running, and skewed the next runs' figures).
+  const startInstance = async (kind: ServerKind) => {
+    const server = await startFrontdeskServer(kind, frontdeskEnv);
+    cleanups.push(() => server.stop());
+    return server;
+  };
   const [a, b] = await Promise.all([startInstance(settings.server), startInstance(settings.server)]);
-  cleanups.push(() => a!.stop(), () => b!.stop());
   const base = (s: { port: number }) => `http://127.0.0.1:${s.port}`;
   const basicAuth = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
   const basicHeader = basicAuth(config.basic.id, config.basic.secret);
