@@ -4,7 +4,7 @@
 // broken pipe, and so on: one core busy for good (an orphaned bench instance spun at 83% CPU for
 // 10 minutes). The server must keep serving, and stay idle when nothing asks it anything.
 // No browser; a build is needed, hence e2e.
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -18,6 +18,18 @@ function writeCalls(pid: number): number {
   return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))![1]);
 }
 
+let child: ChildProcess | undefined;
+
+// In a hook, not a finally: Playwright runs hooks after a test timed out, and the server is
+// detached (its own process group), so nothing else would stop it.
+test.afterEach(() => {
+  try {
+    if (child?.pid) process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+});
+
 test.beforeAll(() => {
   expect(existsSync(path.join(distDir(), "BUILD_ID")), `a next build in ${distDir()}`).toBe(true);
 });
@@ -27,7 +39,7 @@ test("with its log pipe closed, the server keeps answering and does not spin on 
   const adminUrl = process.env.E2E_PG_ADMIN_URL!;
   const databaseUrl = await createTestDatabase(adminUrl);
   const port = await freePort();
-  const child = spawn(process.execPath, ["dist/server.js", "--hostname", "127.0.0.1", "--port", String(port)], {
+  child = spawn(process.execPath, ["dist/server.js", "--hostname", "127.0.0.1", "--port", String(port)], {
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
@@ -42,51 +54,43 @@ test("with its log pipe closed, the server keeps answering and does not spin on 
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  try {
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        if (output.includes("Frontdesk listening")) resolve();
-      };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", onData);
-      void exited.then((code) => reject(new Error(`exited ${code} during start-up:\n${output}`)));
-    });
-    const base = `http://127.0.0.1:${port}`;
-    const live = async () => expect((await fetch(`${base}/api/health/live`)).status).toBe(200);
+  const server = child;
+  const exited = new Promise<number | null>((resolve) => server.once("exit", resolve));
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.includes("Frontdesk listening")) resolve();
+    };
+    server.stdout!.on("data", onData);
+    server.stderr!.on("data", onData);
+    void exited.then((code) => reject(new Error(`exited ${code} during start-up:\n${output}`)));
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const live = async () => expect((await fetch(`${base}/api/health/live`)).status).toBe(200);
 
-    // The reader goes away: both pipes are closed on this side.
-    child.stdout!.destroy();
-    child.stderr!.destroy();
-    // Make the server log: its database disappears (its connections are terminated), and a
-    // gateway call then fails on it and is answered 503 with a warning logged.
-    await withClient(adminUrl, (c) => c.query(`DROP DATABASE "${new URL(databaseUrl).pathname.slice(1)}" WITH (FORCE)`));
-    const resolve = await fetch(`${base}/api/v1/resolve`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Basic ${Buffer.from("gw:secret").toString("base64")}` },
-      body: JSON.stringify({ subject: "alice", provider: "notes" }),
-      // Only ends a hang: in the EPIPE loop the server answered nothing at all.
-      signal: AbortSignal.timeout(60_000),
-    });
-    expect(resolve.status).toBe(503);
-    expect(resolve.headers.get("retry-after")).not.toBeNull();
+  // The reader goes away: both pipes are closed on this side.
+  server.stdout!.destroy();
+  server.stderr!.destroy();
+  // Make the server log: its database disappears (its connections are terminated), and a
+  // gateway call then fails on it and is answered 503 with a warning logged.
+  await withClient(adminUrl, (c) => c.query(`DROP DATABASE "${new URL(databaseUrl).pathname.slice(1)}" WITH (FORCE)`));
+  const resolve = await fetch(`${base}/api/v1/resolve`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Basic ${Buffer.from("gw:secret").toString("base64")}` },
+    body: JSON.stringify({ subject: "alice", provider: "notes" }),
+    // Only ends a hang: in the EPIPE loop the server answered nothing at all.
+    signal: AbortSignal.timeout(60_000),
+  });
+  expect(resolve.status).toBe(503);
+  expect(resolve.headers.get("retry-after")).not.toBeNull();
 
-    // Still serving; and over 100 sequential health checks the process writes about once per
-    // answer (and per failed log line), not the thousands of writes of an EPIPE loop.
-    await live();
-    const before = writeCalls(child.pid!);
-    for (let i = 0; i < 100; i++) await live();
-    const writes = writeCalls(child.pid!) - before;
-    expect(writes).toBeLessThan(400);
-    expect(child.exitCode).toBeNull();
-  } finally {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // already gone
-    }
-    await exited;
-  }
+  // Still serving; and over 100 sequential health checks the process writes about once per
+  // answer (and per failed log line), not the thousands of writes of an EPIPE loop.
+  await live();
+  const before = writeCalls(server.pid!);
+  for (let i = 0; i < 100; i++) await live();
+  const writes = writeCalls(server.pid!) - before;
+  expect(writes).toBeLessThan(400);
+  expect(server.exitCode).toBeNull();
 });
