@@ -6,14 +6,13 @@
 // instrumentation hook). Note: with the missing key, server.ts may already have bound its port
 // for a moment when the hook's check ends the process (measured; see docs/security.md).
 // No browser; a build is needed, hence e2e.
-import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { createTestDatabase } from "../helpers/databases";
-import { distDir } from "../helpers/frontdesk-server";
+import { distDir, spawnProductionServer } from "../helpers/frontdesk-server";
 import { createSoftHsm } from "../helpers/softhsm";
 
 interface Exit {
@@ -28,20 +27,7 @@ interface Exit {
  */
 function runServer(env: Record<string, string>, whenListening?: (port: number) => Promise<void>, port = 20_000 + Math.floor(Math.random() * 20_000)): Promise<Exit> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["dist/server.js", "--hostname", "127.0.0.1", "--port", String(port)], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "",
-        NODE_ENV: "production",
-        NEXT_TELEMETRY_DISABLED: "1",
-        FRONTDESK_URL: `http://localhost:${port}`,
-        AUTH_SECRET: randomBytes(32).toString("base64url"),
-        FRONTDESK_DIST_DIR: distDir(),
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
+    const child = spawnProductionServer(port, env);
     let output = "";
     let called = false;
     const onData = (d: Buffer) => {

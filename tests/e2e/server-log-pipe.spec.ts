@@ -4,13 +4,12 @@
 // broken pipe, and so on: one core busy for good (an orphaned bench instance spun at 83% CPU for
 // 10 minutes). The server must keep serving, and stay idle when nothing asks it anything.
 // No browser; a build is needed, hence e2e.
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { createTestDatabase, withClient } from "../helpers/databases";
-import { distDir } from "../helpers/frontdesk-server";
+import { distDir, spawnProductionServer } from "../helpers/frontdesk-server";
 import { freePort } from "../helpers/postgres-cluster";
 
 /** Write system calls the process has made so far (/proc/<pid>/io, Linux). */
@@ -18,7 +17,7 @@ function writeCalls(pid: number): number {
   return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))![1]);
 }
 
-let child: ChildProcess | undefined;
+let child: ReturnType<typeof spawnProductionServer> | undefined;
 
 // In a hook, not a finally: Playwright runs hooks after a test timed out, and the server is
 // detached (its own process group), so nothing else would stop it.
@@ -39,21 +38,7 @@ test("with its log pipe closed, the server keeps answering and does not spin on 
   const adminUrl = process.env.E2E_PG_ADMIN_URL!;
   const databaseUrl = await createTestDatabase(adminUrl);
   const port = await freePort();
-  child = spawn(process.execPath, ["dist/server.js", "--hostname", "127.0.0.1", "--port", String(port)], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "",
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      FRONTDESK_URL: `http://localhost:${port}`,
-      AUTH_SECRET: randomBytes(32).toString("base64url"),
-      FRONTDESK_DIST_DIR: distDir(),
-      DATABASE_URL: databaseUrl,
-      FRONTDESK_KEYS: `v1:${randomBytes(32).toString("base64")}`,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
+  child = spawnProductionServer(port, { DATABASE_URL: databaseUrl, FRONTDESK_KEYS: `v1:${randomBytes(32).toString("base64")}` });
   const server = child;
   const exited = new Promise<number | null>((resolve) => server.once("exit", resolve));
   let output = "";
@@ -62,16 +47,16 @@ test("with its log pipe closed, the server keeps answering and does not spin on 
       output += d.toString();
       if (output.includes("Frontdesk listening")) resolve();
     };
-    server.stdout!.on("data", onData);
-    server.stderr!.on("data", onData);
+    server.stdout.on("data", onData);
+    server.stderr.on("data", onData);
     void exited.then((code) => reject(new Error(`exited ${code} during start-up:\n${output}`)));
   });
   const base = `http://127.0.0.1:${port}`;
   const live = async () => expect((await fetch(`${base}/api/health/live`)).status).toBe(200);
 
   // The reader goes away: both pipes are closed on this side.
-  server.stdout!.destroy();
-  server.stderr!.destroy();
+  server.stdout.destroy();
+  server.stderr.destroy();
   // Make the server log: its database disappears (its connections are terminated), and a
   // gateway call then fails on it and is answered 503 with a warning logged.
   await withClient(adminUrl, (c) => c.query(`DROP DATABASE "${new URL(databaseUrl).pathname.slice(1)}" WITH (FORCE)`));

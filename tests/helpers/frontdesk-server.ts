@@ -1,9 +1,11 @@
 // A built Frontdesk (server.ts over the `next build` output) in a child process on 127.0.0.1 and a free port, with the
 // given environment. Waits for /api/health; stop() ends the whole process group. The build
 // itself is made once by the test command (`next build`) before the suites run.
-import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { type ChildProcessByStdio, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import type { Readable } from "node:stream";
 import { freePort, withFreePortRetry } from "./postgres-cluster";
 
 export interface FrontdeskServer {
@@ -29,6 +31,29 @@ const START_TIMEOUT_MS = 300_000;
 
 export function distDir(): string {
   return process.env.FRONTDESK_DIST_DIR || ".next";
+}
+
+/**
+ * `node dist/server.js` on 127.0.0.1:`port`, detached (its own process group: kill `-pid`), stdout
+ * and stderr piped, for tests of the process itself (start-up checks, exit codes). `env` comes on
+ * top of a bare production environment (PATH, HOME, a fresh AUTH_SECRET, this build), not the
+ * test runner's.
+ */
+export function spawnProductionServer(port: number, env: Record<string, string>): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, ["dist/server.js", "--hostname", "127.0.0.1", "--port", String(port)], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      FRONTDESK_URL: `http://localhost:${port}`,
+      AUTH_SECRET: randomBytes(32).toString("base64url"),
+      FRONTDESK_DIST_DIR: distDir(),
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
 }
 
 /** Makes a production build in `dir` unless one is there (a suite run alone, without `npm test`'s build). */
