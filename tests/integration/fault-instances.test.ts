@@ -342,7 +342,8 @@ describe("database outage across two instances behind HAProxy", () => {
    * pg client, no Frontdesk code): on a loaded machine its first backends after a restart take
    * hundreds of milliseconds on their own, and that is not Frontdesk's recovery time.
    */
-  async function resumeDatabase(): Promise<{ back: number; postgresMs: number }> {
+  /** Starts PostgreSQL again: `resumedAt` when the start began (down until then), `back` when it served this test again. */
+  async function resumeDatabase(): Promise<{ resumedAt: number; back: number; postgresMs: number }> {
     const started = Date.now();
     await cluster.resume();
     for (;;) {
@@ -351,7 +352,7 @@ describe("database outage across two instances behind HAProxy", () => {
       try {
         await client.connect();
         await client.query("SELECT 1");
-        return { back: Date.now(), postgresMs: Date.now() - started };
+        return { resumedAt: started, back: Date.now(), postgresMs: Date.now() - started };
       } catch {
         // still starting
       } finally {
@@ -446,12 +447,18 @@ describe("database outage across two instances behind HAProxy", () => {
     }
     // The outage itself lasts 10 s of wall time: that is the fault being injected, not a guess.
     await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - stoppedAt))));
-    const { back, postgresMs } = await resumeDatabase();
+    const { resumedAt, back, postgresMs } = await resumeDatabase();
     const perInstanceMs = await Promise.all(ports().map((port) => firstSuccessOn(port, back)));
     const loadMs = await loadSuccessAfter(load, back);
     await report("10 s stop", load, before, postgresMs, perInstanceMs, loadMs);
     expectOnlyRetryable503s(load.failures());
-    expect(load.outcomes.filter((o) => o.at > stoppedAt + 1_000 && o.at < back).every((o) => o.status === 503)).toBe(true);
+    // Every request sent after PostgreSQL stopped and answered before it was started again is a
+    // 503. Not by answer time alone: under load a request served just before the stop can be
+    // answered later, and an instance can be served by the restarted PostgreSQL a moment before
+    // this test's own probe is (a CI run had a 200 in one of those gaps).
+    const duringOutage = load.outcomes.filter((o) => o.at - o.ms > stoppedAt && o.at < resumedAt);
+    expect(duringOutage.length).toBeGreaterThan(0);
+    expect(duringOutage.filter((o) => o.status !== 503)).toEqual([]);
     for (const ms of perInstanceMs) expect(ms).toBeLessThanOrEqual(1_000);
     // Back in rotation; the same page renders again (signed out: the cookie names no session).
     await Promise.all(harness.names.map((n) => harness.proxy.waitForStatus(n, "UP")));
