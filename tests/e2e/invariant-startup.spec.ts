@@ -6,9 +6,9 @@
 // instrumentation hook). Note: with the missing key, server.ts may already have bound its port
 // for a moment when the hook's check ends the process (measured; see docs/security.md).
 // No browser; a build is needed, hence e2e.
-import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { createTestDatabase } from "../helpers/databases";
@@ -102,7 +102,6 @@ test("with the KEKs in a PKCS#11 token (SoftHSM2): token missing or wrong PIN ex
 });
 
 test("on a port another process holds, the production server exits 1 at once and says so", async () => {
-  test.setTimeout(120_000);
   const holder = createServer();
   await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
   const port = (holder.address() as { port: number }).port;

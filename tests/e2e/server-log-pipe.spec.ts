@@ -10,11 +10,25 @@ import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { createTestDatabase, withClient } from "../helpers/databases";
 import { distDir, spawnProductionServer } from "../helpers/frontdesk-server";
-import { freePort } from "../helpers/postgres-cluster";
+import { freePort, withFreePortRetry } from "../helpers/postgres-cluster";
 
 /** Write system calls the process has made so far (/proc/<pid>/io, Linux). */
 function writeCalls(pid: number): number {
   return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))![1]);
+}
+
+/** Resolves when the server says it listens; rejects, with its output, if it exits first. */
+function untilListening(server: ReturnType<typeof spawnProductionServer>): Promise<void> {
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.includes("Frontdesk listening")) resolve();
+    };
+    server.stdout.on("data", onData);
+    server.stderr.on("data", onData);
+    server.once("exit", (code) => reject(new Error(`exited ${code} during start-up:\n${output}`)));
+  });
 }
 
 let child: ReturnType<typeof spawnProductionServer> | undefined;
@@ -34,22 +48,16 @@ test.beforeAll(() => {
 });
 
 test("with its log pipe closed, the server keeps answering and does not spin on EPIPE", async () => {
-  test.setTimeout(180_000);
   const adminUrl = process.env.E2E_PG_ADMIN_URL!;
   const databaseUrl = await createTestDatabase(adminUrl);
-  const port = await freePort();
-  child = spawnProductionServer(port, { DATABASE_URL: databaseUrl, FRONTDESK_KEYS: `v1:${randomBytes(32).toString("base64")}` });
-  const server = child;
-  const exited = new Promise<number | null>((resolve) => server.once("exit", resolve));
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (output.includes("Frontdesk listening")) resolve();
-    };
-    server.stdout.on("data", onData);
-    server.stderr.on("data", onData);
-    void exited.then((code) => reject(new Error(`exited ${code} during start-up:\n${output}`)));
+  // Started on a free port, again on another if that one was taken before the server bound it
+  // (the server then exits 1 with EADDRINUSE in its output).
+  const { server, port } = await withFreePortRetry(async () => {
+    const port = await freePort();
+    const server = spawnProductionServer(port, { DATABASE_URL: databaseUrl, FRONTDESK_KEYS: `v1:${randomBytes(32).toString("base64")}` });
+    child = server;
+    await untilListening(server);
+    return { server, port };
   });
   const base = `http://127.0.0.1:${port}`;
   const live = async () => expect((await fetch(`${base}/api/health/live`)).status).toBe(200);

@@ -340,9 +340,9 @@ describe("database outage across two instances behind HAProxy", () => {
   /**
    * Resumes the cluster and returns when PostgreSQL itself serves a new connection again (a plain
    * pg client, no Frontdesk code): on a loaded machine its first backends after a restart take
-   * hundreds of milliseconds on their own, and that is not Frontdesk's recovery time.
+   * hundreds of milliseconds on their own, and that is not Frontdesk's recovery time. `resumedAt`:
+   * when the start began (PostgreSQL was down until then); `back`: when it served this test again.
    */
-  /** Starts PostgreSQL again: `resumedAt` when the start began (down until then), `back` when it served this test again. */
   async function resumeDatabase(): Promise<{ resumedAt: number; back: number; postgresMs: number }> {
     const started = Date.now();
     await cluster.resume();
