@@ -87,6 +87,12 @@ async function approveElsewhere(browser: Browser, elicitationUrl: string): Promi
   );
   await alice.page.getByRole("button", { name: /Approve and continue/ }).click();
   await expect.poll(() => authorizationUrl).toContain("code_challenge_method=S256");
+  // Leave the consent page while /auth is still refused: its script can start the navigation to the
+  // upstream once more after the abort (a CI run saw alice's next goto "interrupted by another
+  // navigation" to the upstream's login). A goto interrupted that way is tried again.
+  await expect(async () => {
+    await alice.page.goto("about:blank");
+  }).toPass();
   await alice.page.unrouteAll({ behavior: "wait" });
   expect(new URL(authorizationUrl).searchParams.get("redirect_uri")).toBe(`${env.frontdesk.url}/api/oauth/callback/${UPSTREAM_PROVIDER_SLUG}`);
 
