@@ -53,8 +53,19 @@ function onCheckedOutError(error: Error) {
 //   2. INSERT the hashed events; COMMIT (the reply comes after the WAL flush: durable).
 // If the INSERT fails, PostgreSQL skips the rest of the message, so COMMIT never runs and the
 // ROLLBACK below discards the whole batch (fail closed). The simple protocol takes no
-// parameters, so the events travel as one escaped string literal (pg's escapeLiteral).
+// parameters, so the events travel as one escaped string literal (sqlLiteral).
 const OPEN_BATCH_SQL = `BEGIN ISOLATION LEVEL READ COMMITTED; ${CHAIN_LOCK_SQL}; ${TAIL_SQL}`;
+
+/**
+ * `text` as a PostgreSQL string literal, exactly as pg's escapeLiteral writes it (quotes and
+ * backslashes doubled; E'' when there is a backslash, so the literal means the same whatever
+ * standard_conforming_strings is). pg's loop appends one character at a time, which costs
+ * ~20 µs per event of a batch's JSON; replaceAll does the same in ~1 µs.
+ */
+export function sqlLiteral(text: string): string {
+  const quoted = `'${text.replaceAll("'", "''")}'`;
+  return text.includes("\\") ? ` E${quoted.replaceAll("\\", "\\\\")}` : quoted;
+}
 
 /** A connection-level failure (nothing reached the database), as opposed to an SQL error. */
 function isConnectionFailure(error: unknown): boolean {
@@ -94,7 +105,7 @@ export async function commitAuditBatch(pool: pg.Pool, events: readonly PreparedE
   try {
     const { rows, appended } = chainOnto(tail, events);
     // A function replacement: the literal may contain `$&` or `$'`, which a string would expand.
-    const withRows = (sql: string, data: unknown[]) => sql.replace("$1", () => client.escapeLiteral(JSON.stringify(data)));
+    const withRows = (sql: string, data: unknown[]) => sql.replace("$1", () => sqlLiteral(JSON.stringify(data)));
     const statements = [...companions.map((c) => withRows(c.sql, c.rows)), withRows(AUDIT_INSERT_SQL, rows), "COMMIT"];
     await client.query(statements.join(";\n"));
     healthy = true;

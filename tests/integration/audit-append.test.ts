@@ -160,6 +160,18 @@ describe("group commit", () => {
     expectContiguous(await seqs());
   });
 
+  it("stores quotes and backslashes in a batch exactly as given, and the chain still verifies", async () => {
+    await flushAudit();
+    // The batch travels as one escaped SQL literal (writer-pool.ts sqlLiteral): an escaping
+    // mistake would store other text, break the hash check, or fail the whole batch.
+    const texts = ["O'Brien", "C:\\temp\\new", "'; DROP TABLE \"AuditEvent\"; --", "\\'\\''", "line\nbreak \u00e9\u2028 \\u0041"];
+    const appended = await Promise.all(texts.map((text, i) => appendAudit(event(i, { reason: `r${i}`, context: { i, text } }))));
+    const r = await sql.query<{ id: string; context: { text: string } }>(`SELECT id, context FROM "AuditEvent" WHERE id = ANY($1)`, [appended.map((a) => a.id)]);
+    const stored = new Map(r.rows.map((row) => [row.id, row.context.text]));
+    expect(appended.map((a) => stored.get(a.id))).toEqual(texts);
+    expect((await verifyAuditChain()).ok).toBe(true);
+  });
+
   it("rejects every caller of a failing batch, stores none of it, and keeps the chain valid", async () => {
     await flushAudit();
     // A real database failure: a trigger refuses one event, which aborts the whole batch.
