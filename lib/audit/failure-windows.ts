@@ -70,8 +70,17 @@ export async function appendUnauthenticatedFailure(event: AuditEventInput & { re
   });
 }
 
-/** Writes the counts added in memory (runs on a timer; tests and shutdown call it). */
-export async function flushFailureWindows(): Promise<void> {
+// Flushes run one after another: the timer's may still be writing when shutdown (or a test)
+// flushes, and that flush must not resolve before those counts are written.
+let flushing: Promise<void> = Promise.resolve();
+
+/** Writes the counts added in memory (runs on a timer; tests and shutdown call it); resolves once every earlier flush has written too. */
+export function flushFailureWindows(): Promise<void> {
+  flushing = flushing.then(writePending);
+  return flushing;
+}
+
+async function writePending(): Promise<void> {
   state.timer = null;
   const batch = [...state.pending.values()];
   state.pending.clear();

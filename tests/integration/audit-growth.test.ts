@@ -2,11 +2,12 @@
 // bound. An anonymous flood (wrong secrets, unknown clients, no credentials, from one source and
 // from a few) adds one chained event per action, reason, source and minute, and a count beside
 // it; authenticated decisions keep one event each. Real handlers, real PostgreSQL.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { useTestDatabase } from "../helpers/test-db";
 import { basicAuth, connectNotes, type GatewayTestbed, resolveRequest, startGatewayTestbed, SUBJECT_AUDIENCE } from "../helpers/gateway-testbed";
 
-await useTestDatabase();
+const url = await useTestDatabase();
 // Nothing here is about 429s: keep the failure limits out of the way.
 Object.assign(process.env, { RATE_LIMIT_AUTH_FAILURES_PER_SOURCE: "1000000", RATE_LIMIT_AUTH_FAILURES_PER_CLIENT_ID: "1000000" });
 
@@ -60,6 +61,36 @@ describe("audit growth under an anonymous flood", () => {
     const sample = await db.auditEvent.findFirst({ where: { action: "gateway.auth_failed", reason: "wrong_secret" } });
     expect(sample?.context).toMatchObject({ source: expect.any(String), aggregated: { windowSeconds: 60 } });
     expect((await verifyAuditChain()).ok).toBe(true);
+  });
+
+  it("a flush resolves only after a flush already writing (the timer's) has written its counts", async () => {
+    const { appendUnauthenticatedFailure, flushFailureWindows } = await import("@/lib/audit/failure-windows");
+    const failure = { actorType: "gateway" as const, action: "gateway.auth_failed", decision: "deny" as const, reason: "flush_order_test" };
+    // The first failure of the window is chained and creates its counter row; the next 40 only count, in memory.
+    for (let i = 0; i < 41; i++) await appendUnauthenticatedFailure(failure, "198.51.100.7");
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    try {
+      // Another session holds the counter row, so the first flush (as the timer starts it) waits while writing the 40.
+      await sql.query(`BEGIN; SELECT 1 FROM "AuditFailureWindow" WHERE reason = 'flush_order_test' FOR UPDATE`);
+      const timers = flushFailureWindows();
+      let shutdownFlushed = false;
+      const shutdown = flushFailureWindows().then(() => (shutdownFlushed = true)); // as shutdown calls it meanwhile
+      await vi.waitFor(
+        async () => {
+          const r = await sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO "AuditFailureWindow"%'`);
+          expect(r.rows[0].n).toBe(1);
+        },
+        { timeout: 30_000, interval: 20 },
+      );
+      expect(shutdownFlushed).toBe(false);
+      await sql.query("COMMIT");
+      await Promise.all([timers, shutdown]);
+      const r = await sql.query(`SELECT count FROM "AuditFailureWindow" WHERE reason = 'flush_order_test'`);
+      expect(r.rows[0].count).toBe(41);
+    } finally {
+      await sql.end();
+    }
   });
 
   it("authenticated decisions keep one event each", async () => {
