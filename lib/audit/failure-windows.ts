@@ -70,11 +70,12 @@ export async function appendUnauthenticatedFailure(event: AuditEventInput & { re
   });
 }
 
-// Flushes run one after another: the timer's may still be writing when shutdown (or a test)
-// flushes, and that flush must not resolve before those counts are written.
+// Flushes run one after another: the timer's may still be writing when a caller (a test) flushes,
+// and that flush must not resolve before those counts are written. Shutdown does not flush: the
+// counts of the last second are advisory and may be lost with the process.
 let flushing: Promise<void> = Promise.resolve();
 
-/** Writes the counts added in memory (runs on a timer; tests and shutdown call it); resolves once every earlier flush has written too. */
+/** Writes the counts added in memory (runs on a timer; tests call it); resolves once every earlier flush has written too. */
 export function flushFailureWindows(): Promise<void> {
   flushing = flushing.then(writePending);
   return flushing;
