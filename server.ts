@@ -36,7 +36,7 @@ import { rawHeaderReader } from "@/lib/http-edge/raw-headers";
 import { guardServerErrors, unavailablePage, unreadableAction } from "@/lib/http-edge/server-error-guard";
 import { sendThenDrain } from "@/lib/http-edge/respond";
 import { startTracing } from "@/lib/observability/tracing";
-import { startFrontdesk } from "@/lib/startup";
+import { flushBeforeExit, startFrontdesk } from "@/lib/startup";
 import { ELICITATIONS_PATH, EXT_AUTHZ_PATH, PROXY_PATH, RESOLVE_PATH, TOKEN_ENDPOINT_PATH } from "@/lib/gateways/urls";
 
 /**
@@ -239,7 +239,7 @@ async function main() {
   const shutdown = installGracefulShutdown(server, {
     drainDelayMs: env().FRONTDESK_SHUTDOWN_DRAIN_MS,
     timeoutMs: env().FRONTDESK_SHUTDOWN_TIMEOUT_MS,
-    onDrained: ({ forced }) => process.exit(forced ? 1 : 0),
+    onDrained: ({ forced }) => void flushBeforeExit().finally(() => process.exit(forced ? 1 : 0)),
   });
   server.on("request", (req, res) => {
     // Methods, Host, request target, path escapes and server-action basics (lib/http-edge).

@@ -70,12 +70,13 @@ export async function appendUnauthenticatedFailure(event: AuditEventInput & { re
   });
 }
 
-// Flushes run one after another: the timer's may still be writing when a caller (a test) flushes,
-// and that flush must not resolve before those counts are written. Shutdown does not flush: the
-// counts of the last second are advisory and may be lost with the process.
+// Flushes run one after another: the timer's may still be writing when a caller (shutdown, a
+// test) flushes, and that flush must not resolve before those counts are written. A drained
+// server flushes before it exits (lib/startup.ts flushBeforeExit); a killed one loses at most the
+// last second of these advisory counts.
 let flushing: Promise<void> = Promise.resolve();
 
-/** Writes the counts added in memory (runs on a timer; tests call it); resolves once every earlier flush has written too. */
+/** Writes the counts added in memory (on a timer, before exit, in tests); resolves once every earlier flush has written too. */
 export function flushFailureWindows(): Promise<void> {
   flushing = flushing.then(writePending);
   return flushing;
