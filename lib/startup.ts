@@ -1,4 +1,5 @@
-// Process start-up checks shared by the web server and the CLI.
+// Process start-up checks shared by the web server and the CLI, and what a server process
+// hands on before it exits.
 import { flushFailureWindows } from "@/lib/audit/failure-windows";
 import { env } from "@/lib/env";
 import { getAuthSecret } from "@/lib/auth/auth-secret";
@@ -45,7 +46,7 @@ export function startBackgroundWork(): void {
 }
 
 /** The longest a drained process waits for what it still holds before it exits anyway. */
-export const EXIT_FLUSH_TIMEOUT_MS = 5_000;
+const EXIT_FLUSH_TIMEOUT_MS = 5_000;
 
 /**
  * What a drained server process hands on before it exits: the failure counts added in memory
