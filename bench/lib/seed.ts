@@ -3,15 +3,15 @@
 // for speed, but stays real:
 //  - grants are sealed with lib/crypto's sealFields (fresh data key, AAD bound to the row), so
 //    every seeded grant decrypts on resolve exactly like one saved by the portal;
-//  - audit events are appended with the chain's own extendChainWith (advisory lock, tail read,
-//    hashes over the predecessor), in transactions of 20,000 events, so the seeded log verifies
+//  - audit events are appended with the chain's own frontdesk_audit_append (advisory lock, tail
+//    read, hashes over the predecessor), in transactions of 20,000 events, so the seeded log verifies
 //    with `frontdesk audit verify`. Their content is synthetic (resolve decisions of seeded users).
 //  - settleDatabase then leaves the database as a long-running one would be: vacuumed, analyzed,
 //    checkpointed.
 import { exportJWK, exportPKCS8, generateKeyPair, type JWK } from "jose";
 import pg from "pg";
 import { prepareAuditEvent } from "@/lib/audit/append";
-import { extendChainWith } from "@/lib/audit/chain";
+import { APPEND_BATCH_SQL, batchParam } from "@/lib/audit/chain";
 import { sealFields } from "@/lib/crypto/envelope";
 import { createGateway } from "@/lib/gateways/register";
 import { newId } from "@/lib/ids";
@@ -159,13 +159,7 @@ export async function seedAuditEvents(databaseUrl: string, target: number, provi
       });
       await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
       try {
-        await extendChainWith(
-          {
-            execute: (text, param) => client.query(text, param === undefined ? [] : [param]),
-            query: async <R>(text: string) => (await client.query(text)).rows as R[],
-          },
-          events,
-        );
+        await client.query(APPEND_BATCH_SQL, [batchParam(events)]);
         await client.query("COMMIT");
       } catch (e) {
         await client.query("ROLLBACK").catch(() => undefined);

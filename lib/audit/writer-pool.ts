@@ -1,14 +1,14 @@
 // The group commit's own PostgreSQL connection. Audit is on the hot path of every decision,
 // and through Prisma one batch (BEGIN, lock, tail, insert, COMMIT) costs ~2 ms, almost all of
-// it client-side per-statement overhead; on a plain pg connection the same statements go in two
-// round trips (commitAuditBatch). So group commit on PostgreSQL uses one dedicated pg connection (one batch is
+// it client-side per-statement overhead; on a plain pg connection the same statements go in one
+// round trip (commitAuditBatch). So group commit on PostgreSQL uses one dedicated pg connection (one batch is
 // in flight per process, so one connection is enough), same driver and URL as Prisma's
 // adapter. Caller transactions and the embedded database keep going through Prisma.
 import pg from "pg";
 import { env } from "@/lib/env";
 import { log } from "@/lib/log";
 import { registerPool } from "@/lib/observability/metrics";
-import { AUDIT_INSERT_SQL, type AppendedEvent, CHAIN_LOCK_SQL, type ChainTail, chainOnto, type PreparedEvent, TAIL_SQL } from "./chain";
+import { APPEND_BATCH_SQL, type AppendedEvent, type AppendedRow, appendedEvents, batchParam, type PreparedEvent } from "./chain";
 
 const holder = { pool: null as pg.Pool | null, url: "" };
 
@@ -47,14 +47,12 @@ function onCheckedOutError(error: Error) {
   log.warn("audit connection error (checked out)", { error: error.message });
 }
 
-// A batch in two round trips, each one simple-protocol message of several statements:
-//   1. BEGIN; take the chain lock; read the tail (a statement of its own, so READ COMMITTED gives
-//      it a snapshot taken after the lock was granted: it sees the previous holder's rows);
-//   2. INSERT the hashed events; COMMIT (the reply comes after the WAL flush: durable).
-// If the INSERT fails, PostgreSQL skips the rest of the message, so COMMIT never runs and the
-// ROLLBACK below discards the whole batch (fail closed). The simple protocol takes no
-// parameters, so the events travel as one escaped string literal (sqlLiteral).
-const OPEN_BATCH_SQL = `BEGIN ISOLATION LEVEL READ COMMITTED; ${CHAIN_LOCK_SQL}; ${TAIL_SQL}`;
+// A batch in one round trip: one simple-protocol message of several statements,
+//   BEGIN; the companion INSERTs; frontdesk_audit_append (lock, tail, hashed INSERT); COMMIT
+// whose reply comes after the WAL flush (durable). If a statement fails, PostgreSQL skips the
+// rest of the message, so COMMIT never runs and the ROLLBACK below discards the whole batch
+// (fail closed). The simple protocol takes no parameters, so each statement's rows travel as
+// one escaped string literal (sqlLiteral).
 
 /**
  * `text` as a PostgreSQL string literal, exactly as pg's escapeLiteral writes it (quotes and
@@ -67,56 +65,55 @@ export function sqlLiteral(text: string): string {
   return text.includes("\\") ? ` E${quoted.replaceAll("\\", "\\\\")}` : quoted;
 }
 
-/** A connection-level failure (nothing reached the database), as opposed to an SQL error. */
+/** `sql` with its one parameter ($1) replaced by `param` as a literal. */
+function inlined(sql: string, param: string): string {
+  // A function replacement: the literal may contain `$&` or `$'`, which a string would expand.
+  return sql.replace("$1", () => sqlLiteral(param));
+}
+
+/** A connection-level failure (the connection broke), as opposed to an SQL error. */
 function isConnectionFailure(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code !== "string" || /^(08|57P)/.test(code);
 }
 
-/** Opens a batch's transaction (lock and tail included), retrying once on a fresh connection. */
-async function openBatch(pool: pg.Pool): Promise<{ client: pg.PoolClient; tail: ChainTail }> {
-  for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
-    client.on("error", onCheckedOutError);
-    try {
-      const results = (await client.query(OPEN_BATCH_SQL)) as unknown as pg.QueryResult<ChainTail>[];
-      const tail = results[results.length - 1]?.rows[0];
-      if (!tail) throw new Error("audit chain tail query returned no row");
-      return { client, tail };
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      client.off("error", onCheckedOutError);
-      client.release(true);
-      // Nothing is committed in this step, so retrying is safe; it helps when the server closed
-      // the idle connection (restart, failover, idle timeout) and the pool has not noticed yet.
-      if (attempt >= 2 || !isConnectionFailure(error)) throw error;
-    }
-  }
-}
-
 /**
- * Appends `events` to the chain in one transaction on the audit connection (two round trips),
+ * Appends `events` to the chain in one transaction on the audit connection (one round trip),
  * with `companions` (rows of other tables the events record) inserted in the same transaction.
  */
 export async function commitAuditBatch(pool: pg.Pool, events: readonly PreparedEvent[], companions: readonly { sql: string; rows: unknown[] }[] = []): Promise<AppendedEvent[]> {
   if (events.length === 0) return [];
-  const { client, tail } = await openBatch(pool);
-  let healthy = false;
-  try {
-    const { rows, appended } = chainOnto(tail, events);
-    // A function replacement: the literal may contain `$&` or `$'`, which a string would expand.
-    const withRows = (sql: string, data: unknown[]) => sql.replace("$1", () => sqlLiteral(JSON.stringify(data)));
-    const statements = [...companions.map((c) => withRows(c.sql, c.rows)), withRows(AUDIT_INSERT_SQL, rows), "COMMIT"];
-    await client.query(statements.join(";\n"));
-    healthy = true;
-    return appended;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    client.off("error", onCheckedOutError);
-    // After a failure the connection's state is unknown: discard it rather than reuse it.
-    client.release(!healthy);
+  const results = await runBatch(pool, [
+    "BEGIN ISOLATION LEVEL READ COMMITTED",
+    ...companions.map((c) => inlined(c.sql, JSON.stringify(c.rows))),
+    inlined(APPEND_BATCH_SQL, batchParam(events)),
+    "COMMIT",
+  ]);
+  return appendedEvents(events, (results[companions.length + 1]?.rows ?? []) as AppendedRow[]);
+}
+
+/** Sends a transaction's statements as one message; every statement's result, in order. */
+async function runBatch(pool: pg.Pool, statements: string[]): Promise<pg.QueryResult[]> {
+  const message = statements.join(";\n");
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    client.on("error", onCheckedOutError);
+    let healthy = false;
+    try {
+      const results = (await client.query(message)) as unknown as pg.QueryResult[];
+      healthy = true;
+      return results;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      // Once, on a fresh connection, when the connection broke (the server closed an idle one:
+      // restart, failover, idle timeout). Should the first attempt have committed after all,
+      // the retry cannot store the batch twice: event ids are unique, so it fails instead.
+      if (attempt >= 2 || !isConnectionFailure(error)) throw error;
+    } finally {
+      client.off("error", onCheckedOutError);
+      // After a failure the connection's state is unknown: discard it rather than reuse it.
+      client.release(!healthy);
+    }
   }
 }
 

@@ -4,11 +4,23 @@
 // sanitized by lib/audit, hashed over its predecessor with lib/audit's hash, with non-decreasing
 // timestamps, so `verifyAuditChain()` passes over the seeded log.
 import { prepareAuditEvent, type AuditEventInput } from "@/lib/audit/append";
-import { AUDIT_CHAIN_LOCK, AUDIT_INSERT_SQL } from "@/lib/audit/chain";
+import { AUDIT_CHAIN_LOCK } from "@/lib/audit/chain";
 import { chainedHash, GENESIS_HASH } from "@/lib/audit/hash";
 import { sealFields } from "@/lib/crypto/envelope";
 import { getDb } from "@/lib/db/client";
 import { grantBinding } from "@/lib/grants/sealed";
+
+// The seeded events carry times spread over past days, which the chain's own append
+// (frontdesk_audit_append, which stamps the database clock) cannot write; so they are hashed
+// here and inserted from one jsonb array per statement.
+const AUDIT_INSERT_SQL = `
+  INSERT INTO "AuditEvent" (seq, id, at, "actorType", "actorId", "userId", "gatewayId", "agentId", "providerId",
+                            action, decision, reason, context, "requestId", "prevHash", hash)
+  SELECT seq, id, at, "actorType", "actorId", "userId", "gatewayId", "agentId", "providerId",
+         action, decision::"Decision", reason, context, "requestId", "prevHash", hash
+  FROM jsonb_to_recordset($1::jsonb) AS r(seq bigint, id text, at timestamp(3), "actorType" text, "actorId" text,
+       "userId" text, "gatewayId" text, "agentId" text, "providerId" text, action text, decision text, reason text,
+       context jsonb, "requestId" text, "prevHash" text, hash text)`;
 
 export interface ScaleSeedInput {
   issuer: string;

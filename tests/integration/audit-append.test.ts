@@ -11,6 +11,7 @@ const url = await useTestDatabase();
 
 const { appendAudit, appendAuditMany, flushAudit, getAuditWriteStats } = await import("@/lib/audit/append");
 const { verifyAuditChain } = await import("@/lib/audit/verify");
+const { computeAuditHash } = await import("@/lib/audit/hash");
 const { getDb } = await import("@/lib/db/client");
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -170,6 +171,40 @@ describe("group commit", () => {
     const stored = new Map(r.rows.map((row) => [row.id, row.context.text]));
     expect(appended.map((a) => stored.get(a.id))).toEqual(texts);
     expect((await verifyAuditChain()).ok).toBe(true);
+  });
+
+  it("stores every field as given and hashes it in the database exactly as computeAuditHash does", async () => {
+    await flushAudit();
+    // frontdesk_audit_append reads the columns from the event's serialization and hashes it in
+    // SQL; the verifier recomputes the hash in JS. Both must agree on every field shape.
+    const inputs = [
+      { actorType: "gateway" as const, actorId: "gw_1", userId: "usr_1", gatewayId: "gw_1", agentId: "agt_1", providerId: "prv_1", action: "resolve", decision: "allow" as const, reason: null, requestId: "req_1", context: { z: 1, a: [1, 0.1, 1e21, -5], nested: { b: true, a: null } } },
+      { actorType: "user" as const, actorId: null, userId: "https://idp.example|sub", action: "grant.revoked", decision: "deny" as const, reason: "emoji \u{1F600} \u4E2D\u6587 tab\tquote\" back\\", context: { text: "\u{10FFFF} \u00e9 \u2028" } },
+      { actorType: "system" as const, action: "test.append", decision: "info" as const },
+    ];
+    const appended = await appendAuditMany(inputs);
+    const rows = await getDb().then((db) => db.auditEvent.findMany({ where: { id: { in: appended.map((a) => a.id) } }, orderBy: { seq: "asc" } }));
+    expect(rows.map((r) => r.id)).toEqual(appended.map((a) => a.id));
+    rows.forEach((row, i) => {
+      const input = inputs[i]!;
+      expect(row).toMatchObject({
+        actorType: input.actorType,
+        actorId: input.actorId ?? null,
+        userId: input.userId ?? null,
+        gatewayId: input.gatewayId ?? null,
+        agentId: input.agentId ?? null,
+        providerId: input.providerId ?? null,
+        action: input.action,
+        decision: input.decision,
+        reason: input.reason ?? null,
+        requestId: input.requestId ?? null,
+        context: input.context ?? {},
+        hash: appended[i]!.hash,
+      });
+      expect(row.seq).toBe(appended[i]!.seq);
+      expect(computeAuditHash(row)).toBe(row.hash);
+      if (i > 0) expect(row.prevHash).toBe(rows[i - 1]!.hash);
+    });
   });
 
   it("rejects every caller of a failing batch, stores none of it, and keeps the chain valid", async () => {
