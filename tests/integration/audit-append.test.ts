@@ -12,6 +12,7 @@ const url = await useTestDatabase();
 const { appendAudit, appendAuditMany, flushAudit, getAuditWriteStats } = await import("@/lib/audit/append");
 const { verifyAuditChain } = await import("@/lib/audit/verify");
 const { computeAuditHash } = await import("@/lib/audit/hash");
+const { AUDIT_CHAIN_LOCK } = await import("@/lib/audit/chain");
 const { getDb } = await import("@/lib/db/client");
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -205,6 +206,35 @@ describe("group commit", () => {
       expect(computeAuditHash(row)).toBe(row.hash);
       if (i > 0) expect(row.prevHash).toBe(rows[i - 1]!.hash);
     });
+  });
+
+  it("takes the chain lock lib/audit names (AUDIT_CHAIN_LOCK, which archiving also takes): an append waits while another session holds it", async () => {
+    await flushAudit();
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    const key = AUDIT_CHAIN_LOCK.toString();
+    try {
+      await holder.query("SELECT pg_advisory_lock($1::bigint)", [key]);
+      let settled = false;
+      const pending = appendAudit(event(1)).finally(() => (settled = true));
+      // The audit connection waits for exactly that key (a bigint key is classid:objid).
+      await vi.waitFor(
+        async () => {
+          const { rows } = await holder.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1::bigint`,
+            [key],
+          );
+          expect(rows[0]!.n).toBe(1);
+        },
+        { timeout: 30_000, interval: 20 },
+      );
+      expect(settled).toBe(false);
+      await holder.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
+      const appended = await pending;
+      expect((await sql.query(`SELECT 1 FROM "AuditEvent" WHERE id = $1`, [appended.id])).rowCount).toBe(1);
+    } finally {
+      await holder.end();
+    }
   });
 
   it("rejects every caller of a failing batch, stores none of it, and keeps the chain valid", async () => {
