@@ -1,4 +1,4 @@
-// The egress proxy through the production server (server.ts, as `npm start` runs it): a 50 MB
+// The egress proxy through the production server (server.ts, as `npm start` runs it): a 150 MB
 // upstream response streams through with bounded memory in the Frontdesk process, a client that
 // stops reading does not stall anyone else, and the raw request target is what the proxy checks.
 // Needs the production build (`npm test` makes it before the suites run).
@@ -12,7 +12,7 @@ import { useTestDatabase } from "../helpers/test-db";
 
 const databaseUrl = await useTestDatabase();
 const DIST_DIR = process.env.FRONTDESK_DIST_DIR || ".next";
-const BIG = 50 * 1024 * 1024;
+const BIG = 150 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 
 let bed: GatewayTestbed;
@@ -22,7 +22,7 @@ let upstreamHits = 0;
 let userToken: string;
 let gatewayAuth: string;
 
-/** Serves /base/big (50 MB, written only as fast as the socket takes it) and /base/small. */
+/** Serves /base/big (150 MB, written only as fast as the socket takes it) and /base/small. */
 function startBulkUpstream(): Promise<number> {
   upstream = createServer((req, res) => {
     upstreamHits++;
@@ -98,7 +98,7 @@ afterAll(async () => {
 });
 
 describe("streaming through server.ts", () => {
-  it("a 50 MB upstream response reaches a slow client completely while Frontdesk's memory stays bounded", async () => {
+  it("a 150 MB upstream response reaches a slow client completely while Frontdesk's memory stays bounded", async () => {
     const before = rssBytes(frontdesk.pid);
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(frontdesk.pid))), 50);
@@ -122,11 +122,12 @@ describe("streaming through server.ts", () => {
     });
     clearInterval(sampler);
     expect(received).toBe(BIG);
-    console.info(`egress streaming: 50 MB through a slow client, Frontdesk RSS peak +${((peak - before) / 1048576).toFixed(1)} MB`);
-    // Buffering the body would add at least its 50 MB; streaming holds a few 64 KB chunks. The
-    // margin is V8's young generation, which fills with spent chunks before a scavenge (about
-    // 20 MB measured on 2 loaded cores).
-    expect(peak - before).toBeLessThan(40 * 1024 * 1024);
+    console.info(`egress streaming: 150 MB through a slow client, Frontdesk RSS peak +${((peak - before) / 1048576).toFixed(1)} MB`);
+    // Buffering the body would add at least its 150 MB; streaming holds a few 64 KB chunks. The
+    // margin is V8's young generation, which fills with spent chunks before a scavenge (20 to
+    // 41 MB measured on 2 loaded cores: a 40 MB bound over a 50 MB body failed once in CI), so
+    // the body is three times the bound and the bound twice the largest margin seen.
+    expect(peak - before).toBeLessThan(100 * 1024 * 1024);
   }, 180_000);
 
   it("a client that stops reading does not stall other requests, and holds no growing buffer", async () => {
