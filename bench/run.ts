@@ -256,6 +256,8 @@ async function main() {
   // (a) and (b): bare node:http, each in its own process.
   let loadA: LoadResult | null = null;
   let loadB: LoadResult | null = null;
+  // (b) measured again later, next to a run whose ratio to it is a target (see token exchange).
+  let measureBAgain: ((name: string) => Promise<LoadResult>) | null = null;
   for (const mode of ["constant", "db"] as const) {
     if (!want(mode === "constant" ? "a" : "b")) continue;
     const port = await freePort();
@@ -268,17 +270,19 @@ async function main() {
     });
     log(`baseline ${mode}`);
     const bodies = Array.from({ length: settings.smallGrants }, (_, i) => JSON.stringify({ userId: `usr_bench_${i}`, providerId: config.providerId }));
-    const result = await runLoad({
-      ...loadBase,
-      name: mode === "constant" ? "(a) node:http constant JSON" : "(b) node:http 1 SELECT + 1 INSERT",
-      url: server.url,
-      serverGroup: server.pid,
-      expectStatus: 200,
-      requests:
-        mode === "constant"
-          ? [{ method: "GET", path: "/" }]
-          : cyclingBodies({ method: "POST", path: "/", headers: { "content-type": "application/json" } }, bodies),
-    });
+    const measure = (name: string) =>
+      runLoad({
+        ...loadBase,
+        name,
+        url: server.url,
+        serverGroup: server.pid,
+        expectStatus: 200,
+        requests:
+          mode === "constant"
+            ? [{ method: "GET", path: "/" }]
+            : cyclingBodies({ method: "POST", path: "/", headers: { "content-type": "application/json" } }, bodies),
+      });
+    const result = await measure(mode === "constant" ? "(a) node:http constant JSON" : "(b) node:http 1 SELECT + 1 INSERT");
     results.load.push(result);
     if (mode === "constant") loadA = result;
     else loadB = result;
@@ -304,7 +308,13 @@ async function main() {
         }),
       );
     }
-    await server.stop();
+    if (mode === "db" && want("exchange")) {
+      // Kept (idle) for its second measurement; stopped with everything else at the end.
+      measureBAgain = measure;
+      cleanups.push(() => server.stop());
+    } else {
+      await server.stop();
+    }
   }
 
   // Two Frontdesk instances (production build) on the same database.
@@ -430,6 +440,7 @@ async function main() {
 
   // RFC 8693 token exchange, private_key_jwt with a unique jti per request (signed ahead of time).
   let exchange: LoadResult | null = null;
+  let loadBAfterExchange: LoadResult | null = null;
   if (want("exchange")) {
     // Enough for an exchange as fast as (b): sized from the resolve run alone, a slow resolve run
     // left a faster exchange run short of assertions (replays, counted as errors).
@@ -475,6 +486,13 @@ async function main() {
     });
     results.load.push(exchange);
     await logPgStats(exchange.name, exchange);
+    // The exchange runs minutes after (b), and this host's speed drifts by a third between runs
+    // (session notes, issue 16): its ratio is taken to the mean of (b) before and (b) right after.
+    if (measureBAgain) {
+      log("(b) again, right after token exchange");
+      loadBAfterExchange = await measureBAgain("(b) again, right after token exchange");
+      results.load.push(loadBAfterExchange);
+    }
     if (nextAssertion >= needed) results.notes.push("Token exchange ran out of pre-signed assertions before the duration ended (the run is shorter).");
   }
   // Egress proxy: direct vs bare reverse proxy vs Frontdesk, small and 1 MiB responses (bench/egress.ts).
@@ -610,7 +628,11 @@ async function main() {
   results.memoryAfter = [await memoryOf("instance A", a!), await memoryOf("instance B", b!)];
   if (loadB) results.ratios["resolve / (b) req/s"] = resolveSmall.rps / loadB.rps;
   if (loadB) results.ratios["resolve server CPU per request / (b)'s"] = resolveSmall.serverCpuMs / loadB.serverCpuMs;
-  if (loadB && exchange) results.ratios["exchange / (b) req/s"] = exchange.rps / loadB.rps;
+  if (loadB && exchange) {
+    const bAround = loadBAfterExchange ? (loadB.rps + loadBAfterExchange.rps) / 2 : loadB.rps;
+    results.ratios["exchange / (b) req/s"] = exchange.rps / bAround;
+    if (loadBAfterExchange) results.ratios["(b) after exchange / (b) before resolve req/s (host drift)"] = loadBAfterExchange.rps / loadB.rps;
+  }
   if (loadC) results.ratios["resolve / (c) req/s"] = resolveSmall.rps / loadC.rps;
   if (loadA && loadC) results.ratios["(c) / (a) req/s"] = loadC.rps / loadA.rps;
   if (comparison) {
@@ -640,7 +662,7 @@ function targets(r: BenchResults, resolve: LoadResult, exchange: LoadResult | nu
   const cpuRatio = ratio("resolve server CPU per request / (b)'s");
   if (cpuRatio !== undefined) list.push({ name: "resolve server CPU per request / (b)'s", target: "<= 2.5x", actual: `${cpuRatio.toFixed(1)}x`, met: cpuRatio <= 2.5 });
   const exchangeRatio = ratio("exchange / (b) req/s");
-  if (exchange && exchangeRatio !== undefined) list.push({ name: "token exchange (private_key_jwt, unique jti) / (b)", target: ">= 0.60", actual: exchangeRatio.toFixed(2), met: exchangeRatio >= 0.6 });
+  if (exchange && exchangeRatio !== undefined) list.push({ name: "token exchange (private_key_jwt, unique jti) / (b) (mean of before and after)", target: ">= 0.60", actual: exchangeRatio.toFixed(2), met: exchangeRatio >= 0.6 });
   const atHalfOfB = (server: OpenLoopRow["server"]) => r.openLoop.find((o) => o.server === server && o.of === "(b)" && o.fraction === 0.5);
   const half = atHalfOfB("resolve");
   const floor = atHalfOfB("(b)");
