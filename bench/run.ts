@@ -21,7 +21,7 @@ import { signClientAssertions } from "./lib/assertions";
 import { cyclingBodies, generatedBodies, percentile, runLoad, setDatabasePid, type LoadResult } from "./lib/load";
 import { reportPgStats, startPgStats, type PgSnapshot } from "./lib/pg-stats";
 import { startBenchDatabase } from "./lib/postgres";
-import { runOpenLoop } from "./lib/open-loop";
+import { runOpenLoop, type GcTotals } from "./lib/open-loop";
 import { renderOpenLoopSvg } from "./lib/plot";
 import { cpuMsOfThreads, groupRssBytes, loadAverage, machineCpuTicks, pidsOf, startChildServer } from "./lib/processes";
 import { renderMarkdown, writeResults, type BenchResults, type LongPollResult, type MemoryAfter, type OpenLoopRow, type StormCpu, type StormResult, type Target } from "./lib/report";
@@ -143,6 +143,16 @@ async function memoryOf(instance: string, server: { pid: number; metricsPort: nu
   };
 }
 
+/** The instance's garbage-collection totals so far (prom-client's nodejs_gc_duration_seconds, by kind). */
+async function gcTotals(server: { metricsPort: number }): Promise<GcTotals> {
+  const metric = await metricsOf(server);
+  const pause = (kind: string) => metric(`nodejs_gc_duration_seconds_sum{kind="${kind}"}`) || 0;
+  return {
+    majorCount: metric(`nodejs_gc_duration_seconds_count{kind="major"}`) || 0,
+    pauseSeconds: ["minor", "major", "incremental", "weakcb"].reduce((sum, kind) => sum + pause(kind), 0),
+  };
+}
+
 /** The instance's audit group-commit totals so far: batches, events, seconds. */
 async function auditBatchTotals(server: { metricsPort: number }) {
   const metric = await metricsOf(server);
@@ -232,7 +242,7 @@ async function main() {
   // Open loop: requests arriving at a fixed rate whatever the server does, latency from the
   // moment each was due (bench/lib/open-loop.ts). This is the latency a gateway sees at a given
   // traffic level; the closed-loop figures are mostly queueing at saturation.
-  const openLoop = async (o: { server: OpenLoopRow["server"]; of: OpenLoopRow["of"]; fraction: number; max: number; url: string; pid: number; path: string; headers: Record<string, string>; bodies: string[] }) => {
+  const openLoop = async (o: { server: OpenLoopRow["server"]; of: OpenLoopRow["of"]; fraction: number; max: number; url: string; pid: number; metricsPort?: number; path: string; headers: Record<string, string>; bodies: string[] }) => {
     const rate = Math.max(1, Math.round(o.max * o.fraction));
     const name = `${o.server}, open loop at ${o.fraction * 100}% of ${o.of}`;
     log(`${name}: ${rate} req/s`);
@@ -249,6 +259,7 @@ async function main() {
       expectStatus: 200,
       serverGroup: o.pid,
       databasePid: db.pid,
+      serverGc: o.metricsPort === undefined ? undefined : () => gcTotals({ metricsPort: o.metricsPort! }),
     });
     results.openLoop.push({ ...r, server: o.server, of: o.of, fraction: o.fraction });
   };
@@ -407,7 +418,7 @@ async function main() {
 
   // Resolve in open loop at 25/50/75% of (b)'s maximum (the target's load) and of its own.
   if (want("openloop")) {
-    const resolveAt = { server: "resolve" as const, url: base(a!), pid: a!.pid, path: resolveReq.path, headers: resolveReq.headers, bodies: smallTokens.map(resolveBody) };
+    const resolveAt = { server: "resolve" as const, url: base(a!), pid: a!.pid, metricsPort: a!.metricsPort, path: resolveReq.path, headers: resolveReq.headers, bodies: smallTokens.map(resolveBody) };
     for (const [of, max] of [["(b)", loadB?.rps], ["resolve", resolveSmall.rps]] as const) {
       if (max === undefined) continue;
       for (const fraction of OPEN_LOOP_FRACTIONS) await openLoop({ ...resolveAt, of, fraction, max });

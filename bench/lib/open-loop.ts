@@ -25,6 +25,14 @@ export interface OpenLoopScenario {
   databasePid: number | null;
   /** At most this many requests in flight; further arrivals are counted as dropped (an overload, not waited for). */
   maxInFlight?: number;
+  /** The server's garbage-collection totals so far (its metrics endpoint), read around the measured phase. */
+  serverGc?: () => Promise<GcTotals>;
+}
+
+export interface GcTotals {
+  majorCount: number;
+  /** Pauses of every kind (minor, major, incremental marking steps, weak callbacks). */
+  pauseSeconds: number;
 }
 
 export interface OpenLoopResult {
@@ -41,6 +49,10 @@ export interface OpenLoopResult {
   rssMb: number;
   serverCpuMs: number;
   dbCpuMs: number;
+  /** Major (mark-compact) collections in the server during the measured phase; NaN without serverGc. */
+  majorGcs: number;
+  /** The server's GC pauses per second of the measured phase; NaN without serverGc. */
+  gcPauseMsPerSecond: number;
 }
 
 interface Phase {
@@ -112,6 +124,7 @@ export async function runOpenLoop(s: OpenLoopScenario): Promise<OpenLoopResult> 
     const sampler = setInterval(() => (peak = Math.max(peak, groupRssBytes(s.serverGroup))), 250);
     const cpu0 = groupCpuSeconds(s.serverGroup);
     const db0 = s.databasePid ? treeCpuSeconds(s.databasePid) : NaN;
+    const gc0 = await s.serverGc?.();
     const started = performance.now();
     let phase: Phase;
     try {
@@ -120,6 +133,7 @@ export async function runOpenLoop(s: OpenLoopScenario): Promise<OpenLoopResult> 
       clearInterval(sampler);
     }
     const elapsed = (phase.completedAt - started) / 1000;
+    const gc1 = await s.serverGc?.();
     const count = phase.latencies.length;
     const sorted = Float64Array.from(phase.latencies).sort();
     return {
@@ -136,6 +150,8 @@ export async function runOpenLoop(s: OpenLoopScenario): Promise<OpenLoopResult> 
       rssMb: Math.max(peak, groupRssBytes(s.serverGroup)) / 1e6,
       serverCpuMs: ((groupCpuSeconds(s.serverGroup) - cpu0) * 1000) / Math.max(1, count),
       dbCpuMs: s.databasePid ? ((treeCpuSeconds(s.databasePid) - db0) * 1000) / Math.max(1, count) : NaN,
+      majorGcs: gc0 && gc1 ? gc1.majorCount - gc0.majorCount : NaN,
+      gcPauseMsPerSecond: gc0 && gc1 ? ((gc1.pauseSeconds - gc0.pauseSeconds) * 1000) / elapsed : NaN,
     };
   } finally {
     agent.destroy();

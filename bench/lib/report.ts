@@ -145,12 +145,12 @@ function openLoopTable(rows: OpenLoopRow[]): string[] {
   const lines = [
     "Open loop (fixed arrival rate; latency from when each request was due). (b) at the same rates is the floor: what this machine gives a bare server doing one SELECT and one INSERT.",
     "",
-    "| scenario | offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | dropped | server RSS MB | server CPU ms/req | PostgreSQL CPU ms/req |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| scenario | offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | dropped | server RSS MB | server CPU ms/req | PostgreSQL CPU ms/req | server GC pauses ms/s | major GCs |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of openLoopOrder(rows)) {
     lines.push(
-      `| ${r.name} | ${int(r.offeredRps)} | ${int(r.achievedRps)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.p999, 2)} | ${f(r.max, 1)} | ${r.errors} | ${r.dropped} | ${int(r.rssMb)} | ${f(r.serverCpuMs, 3)} | ${f(r.dbCpuMs, 3)} |`,
+      `| ${r.name} | ${int(r.offeredRps)} | ${int(r.achievedRps)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.p999, 2)} | ${f(r.max, 1)} | ${r.errors} | ${r.dropped} | ${int(r.rssMb)} | ${f(r.serverCpuMs, 3)} | ${f(r.dbCpuMs, 3)} | ${f(r.gcPauseMsPerSecond, 1)} | ${int(r.majorGcs)} |`,
     );
   }
   lines.push("");
