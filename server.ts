@@ -132,8 +132,8 @@ function abortOnClose(res: ServerResponse): AbortSignal {
  * A class, not an object literal with a getter: V8 allocates each literal's accessor pair in old
  * space, and that old object kept the request's whole graph (request, response, body, the
  * handler's state) alive through every young-generation collection until the next major one:
- * every resolve promoted about 4.4 KB, and the major collections that followed every few seconds
- * were resolve's open-loop latency tail (README, Benchmarks).
+ * every direct request promoted about 4.4 KB, feeding the major collections behind resolve's
+ * open-loop latency tail (README, Benchmarks).
  */
 class DirectRequest implements ApiRequest {
   readonly method: string;
